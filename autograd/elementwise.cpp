@@ -1,0 +1,325 @@
+// Elementwise ops: each forward is a core kernel with a one-line lambda, each backward sits
+// right below it under its math, written with differentiable ops so it can be differentiated
+// again. Gradients may have the broadcast shape: the engine sums them back to each input.
+// Read next: reduce.cpp.
+#include "elementwise.h"
+
+#include <cmath>
+#include <numbers>
+
+#include "../core/kernels/copy.h"
+#include "../core/kernels/elementwise.h"
+#include "function.h"
+#include "ops.h"
+
+namespace ember {
+
+using autograd::grads;
+using autograd::Needs;
+using autograd::record;
+using autograd::save;
+using autograd::save_output;
+
+namespace {
+
+// y = f(x) for floating x.
+template <typename F>
+Tensor unary(const Tensor& x, const char* op, F f) {
+  return visit_floating(x.dtype(), op, [&]<typename T>() {
+    return kernels::map<T, T>(x, [&](T v) { return static_cast<T>(f(v)); });
+  });
+}
+
+// out = f(a, b) for a and b of one dtype (int64 included), broadcast together.
+template <typename F>
+Tensor binary(const Tensor& a, const Tensor& b, const char* op, F f) {
+  kernels::check_same_dtype(a, b, op);
+  return visit_dtype(a.dtype(), [&]<typename T>() {
+    return kernels::zip<T, T>(a, b, op, [&](T x, T y) { return static_cast<T>(f(x, y)); });
+  });
+}
+
+// out = f(a, s) with the scalar converted to a's dtype.
+template <typename F>
+Tensor with_scalar(const Tensor& a, double s, F f) {
+  return visit_dtype(a.dtype(), [&]<typename T>() {
+    T v = static_cast<T>(s);
+    return kernels::map<T, T>(a, [&](T x) { return static_cast<T>(f(x, v)); });
+  });
+}
+
+// A comparison: an int64 mask, not differentiable.
+template <typename F>
+Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
+  kernels::check_same_dtype(a, b, op);
+  Tensor out = visit_dtype(a.dtype(), [&]<typename T>() {
+    return kernels::zip<int64_t, T>(a, b, op, [&](T x, T y) { return int64_t{f(x, y)}; });
+  });
+  return autograd::mark_nondifferentiable(op, out, {a, b});
+}
+
+template <typename F>
+Tensor compare(const char* op, const Tensor& a, double s, F f) {
+  Tensor out = visit_dtype(a.dtype(), [&]<typename T>() {
+    T v = static_cast<T>(s);
+    return kernels::map<int64_t, T>(a, [&](T x) { return int64_t{f(x, v)}; });
+  });
+  return autograd::mark_nondifferentiable(op, out, {a});
+}
+
+Tensor zero_like_scalar(const Tensor& t) { return scalar_tensor(0.0, t.dtype()); }
+
+}  // namespace
+
+// y = a + b      da = g      db = g
+Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor y = binary(a, b, "add", [](auto x, auto z) { return x + z; });
+  return record("add", y, {a, b}, [](const Tensor& g, const Needs&) { return grads{g, g}; });
+}
+
+// y = a + s      da = g
+Tensor add(const Tensor& a, double s) {
+  Tensor y = with_scalar(a, s, [](auto x, auto v) { return x + v; });
+  return record("add", y, {a}, [](const Tensor& g, const Needs&) { return grads{g}; });
+}
+
+// y = a - b      da = g      db = -g
+Tensor sub(const Tensor& a, const Tensor& b) {
+  Tensor y = binary(a, b, "sub", [](auto x, auto z) { return x - z; });
+  return record("sub", y, {a, b}, [](const Tensor& g, const Needs& needs) {
+    return grads{g, needs[1] ? neg(g) : Tensor()};
+  });
+}
+
+// y = a - s      da = g
+Tensor sub(const Tensor& a, double s) {
+  Tensor y = with_scalar(a, s, [](auto x, auto v) { return x - v; });
+  return record("sub", y, {a}, [](const Tensor& g, const Needs&) { return grads{g}; });
+}
+
+// y = a * b      da = g * b      db = g * a
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor y = binary(a, b, "mul", [](auto x, auto z) { return x * z; });
+  return record("mul", y, {a, b}, [a = save(a), b = save(b)](const Tensor& g, const Needs& needs) {
+    return grads{needs[0] ? g * b.unpack() : Tensor(), needs[1] ? g * a.unpack() : Tensor()};
+  });
+}
+
+// y = a * s      da = g * s
+Tensor mul(const Tensor& a, double s) {
+  Tensor y = with_scalar(a, s, [](auto x, auto v) { return x * v; });
+  return record("mul", y, {a}, [s](const Tensor& g, const Needs&) { return grads{g * s}; });
+}
+
+// y = a / b      da = g / b      db = -g * a / b^2
+Tensor div(const Tensor& a, const Tensor& b) {
+  Tensor y = binary(a, b, "div", [](auto x, auto z) { return x / z; });
+  return record("div", y, {a, b}, [a = save(a), b = save(b)](const Tensor& g, const Needs& needs) {
+    Tensor bv = b.unpack();
+    return grads{needs[0] ? g / bv : Tensor(),
+                 needs[1] ? neg(g * a.unpack()) / (bv * bv) : Tensor()};
+  });
+}
+
+// y = a / s      da = g / s
+Tensor div(const Tensor& a, double s) {
+  Tensor y = with_scalar(a, s, [](auto x, auto v) { return x / v; });
+  return record("div", y, {a}, [s](const Tensor& g, const Needs&) { return grads{g / s}; });
+}
+
+// y = -x      dx = -g
+Tensor neg(const Tensor& x) {
+  Tensor y = visit_dtype(x.dtype(), [&]<typename T>() {
+    return kernels::map<T, T>(x, [](T v) { return static_cast<T>(-v); });
+  });
+  return record("neg", y, {x}, [](const Tensor& g, const Needs&) { return grads{neg(g)}; });
+}
+
+// y = |x|      dx = g * sign(x)
+Tensor abs(const Tensor& x) {
+  Tensor y = visit_dtype(x.dtype(), [&]<typename T>() {
+    return kernels::map<T, T>(x, [](T v) { return v < 0 ? static_cast<T>(-v) : v; });
+  });
+  return record("abs", y, {x}, [x = save(x)](const Tensor& g, const Needs&) {
+    return grads{g * sign(x.unpack())};
+  });
+}
+
+// y = sign(x)      dx = 0
+Tensor sign(const Tensor& x) {
+  Tensor y = visit_dtype(x.dtype(), [&]<typename T>() {
+    return kernels::map<T, T>(x, [](T v) { return static_cast<T>((v > 0) - (v < 0)); });
+  });
+  return record("sign", y, {x}, [](const Tensor&, const Needs&) { return grads{Tensor()}; });
+}
+
+// y = e^x      dx = g * y
+Tensor exp(const Tensor& x) {
+  Tensor y = unary(x, "exp", [](auto v) { return std::exp(v); });
+  return record("exp", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
+    return grads{g * y.unpack()};
+  });
+}
+
+// y = ln x      dx = g / x
+Tensor log(const Tensor& x) {
+  Tensor y = unary(x, "log", [](auto v) { return std::log(v); });
+  return record("log", y, {x}, [x = save(x)](const Tensor& g, const Needs&) {
+    return grads{g / x.unpack()};
+  });
+}
+
+// y = sqrt(x)      dx = g / (2 y)
+Tensor sqrt(const Tensor& x) {
+  Tensor y = unary(x, "sqrt", [](auto v) { return std::sqrt(v); });
+  return record("sqrt", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
+    return grads{g / (y.unpack() * 2.0)};
+  });
+}
+
+// y = 1 / sqrt(x)      dx = -g y^3 / 2
+Tensor rsqrt(const Tensor& x) {
+  Tensor y = unary(x, "rsqrt", [](auto v) { return 1 / std::sqrt(v); });
+  return record("rsqrt", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
+    return grads{g * pow(y.unpack(), 3.0) * -0.5};
+  });
+}
+
+// y = x^p      dx = g p x^(p-1)
+Tensor pow(const Tensor& x, double p) {
+  Tensor y = unary(x, "pow", [p](auto v) { return std::pow(v, static_cast<decltype(v)>(p)); });
+  return record("pow", y, {x}, [x = save(x), p](const Tensor& g, const Needs&) {
+    if (p == 0.0) return grads{Tensor()};
+    return grads{g * pow(x.unpack(), p - 1.0) * p};
+  });
+}
+
+// y = a^b      da = g b a^(b-1)      db = g y ln a   (0 where a = 0 and b >= 0, as in PyTorch)
+Tensor pow(const Tensor& a, const Tensor& b) {
+  kernels::check_same_dtype(a, b, "pow");
+  Tensor y = visit_floating(a.dtype(), "pow", [&]<typename T>() {
+    return kernels::zip<T, T>(a, b, "pow", [](T x, T z) { return std::pow(x, z); });
+  });
+  return record("pow", y, {a, b},
+                [a = save(a), b = save(b), y = save_output(y)](const Tensor& g, const Needs& needs) {
+                  Tensor av = a.unpack(), bv = b.unpack();
+                  Tensor da = needs[0] ? g * bv * pow(av, bv - 1.0) : Tensor();
+                  Tensor db;
+                  if (needs[1]) {
+                    Tensor at_zero = eq(av, 0.0) * ge(bv, 0.0);
+                    db = where(at_zero, zero_like_scalar(g), g * y.unpack() * log(av));
+                  }
+                  return grads{da, db};
+                });
+}
+
+// y = tanh x      dx = g (1 - y^2)
+Tensor tanh(const Tensor& x) {
+  Tensor y = unary(x, "tanh", [](auto v) { return std::tanh(v); });
+  return record("tanh", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
+    Tensor yv = y.unpack();
+    return grads{g * (1.0 - yv * yv)};
+  });
+}
+
+// y = 1 / (1 + e^-x)      dx = g y (1 - y)
+Tensor sigmoid(const Tensor& x) {
+  Tensor y = unary(x, "sigmoid", [](auto v) { return 1 / (1 + std::exp(-v)); });
+  return record("sigmoid", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
+    Tensor yv = y.unpack();
+    return grads{g * yv * (1.0 - yv)};
+  });
+}
+
+// y = max(x, 0)      dx = g where y > 0
+Tensor relu(const Tensor& x) {
+  Tensor y = visit_dtype(x.dtype(), [&]<typename T>() {
+    return kernels::map<T, T>(x, [](T v) { return v > 0 ? v : T(0); });
+  });
+  return record("relu", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
+    return grads{where(gt(y.unpack(), 0.0), g, 0.0)};
+  });
+}
+
+// y = erf x      dx = g 2/sqrt(pi) e^(-x^2)
+Tensor erf(const Tensor& x) {
+  Tensor y = unary(x, "erf", [](auto v) { return std::erf(v); });
+  return record("erf", y, {x}, [x = save(x)](const Tensor& g, const Needs&) {
+    Tensor xv = x.unpack();
+    return grads{g * exp(neg(xv * xv)) * (2.0 / std::sqrt(std::numbers::pi))};
+  });
+}
+
+// Shared by maximum and minimum: the winner takes g, ties split it evenly.
+static Tensor extremum(const char* op, const Tensor& a, const Tensor& b, bool take_max) {
+  kernels::check_same_dtype(a, b, op);
+  Tensor y = visit_dtype(a.dtype(), [&]<typename T>() {
+    return kernels::zip<T, T>(a, b, op, [take_max](T x, T z) {
+      if constexpr (std::is_floating_point_v<T>)
+        if (std::isnan(x) || std::isnan(z)) return x + z;  // NaN propagates
+      return (take_max ? x > z : x < z) ? x : z;
+    });
+  });
+  return record(op, y, {a, b},
+                [a = save(a), b = save(b), take_max](const Tensor& g, const Needs& needs) {
+                  Tensor av = a.unpack(), bv = b.unpack();
+                  Tensor half = g * 0.5, zero = zero_like_scalar(g);
+                  Tensor tie = eq(av, bv);
+                  Tensor a_wins = take_max ? gt(av, bv) : lt(av, bv);
+                  Tensor b_wins = take_max ? lt(av, bv) : gt(av, bv);
+                  return grads{needs[0] ? where(tie, half, where(a_wins, g, zero)) : Tensor(),
+                               needs[1] ? where(tie, half, where(b_wins, g, zero)) : Tensor()};
+                });
+}
+
+// y = max(a, b)      da = g [a > b] + g/2 [a = b]      db likewise
+Tensor maximum(const Tensor& a, const Tensor& b) { return extremum("maximum", a, b, true); }
+
+// y = min(a, b)      da = g [a < b] + g/2 [a = b]      db likewise
+Tensor minimum(const Tensor& a, const Tensor& b) { return extremum("minimum", a, b, false); }
+
+// y = min(max(x, lo), hi)      dx = g [lo <= x <= hi]
+Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
+  double l = lo.value_or(-INFINITY), h = hi.value_or(INFINITY);
+  check(!(lo && hi) || l <= h, "clamp: min ", l, " is greater than max ", h);
+  Tensor y = visit_dtype(x.dtype(), [&]<typename T>() {
+    return kernels::map<T, T>(x, [l, h](T v) {
+      if constexpr (std::is_floating_point_v<T>)
+        if (std::isnan(v)) return v;
+      return static_cast<T>(std::min<double>(std::max<double>(v, l), h));
+    });
+  });
+  return record("clamp", y, {x}, [x = save(x), l, h](const Tensor& g, const Needs&) {
+    Tensor xv = x.unpack();
+    return grads{where(ge(xv, l) * le(xv, h), g, 0.0)};
+  });
+}
+
+// y = cond ? a : b      da = g [cond]      db = g [!cond]
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  Tensor y = kernels::where(cond, a, b);
+  return record("where", y, {a, b}, [cond](const Tensor& g, const Needs& needs) {
+    Tensor zero = zero_like_scalar(g);
+    return grads{needs[0] ? where(cond, g, zero) : Tensor(),
+                 needs[1] ? where(cond, zero, g) : Tensor()};
+  });
+}
+
+Tensor where(const Tensor& cond, const Tensor& a, double b) {
+  return where(cond, a, scalar_tensor(b, a.dtype()));
+}
+
+Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", a, b, [](auto x, auto y) { return x == y; }); }
+Tensor eq(const Tensor& a, double b) { return compare("eq", a, b, [](auto x, auto y) { return x == y; }); }
+Tensor ne(const Tensor& a, const Tensor& b) { return compare("ne", a, b, [](auto x, auto y) { return x != y; }); }
+Tensor ne(const Tensor& a, double b) { return compare("ne", a, b, [](auto x, auto y) { return x != y; }); }
+Tensor lt(const Tensor& a, const Tensor& b) { return compare("lt", a, b, [](auto x, auto y) { return x < y; }); }
+Tensor lt(const Tensor& a, double b) { return compare("lt", a, b, [](auto x, auto y) { return x < y; }); }
+Tensor le(const Tensor& a, const Tensor& b) { return compare("le", a, b, [](auto x, auto y) { return x <= y; }); }
+Tensor le(const Tensor& a, double b) { return compare("le", a, b, [](auto x, auto y) { return x <= y; }); }
+Tensor gt(const Tensor& a, const Tensor& b) { return compare("gt", a, b, [](auto x, auto y) { return x > y; }); }
+Tensor gt(const Tensor& a, double b) { return compare("gt", a, b, [](auto x, auto y) { return x > y; }); }
+Tensor ge(const Tensor& a, const Tensor& b) { return compare("ge", a, b, [](auto x, auto y) { return x >= y; }); }
+Tensor ge(const Tensor& a, double b) { return compare("ge", a, b, [](auto x, auto y) { return x >= y; }); }
+
+}  // namespace ember

@@ -1,0 +1,18 @@
+// Indexing ops: what embedding, cross-entropy and pooling need. Each pair is the other's
+// backward (index_select <-> index_add, gather <-> scatter_add). Formulas: index.cpp.
+#pragma once
+
+#include "../core/tensor.h"
+
+namespace ember {
+
+/// x's entries at `index` (1-D int64) along dim.
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
+/// x plus src's slabs added at `index` along dim (out of place).
+Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
+/// out[i][j] = x[i][index[i][j]] for dim 1 (and likewise for any dim); shaped like index.
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
+/// x plus src added at the positions index names along dim (out of place); duplicates add up.
+Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
+
+}  // namespace ember

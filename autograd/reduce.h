@@ -1,0 +1,35 @@
+// Reductions over any set of dims (an empty list means all dims), and softmax/log_softmax.
+// Formulas: reduce.cpp.
+#pragma once
+
+#include <utility>
+
+#include "../core/tensor.h"
+
+namespace ember {
+
+/// Sum of all elements (a 0-dim tensor), or over `dims`, keeping them as size 1 with keepdim.
+Tensor sum(const Tensor& x);
+Tensor sum(const Tensor& x, const Shape& dims, bool keepdim = false);
+Tensor mean(const Tensor& x);
+Tensor mean(const Tensor& x, const Shape& dims, bool keepdim = false);
+/// Variance with Bessel's correction by default (correction = 1), as torch.var.
+Tensor var(const Tensor& x, const Shape& dims, int64_t correction = 1, bool keepdim = false);
+/// Max/min of all elements; gradient split evenly among ties.
+Tensor max(const Tensor& x);
+Tensor min(const Tensor& x);
+/// Max/min over dims; gradient split evenly among ties (as torch.amax).
+Tensor amax(const Tensor& x, const Shape& dims, bool keepdim = false);
+Tensor amin(const Tensor& x, const Shape& dims, bool keepdim = false);
+/// (values, int64 indices) along one dim; the gradient goes to the index found.
+std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim = false);
+std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim = false);
+/// Index of the max/min along dim (int64, not differentiable).
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);
+Tensor argmin(const Tensor& x, int64_t dim, bool keepdim = false);
+/// exp(x) / sum(exp(x)) along dim, computed stably.
+Tensor softmax(const Tensor& x, int64_t dim);
+/// log(softmax(x)) along dim, computed stably.
+Tensor log_softmax(const Tensor& x, int64_t dim);
+
+}  // namespace ember

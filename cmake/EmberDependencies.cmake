@@ -1,0 +1,56 @@
+# Finds ember's Debian 12 dependencies the CMake way. A missing one stops configure with the
+# package to install.
+include_guard()
+
+function(ember_missing what package)
+  message(FATAL_ERROR "ember needs ${what}: install it with\n    sudo apt-get install ${package}\n"
+                      "(or run tools/install-deps.sh, which installs everything ember uses)")
+endfunction()
+
+find_package(OpenBLAS CONFIG QUIET)
+if(NOT OpenBLAS_FOUND OR NOT OpenBLAS_LIBRARIES)
+  ember_missing("OpenBLAS with cblas" libopenblas-dev)
+endif()
+if(NOT TARGET ember::openblas)
+  add_library(ember::openblas INTERFACE IMPORTED)
+  set_target_properties(ember::openblas PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${OpenBLAS_INCLUDE_DIRS}"
+    INTERFACE_LINK_LIBRARIES "${OpenBLAS_LIBRARIES}")
+endif()
+
+find_package(TBB CONFIG QUIET)
+if(NOT TBB_FOUND)
+  ember_missing("oneTBB" libtbb-dev)
+endif()
+
+find_package(nlohmann_json CONFIG QUIET)
+if(NOT nlohmann_json_FOUND)
+  ember_missing("nlohmann-json (for the safetensors header)" nlohmann-json3-dev)
+endif()
+
+find_package(ZLIB QUIET)
+if(NOT ZLIB_FOUND)
+  ember_missing("zlib (for .gz datasets)" zlib1g-dev)
+endif()
+
+find_path(EMBER_STB_INCLUDE_DIR stb_image.h PATH_SUFFIXES stb)
+if(NOT EMBER_STB_INCLUDE_DIR OR NOT EXISTS "${EMBER_STB_INCLUDE_DIR}/stb_image_write.h")
+  ember_missing("stb_image.h and stb_image_write.h" libstb-dev)
+endif()
+if(NOT TARGET ember::stb)
+  add_library(ember::stb INTERFACE IMPORTED)
+  set_target_properties(ember::stb PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${EMBER_STB_INCLUDE_DIR}")
+endif()
+
+if(EMBER_BUILD_TESTS)
+  find_package(doctest CONFIG QUIET)
+  if(NOT doctest_FOUND)
+    ember_missing("doctest (for the tests)" doctest-dev)
+  endif()
+endif()
+if(EMBER_BUILD_EXAMPLES)
+  find_package(CLI11 CONFIG QUIET)
+  if(NOT CLI11_FOUND)
+    ember_missing("CLI11 (for the example command lines)" libcli11-dev)
+  endif()
+endif()

@@ -1,0 +1,16 @@
+// The umbrella header, installed as <ember/ember.h>: everything a user program needs.
+//   #include <ember/ember.h>
+// Area headers can be included on their own: <ember/core/tensor.h>, <ember/autograd/ops.h>.
+#pragma once
+
+#include "core/factory.h"
+#include "core/parallel.h"
+#include "core/random.h"
+#include "core/safetensors.h"
+#include "core/storage.h"
+#include "core/tensor.h"
+#include "autograd/dot.h"
+#include "autograd/engine.h"
+#include "autograd/gradcheck.h"
+#include "autograd/grad_mode.h"
+#include "autograd/ops.h"

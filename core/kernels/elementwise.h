@@ -1,0 +1,64 @@
+// Elementwise kernels as templates over the scalar type and the per-element function: unary
+// map and binary zip with NumPy broadcasting. Outputs are new contiguous tensors, so their row
+// stride is always 1; inputs are read with any strides (0 along broadcast dims).
+// The differentiable ops in autograd/elementwise.cpp instantiate these with a lambda each.
+// Read next: loop.h (the iteration), autograd/elementwise.cpp (the ops).
+#pragma once
+
+#include <string_view>
+
+#include "../factory.h"
+#include "../tensor.h"
+#include "copy.h"
+#include "loop.h"
+
+namespace ember::kernels {
+
+/// y = f(x) elementwise. x: any shape and strides, dtype In; y: same shape, contiguous, Out.
+template <typename Out, typename In, typename F>
+Tensor map(const Tensor& x, F f) {
+  Shape sizes(x.sizes().begin(), x.sizes().end());
+  Tensor y = empty(sizes, dtype_of<Out>());
+  Out* yp = y.data_ptr<Out>();
+  const In* xp = x.data_ptr<In>();
+  for_each_row<2>(sizes, {y.impl().strides, x.impl().strides}, {0, 0}, [&](const Row<2>& r) {
+    Out* o = yp + r.offset[0];
+    const In* v = xp + r.offset[1];
+    if (r.stride[1] == 1) {
+      for (int64_t i = 0; i < r.length; ++i) o[i] = f(v[i]);
+    } else {
+      for (int64_t i = 0; i < r.length; ++i) o[i] = f(v[i * r.stride[1]]);
+    }
+  });
+  return y;
+}
+
+/// out = f(a, b). a, b: dtype In, shapes that broadcast; out: the broadcast shape, Out.
+template <typename Out, typename In, typename F>
+Tensor zip(const Tensor& a, const Tensor& b, std::string_view op, F f) {
+  Shape sizes = broadcast_shapes(a.sizes(), b.sizes(), op);
+  Tensor out = empty(sizes, dtype_of<Out>());
+  Out* op_ = out.data_ptr<Out>();
+  const In* ap = a.data_ptr<In>();
+  const In* bp = b.data_ptr<In>();
+  std::array<Shape, 3> strides{out.impl().strides,
+                               broadcast_strides(a.sizes(), a.strides(), sizes),
+                               broadcast_strides(b.sizes(), b.strides(), sizes)};
+  for_each_row<3>(sizes, strides, {0, 0, 0}, [&](const Row<3>& r) {
+    Out* o = op_ + r.offset[0];
+    const In* x = ap + r.offset[1];
+    const In* y = bp + r.offset[2];
+    int64_t sx = r.stride[1], sy = r.stride[2];
+    if (sx == 1 && sy == 1) {
+      for (int64_t i = 0; i < r.length; ++i) o[i] = f(x[i], y[i]);
+    } else if (sx == 1 && sy == 0) {  // tensor op scalar-like operand
+      for (int64_t i = 0; i < r.length; ++i) o[i] = f(x[i], *y);
+    } else {
+      for (int64_t i = 0; i < r.length; ++i) o[i] = f(x[i * sx], y[i * sy]);
+    }
+  });
+  return out;
+}
+
+
+}  // namespace ember::kernels

@@ -1,0 +1,151 @@
+// matmul through cblas_sgemm / cblas_dgemm; see matmul.h.
+#include "matmul.h"
+
+#include <cblas.h>
+
+#include <optional>
+
+#include "../factory.h"
+#include "../parallel.h"
+#include "copy.h"
+
+namespace ember::kernels {
+namespace {
+
+// A row-major matrix as BLAS sees it: a pointer, a transpose flag and a leading dimension.
+struct BlasMatrix {
+  bool transposed = false;
+  int64_t ld = 0;
+};
+
+// How BLAS can read a (rows x cols) matrix with strides (rs, cs), if it can.
+std::optional<BlasMatrix> blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs) {
+  if (cs == 1 || cols == 1) {
+    int64_t ld = rows == 1 ? std::max<int64_t>(cols, 1) : rs;
+    if (ld >= std::max<int64_t>(cols, 1)) return BlasMatrix{false, ld};
+  }
+  if (rs == 1 || rows == 1) {
+    int64_t ld = cols == 1 ? std::max<int64_t>(rows, 1) : cs;
+    if (ld >= std::max<int64_t>(rows, 1)) return BlasMatrix{true, ld};
+  }
+  return std::nullopt;
+}
+
+void gemm(const BlasMatrix& la, const BlasMatrix& lb, int64_t m, int64_t n, int64_t k,
+          const float* a, const float* b, float* c, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, la.transposed ? CblasTrans : CblasNoTrans,
+              lb.transposed ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, la.ld, b, lb.ld, 0.0f, c,
+              ldc);
+}
+
+void gemm(const BlasMatrix& la, const BlasMatrix& lb, int64_t m, int64_t n, int64_t k,
+          const double* a, const double* b, double* c, int64_t ldc) {
+  cblas_dgemm(CblasRowMajor, la.transposed ? CblasTrans : CblasNoTrans,
+              lb.transposed ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a, la.ld, b, lb.ld, 0.0, c,
+              ldc);
+}
+
+// OpenBLAS runs a GEMM of at most 64^3 multiply-adds on the calling thread (its
+// GEMM_MULTITHREAD_THRESHOLD), so a batch of such GEMMs is spread over ember's threads; larger
+// GEMMs run one after another, each threaded by OpenBLAS, which shares its packed panels across
+// threads (splitting them into independent calls would repack them and lose 10-35%).
+// NOTE: the small GEMMs, like every ember kernel, give bitwise-identical results at every thread
+// count; OpenBLAS-threaded ones may differ in the last bits between thread counts.
+constexpr int64_t kSmallGemm = int64_t{64} * 64 * 64;
+
+// out (B, m, n) = a (B, m, k) @ b (B, k, n), with a and b given by arbitrary strides.
+// Batch strides of 0 broadcast one matrix over the batch.
+Tensor batched(const Tensor& a, const Tensor& b) {
+  int64_t batch = a.size(0), m = a.size(1), k = a.size(2), n = b.size(2);
+  Tensor out = empty({batch, m, n}, a.dtype());
+  if (out.numel() == 0) return out;
+  if (k == 0) {
+    fill(out, 0.0);
+    return out;
+  }
+  auto la = blas_layout(m, k, a.stride(1), a.stride(2));
+  auto lb = blas_layout(k, n, b.stride(1), b.stride(2));
+  if (!la) return batched(contiguous(a), b);
+  if (!lb) return batched(a, contiguous(b));
+  visit_floating(a.dtype(), "matmul", [&]<typename T>() {
+    const T* ap = a.data_ptr<T>();
+    const T* bp = b.data_ptr<T>();
+    T* cp = out.data_ptr<T>();
+    // One matrix on the right for every batch, and rows that stack: a single tall GEMM.
+    if (batch > 1 && b.stride(0) == 0 && !la->transposed && a.stride(0) == m * la->ld) {
+      gemm(*la, *lb, batch * m, n, k, ap, bp, cp, n);
+      return;
+    }
+    auto one = [&](int64_t i) {
+      gemm(*la, *lb, m, n, k, ap + i * a.stride(0), bp + i * b.stride(0), cp + i * m * n, n);
+    };
+    int64_t work = m * n * k;
+    if (batch > 1 && work <= kSmallGemm) {
+      parallel_for(0, batch, std::max<int64_t>(1, kSmallGemm / std::max<int64_t>(work, 1)),
+                   [&](int64_t lo, int64_t hi) {
+                     for (int64_t i = lo; i < hi; ++i) one(i);
+                   });
+    } else {
+      for (int64_t i = 0; i < batch; ++i) one(i);
+    }
+  });
+  return out;
+}
+
+// Views x (..., r, c) as (B, r, c) over the broadcast batch shape, without copying when the
+// batch dims can be walked by one stride; otherwise materialises the broadcast.
+Tensor as_batch(const Tensor& x, const Shape& batch_shape) {
+  Shape sizes = batch_shape;
+  sizes.push_back(x.size(-2));
+  sizes.push_back(x.size(-1));
+  Shape strides = broadcast_strides(x.sizes(), x.strides(), sizes);
+  int64_t batch = numel_of(batch_shape);
+  // Find one stride that walks all batch dims (row-major), if any.
+  int64_t step = 0;
+  bool ok = true, first = true;
+  int64_t expected = 0;
+  for (int64_t d = static_cast<int64_t>(batch_shape.size()) - 1; d >= 0; --d) {
+    if (batch_shape[d] == 1) continue;
+    if (first) {
+      step = strides[d];
+      expected = step * batch_shape[d];
+      first = false;
+    } else {
+      ok = ok && strides[d] == expected;
+      expected = strides[d] * batch_shape[d];
+    }
+  }
+  if (ok) {
+    return make_view(x, {batch, sizes[sizes.size() - 2], sizes.back()},
+                     {step, strides[strides.size() - 2], strides.back()}, x.storage_offset());
+  }
+  Tensor dense = empty(sizes, x.dtype());
+  copy(dense, make_view(x, sizes, strides, x.storage_offset()));
+  return as_batch(dense, batch_shape);
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  check(a.dtype() == b.dtype(), "matmul: expected both operands to have the same dtype, got ",
+        a.dtype(), " and ", b.dtype());
+  check(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need at least 1 dimension, got ",
+        shape_str(a.sizes()), " and ", shape_str(b.sizes()));
+  visit_floating(a.dtype(), "matmul", [&]<typename T>() {});
+  // Promote 1-D operands to matrices, remembering which dims to drop from the result.
+  Tensor a2 = a.dim() == 1 ? make_view(a, {1, a.size(0)}, {0, a.stride(0)}, a.storage_offset()) : a;
+  Tensor b2 = b.dim() == 1 ? make_view(b, {b.size(0), 1}, {b.stride(0), 0}, b.storage_offset()) : b;
+  int64_t m = a2.size(-2), k = a2.size(-1), n = b2.size(-1);
+  check(b2.size(-2) == k, "matmul: shapes ", shape_str(a.sizes()), " and ", shape_str(b.sizes()),
+        " cannot be multiplied (", k, " != ", b2.size(-2), ")");
+  Shape a_batch(a2.sizes().begin(), a2.sizes().end() - 2);
+  Shape b_batch(b2.sizes().begin(), b2.sizes().end() - 2);
+  Shape batch_shape = broadcast_shapes(a_batch, b_batch, "matmul");
+  Tensor c = batched(as_batch(a2, batch_shape), as_batch(b2, batch_shape));
+  Shape out_shape = batch_shape;
+  if (a.dim() > 1) out_shape.push_back(m);
+  if (b.dim() > 1) out_shape.push_back(n);
+  return make_view(c, out_shape, contiguous_strides(out_shape), 0);
+}
+
+}  // namespace ember::kernels

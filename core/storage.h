@@ -1,0 +1,46 @@
+// Storage: one 64-byte aligned buffer shared by a tensor and all its views, allocated through the
+// tracking allocator so that memory_stats() is exact. Also holds the version counter that
+// autograd uses to detect in-place writes to tensors saved for backward.
+// Read next: tensor.h.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace ember {
+
+/// Bytes of tensor storage held now and at peak since the last reset, and the number of
+/// allocations ever made. Exact and deterministic: storage is the only thing counted.
+struct MemoryStats {
+  int64_t current = 0;
+  int64_t peak = 0;
+  int64_t allocations = 0;
+};
+
+MemoryStats memory_stats();
+/// Sets the peak to the bytes held now, so the next peak measures only what follows.
+void reset_peak_memory_stats();
+
+class Storage {
+ public:
+  /// Allocates `nbytes` (uninitialised), 64-byte aligned; throws ember::Error if it cannot.
+  explicit Storage(size_t nbytes);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() const { return data_; }
+  size_t nbytes() const { return nbytes_; }
+
+  /// Incremented by every in-place write; saved tensors compare it at backward time.
+  uint64_t version() const { return version_.load(std::memory_order_relaxed); }
+  void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  void* data_ = nullptr;
+  size_t nbytes_ = 0;
+  std::atomic<uint64_t> version_{0};
+};
+
+}  // namespace ember

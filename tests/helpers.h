@@ -1,0 +1,44 @@
+// Test helpers: comparing tensors with tolerances, and reading values out as std::vector.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <ember/ember.h>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace ember::testing {
+
+/// Every element as double, in row-major order (any strides, any dtype).
+inline std::vector<double> values(const Tensor& t) {
+  Tensor c = to(t.detach().contiguous(), kFloat64);
+  const double* p = c.data_ptr<double>();
+  return std::vector<double>(p, p + c.numel());
+}
+
+inline Shape shape(const Tensor& t) { return Shape(t.sizes().begin(), t.sizes().end()); }
+
+/// Empty if a and b have one shape and |a - b| <= atol + rtol |b| everywhere, else why not.
+inline std::string mismatch(const Tensor& a, const Tensor& b, double rtol, double atol = 0) {
+  if (shape(a) != shape(b))
+    return "shapes differ: " + shape_str(a.sizes()) + " vs " + shape_str(b.sizes());
+  auto va = values(a), vb = values(b);
+  for (size_t i = 0; i < va.size(); ++i) {
+    bool both_nan = std::isnan(va[i]) && std::isnan(vb[i]);
+    if (!both_nan && !(std::abs(va[i] - vb[i]) <= atol + rtol * std::abs(vb[i]))) {
+      std::ostringstream out;
+      out.precision(17);
+      out << "element " << i << ": " << va[i] << " vs " << vb[i];
+      return out.str();
+    }
+  }
+  return "";
+}
+
+}  // namespace ember::testing
+
+#define CHECK_CLOSE(a, b, rtol) CHECK_MESSAGE(ember::testing::mismatch(a, b, rtol).empty(), ember::testing::mismatch(a, b, rtol))
+#define CHECK_CLOSE_ABS(a, b, rtol, atol) CHECK_MESSAGE(ember::testing::mismatch(a, b, rtol, atol).empty(), ember::testing::mismatch(a, b, rtol, atol))
+#define CHECK_EQUAL_TENSOR(a, b) CHECK_MESSAGE(ember::testing::mismatch(a, b, 0).empty(), ember::testing::mismatch(a, b, 0))
