@@ -16,7 +16,8 @@ std::string to_dot(const Tensor& root, const std::map<std::string, Tensor>& name
   std::shared_ptr<Node> start = gradient_edge(root);
   if (!start) {
     out << "  t [label=\"tensor " << shape_str(root.sizes())
-        << "\\n(no graph: does not require grad)\", shape=box, style=filled, fillcolor=grey90];\n}\n";
+        << "\\n(no graph: does not require grad)\", shape=box, style=filled, "
+           "fillcolor=grey90];\n}\n";
     return out.str();
   }
   std::unordered_map<const Node*, int> ids;
@@ -36,7 +37,8 @@ std::string to_dot(const Tensor& root, const std::map<std::string, Tensor>& name
           << "\\nrequires_grad\", shape=ellipse, style=filled, fillcolor=lightblue];\n";
       continue;
     }
-    out << "  n" << id << " [label=\"" << node->name << "\\n" << shape_str(node->out_sizes)
+    out << "  n" << id << " [label=\"" << node->name << "\\n"
+        << shape_str(node->out_sizes)
         << "\", shape=box, style=\"rounded,filled\", fillcolor=lightyellow];\n";
     for (size_t i = 0; i < node->next.size(); ++i) {
       const Node* child = node->next[i].node.get();

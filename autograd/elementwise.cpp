@@ -164,9 +164,8 @@ Tensor exp(const Tensor& x) {
 // y = ln x      dx = g / x
 Tensor log(const Tensor& x) {
   Tensor y = unary(x, "log", [](auto v) { return std::log(v); });
-  return record("log", y, {x}, [x = save(x)](const Tensor& g, const Needs&) {
-    return grads{g / x.unpack()};
-  });
+  return record("log", y, {x},
+                [x = save(x)](const Tensor& g, const Needs&) { return grads{g / x.unpack()}; });
 }
 
 // y = sqrt(x)      dx = g / (2 y)
@@ -200,17 +199,18 @@ Tensor pow(const Tensor& a, const Tensor& b) {
   Tensor y = visit_floating(a.dtype(), "pow", [&]<typename T>() {
     return kernels::zip<T, T>(a, b, "pow", [](T x, T z) { return std::pow(x, z); });
   });
-  return record("pow", y, {a, b},
-                [a = save(a), b = save(b), y = save_output(y)](const Tensor& g, const Needs& needs) {
-                  Tensor av = a.unpack(), bv = b.unpack();
-                  Tensor da = needs[0] ? g * bv * pow(av, bv - 1.0) : Tensor();
-                  Tensor db;
-                  if (needs[1]) {
-                    Tensor at_zero = eq(av, 0.0) * ge(bv, 0.0);
-                    db = where(at_zero, zero_like_scalar(g), g * y.unpack() * log(av));
-                  }
-                  return grads{da, db};
-                });
+  return record(
+      "pow", y, {a, b},
+      [a = save(a), b = save(b), y = save_output(y)](const Tensor& g, const Needs& needs) {
+        Tensor av = a.unpack(), bv = b.unpack();
+        Tensor da = needs[0] ? g * bv * pow(av, bv - 1.0) : Tensor();
+        Tensor db;
+        if (needs[1]) {
+          Tensor at_zero = eq(av, 0.0) * ge(bv, 0.0);
+          db = where(at_zero, zero_like_scalar(g), g * y.unpack() * log(av));
+        }
+        return grads{da, db};
+      });
 }
 
 // y = tanh x      dx = g (1 - y^2)
@@ -309,17 +309,41 @@ Tensor where(const Tensor& cond, const Tensor& a, double b) {
   return where(cond, a, scalar_tensor(b, a.dtype()));
 }
 
-Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", a, b, [](auto x, auto y) { return x == y; }); }
-Tensor eq(const Tensor& a, double b) { return compare("eq", a, b, [](auto x, auto y) { return x == y; }); }
-Tensor ne(const Tensor& a, const Tensor& b) { return compare("ne", a, b, [](auto x, auto y) { return x != y; }); }
-Tensor ne(const Tensor& a, double b) { return compare("ne", a, b, [](auto x, auto y) { return x != y; }); }
-Tensor lt(const Tensor& a, const Tensor& b) { return compare("lt", a, b, [](auto x, auto y) { return x < y; }); }
-Tensor lt(const Tensor& a, double b) { return compare("lt", a, b, [](auto x, auto y) { return x < y; }); }
-Tensor le(const Tensor& a, const Tensor& b) { return compare("le", a, b, [](auto x, auto y) { return x <= y; }); }
-Tensor le(const Tensor& a, double b) { return compare("le", a, b, [](auto x, auto y) { return x <= y; }); }
-Tensor gt(const Tensor& a, const Tensor& b) { return compare("gt", a, b, [](auto x, auto y) { return x > y; }); }
-Tensor gt(const Tensor& a, double b) { return compare("gt", a, b, [](auto x, auto y) { return x > y; }); }
-Tensor ge(const Tensor& a, const Tensor& b) { return compare("ge", a, b, [](auto x, auto y) { return x >= y; }); }
-Tensor ge(const Tensor& a, double b) { return compare("ge", a, b, [](auto x, auto y) { return x >= y; }); }
+Tensor eq(const Tensor& a, const Tensor& b) {
+  return compare("eq", a, b, [](auto x, auto y) { return x == y; });
+}
+Tensor eq(const Tensor& a, double b) {
+  return compare("eq", a, b, [](auto x, auto y) { return x == y; });
+}
+Tensor ne(const Tensor& a, const Tensor& b) {
+  return compare("ne", a, b, [](auto x, auto y) { return x != y; });
+}
+Tensor ne(const Tensor& a, double b) {
+  return compare("ne", a, b, [](auto x, auto y) { return x != y; });
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  return compare("lt", a, b, [](auto x, auto y) { return x < y; });
+}
+Tensor lt(const Tensor& a, double b) {
+  return compare("lt", a, b, [](auto x, auto y) { return x < y; });
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  return compare("le", a, b, [](auto x, auto y) { return x <= y; });
+}
+Tensor le(const Tensor& a, double b) {
+  return compare("le", a, b, [](auto x, auto y) { return x <= y; });
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+  return compare("gt", a, b, [](auto x, auto y) { return x > y; });
+}
+Tensor gt(const Tensor& a, double b) {
+  return compare("gt", a, b, [](auto x, auto y) { return x > y; });
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  return compare("ge", a, b, [](auto x, auto y) { return x >= y; });
+}
+Tensor ge(const Tensor& a, double b) {
+  return compare("ge", a, b, [](auto x, auto y) { return x >= y; });
+}
 
 }  // namespace ember

@@ -44,8 +44,9 @@ Tensor sum_to(const Tensor& g, IntList sizes, const Node& node, size_t input) {
   bool reducible = lead >= 0;
   for (size_t d = 0; reducible && d < sizes.size(); ++d)
     reducible = sizes[d] == g.size(lead + d) || sizes[d] == 1;
-  check(reducible, "backward of '", node.name, "' returned a gradient of shape ",
-        shape_str(g.sizes()), " for input ", input, " of shape ", shape_str(sizes));
+  if (!reducible)
+    fail("backward of '", node.name, "' returned a gradient of shape ", shape_str(g.sizes()),
+         " for input ", input, " of shape ", shape_str(sizes));
   Shape dims;
   for (int64_t d = 0; d < g.dim(); ++d)
     if (d < lead || (sizes[d - lead] == 1 && g.size(d) != 1)) dims.push_back(d);
@@ -125,16 +126,17 @@ std::vector<std::shared_ptr<Node>> seed_roots(const std::vector<Tensor>& roots,
     }
     Tensor g = i < grad_roots.size() ? grad_roots[i] : Tensor();
     if (!g.defined()) {
-      check(r.numel() == 1, "backward: a gradient can be implied only for one-element outputs, "
-            "got shape ", shape_str(r.sizes()), "; pass the gradient explicitly");
+      if (r.numel() != 1)
+        fail("backward: a gradient can be implied only for one-element outputs, got shape ",
+             shape_str(r.sizes()), "; pass the gradient explicitly");
       g = ones_like(r);
     }
-    check(g.sizes().size() == r.sizes().size() &&
-              std::equal(g.sizes().begin(), g.sizes().end(), r.sizes().begin()),
-          "backward: gradient of shape ", shape_str(g.sizes()), " does not match the output's ",
-          shape_str(r.sizes()));
-    check(g.dtype() == r.dtype(), "backward: gradient dtype ", g.dtype(), " does not match the "
-          "output's ", r.dtype());
+    if (!(g.sizes().size() == r.sizes().size() &&
+          std::equal(g.sizes().begin(), g.sizes().end(), r.sizes().begin())))
+      fail("backward: gradient of shape ", shape_str(g.sizes()), " does not match the output's ",
+           shape_str(r.sizes()));
+    check(g.dtype() == r.dtype(), "backward: gradient dtype ", g.dtype(),
+          " does not match the output's ", r.dtype());
     auto node = gradient_edge(r);
     buffer[node.get()] = add_grads(buffer[node.get()], create_graph ? g : g.detach());
     if (std::find(nodes.begin(), nodes.end(), node) == nodes.end()) nodes.push_back(node);
@@ -164,10 +166,10 @@ Node::~Node() {
 
 Tensor SavedTensor::unpack() const {
   if (!data_.defined()) return data_;
-  check(data_.storage()->version() == version_, "backward of '",
-        t_running ? t_running->name : "?", "': a tensor it saved for backward was modified by "
-        "an in-place operation after it was saved (version ", version_, " is now ",
-        data_.storage()->version(), "); clone() it before writing in place");
+  check(data_.storage()->version() == version_, "backward of '", t_running ? t_running->name : "?",
+        "': a tensor it saved for backward was modified by an in-place operation after it was "
+        "saved (version ",
+        version_, " is now ", data_.storage()->version(), "); clone() it before writing in place");
   if (!is_output_ || !GradMode::is_enabled() || !t_running) return data_;
   // create_graph: re-attach the output to the node that made it, so formulas using it are
   // differentiable. The link lives only as long as the tensor the formula builds from it.
@@ -183,15 +185,16 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots,
                                  bool create_graph, const std::vector<Tensor>& inputs,
                                  bool allow_unused) {
   std::unordered_map<Node*, Tensor> buffer;  // gradients waiting at each node
-  std::vector<std::shared_ptr<Node>> root_nodes = seed_roots(roots, grad_roots, create_graph, buffer);
+  std::vector<std::shared_ptr<Node>> root_nodes =
+      seed_roots(roots, grad_roots, create_graph, buffer);
 
   // What is wanted: every leaf (backward), or the nodes of `inputs` (grad).
   bool capture = !inputs.empty();
   std::unordered_map<Node*, std::vector<size_t>> targets;
   std::vector<std::shared_ptr<Node>> input_nodes;  // keeps accumulators alive for the run
   for (size_t i = 0; i < inputs.size(); ++i) {
-    check(inputs[i].requires_grad(), "grad: input ", i, " of shape ",
-          shape_str(inputs[i].sizes()), " does not require grad");
+    if (!inputs[i].requires_grad())
+      fail("grad: input ", i, " of shape ", shape_str(inputs[i].sizes()), " does not require grad");
     input_nodes.push_back(gradient_edge(inputs[i]));
     targets[input_nodes.back().get()].push_back(i);
   }
@@ -235,9 +238,11 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots,
         if (!capture) accumulate_into_leaf(*node, g, create_graph);
         continue;
       }
-      check(!node->released, "backward: trying to backward through the graph a second time "
-            "(the saved values of '", node->name, "' were freed by the first backward); pass "
-            "retain_graph=true to the first backward to call it twice");
+      check(!node->released,
+            "backward: trying to backward through the graph a second time (the saved values of '",
+            node->name,
+            "' were freed by the first backward); pass retain_graph=true to the first backward to "
+            "call it twice");
       std::vector<bool> needs(node->next.size());
       for (size_t i = 0; i < needs.size(); ++i)
         needs[i] = node->next[i].node && needed.count(node->next[i].node.get());
@@ -245,8 +250,8 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots,
         t_running = node;
         input_grads = node->backward(g, needs);
         t_running.reset();
-        check(input_grads.size() == node->next.size(), "backward of '", node->name,
-              "' returned ", input_grads.size(), " gradients for ", node->next.size(), " inputs");
+        check(input_grads.size() == node->next.size(), "backward of '", node->name, "' returned ",
+              input_grads.size(), " gradients for ", node->next.size(), " inputs");
         for (size_t i = 0; i < input_grads.size(); ++i) {
           if (!needs[i] || !input_grads[i].defined()) continue;
           Tensor gi = sum_to(input_grads[i], node->inputs[i].sizes, *node, i);
@@ -267,9 +272,10 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots,
         ready.push_back(e.node);
   }
   for (size_t i = 0; i < results.size(); ++i)
-    check(results[i].defined() || allow_unused, "grad: input ", i, " of shape ",
-          shape_str(inputs[i].sizes()), " was not used to compute the outputs (pass "
-          "allow_unused=true to get an undefined tensor for it)");
+    if (!(results[i].defined() || allow_unused))
+      fail("grad: input ", i, " of shape ", shape_str(inputs[i].sizes()),
+           " was not used to compute the outputs (pass allow_unused=true to get an undefined "
+           "tensor for it)");
   return results;
 }
 

@@ -26,9 +26,9 @@ std::string index_str(int64_t flat, IntList sizes) {
 double project(const TensorFn& fn, const std::vector<Tensor>& xs, const Tensor& v) {
   NoGradGuard no_grad;
   Tensor y = fn(xs);
-  check(Shape(y.sizes().begin(), y.sizes().end()) == Shape(v.sizes().begin(), v.sizes().end()),
-        "gradcheck: fn returned shape ", shape_str(y.sizes()), " on perturbed inputs, but ",
-        shape_str(v.sizes()), " before");
+  if (!(Shape(y.sizes().begin(), y.sizes().end()) == Shape(v.sizes().begin(), v.sizes().end())))
+    fail("gradcheck: fn returned shape ", shape_str(y.sizes()), " on perturbed inputs, but ",
+         shape_str(v.sizes()), " before");
   return sum(mul(y, v)).item<double>();
 }
 
@@ -40,9 +40,10 @@ GradcheckResult gradcheck(const TensorFn& fn, const std::vector<Tensor>& inputs,
   std::vector<size_t> checked;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& x = inputs[i];
-    check(x.dtype() != kFloat32, "gradcheck: input ", i, " is float32; finite differences need "
-          "float64 (with eps = ", options.eps, ", float32's 7 significant digits leave only "
-          "rounding noise), so convert it with to(x, kFloat64)");
+    check(x.dtype() != kFloat32, "gradcheck: input ", i,
+          " is float32; finite differences need float64 (with eps = ", options.eps,
+          ", float32's 7 significant digits leave only rounding noise), so convert it with to(x, "
+          "kFloat64)");
     Tensor copy = clone(x.detach());
     if (x.requires_grad()) {
       copy.requires_grad_();
@@ -97,8 +98,8 @@ GradcheckResult gradcheck(const TensorFn& fn, const std::vector<Tensor>& inputs,
       msg << "gradcheck failed for input " << i << " (shape " << shape_str(x.sizes())
           << ") at element " << index_str(worst, x.sizes()) << ": analytical " << ap[worst]
           << ", numerical " << worst_num << ", |difference| " << std::abs(ap[worst] - worst_num)
-          << " > tolerance " << tolerance << " (atol " << options.atol << " + rtol "
-          << options.rtol << " * |numerical|)";
+          << " > tolerance " << tolerance << " (atol " << options.atol << " + rtol " << options.rtol
+          << " * |numerical|)";
       return {false, msg.str()};
     }
   }
@@ -108,7 +109,8 @@ GradcheckResult gradcheck(const TensorFn& fn, const std::vector<Tensor>& inputs,
 GradcheckResult gradgradcheck(const TensorFn& fn, const std::vector<Tensor>& inputs,
                               const GradcheckOptions& options) {
   std::vector<Tensor> probe;
-  for (const Tensor& x : inputs) probe.push_back(clone(x.detach()).requires_grad_(x.requires_grad()));
+  for (const Tensor& x : inputs)
+    probe.push_back(clone(x.detach()).requires_grad_(x.requires_grad()));
   Tensor y = fn(probe);
   Generator gen(options.seed + 1);
   Tensor v = randn(Shape(y.sizes().begin(), y.sizes().end()), kFloat64, &gen).requires_grad_();

@@ -17,7 +17,7 @@ struct GradcheckOptions {
   double eps = 1e-6;   // finite-difference step
   double atol = 1e-5;  // |analytical - numerical| <= atol + rtol * |numerical|
   double rtol = 1e-3;
-  uint64_t seed = 0;   // for the random cotangent
+  uint64_t seed = 0;  // for the random cotangent
 };
 
 struct GradcheckResult {

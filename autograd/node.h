@@ -34,15 +34,15 @@ struct InputInfo {
 };
 
 struct Node {
-  const char* name = "";              // the forward op ("mul", "matmul", "AccumulateGrad")
-  std::vector<Edge> next;             // one per input
-  std::vector<InputInfo> inputs;      // shapes the gradients must have
-  Shape out_sizes;                    // the output's shape, for DOT and error messages
-  BackwardFn backward;                // empty once released after backward
+  const char* name = "";          // the forward op ("mul", "matmul", "AccumulateGrad")
+  std::vector<Edge> next;         // one per input
+  std::vector<InputInfo> inputs;  // shapes the gradients must have
+  Shape out_sizes;                // the output's shape, for DOT and error messages
+  BackwardFn backward;            // empty once released after backward
   bool released = false;
-  std::vector<Hook> pre_hooks;        // tensor hooks on the output this node made
-  std::weak_ptr<TensorImpl> retained; // non-leaf output whose .grad() is kept (retain_grad)
-  std::shared_ptr<TensorImpl> leaf;   // set only on AccumulateGrad nodes
+  std::vector<Hook> pre_hooks;         // tensor hooks on the output this node made
+  std::weak_ptr<TensorImpl> retained;  // non-leaf output whose .grad() is kept (retain_grad)
+  std::shared_ptr<TensorImpl> leaf;    // set only on AccumulateGrad nodes
 
   Node() = default;
   Node(const Node&) = delete;

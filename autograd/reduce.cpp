@@ -51,9 +51,10 @@ Tensor sum(const Tensor& x) { return sum(x, {}, false); }
 Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
   auto reduced = kernels::reduced_dims(dims, x.dim(), "sum");
   Tensor y = kernels::sum(x, reduced, keepdim);
-  return record("sum", y, {x}, [sizes = shape_of(x), reduced, keepdim](const Tensor& g, const Needs&) {
-    return grads{expand(keep_reduced_dims(g, sizes, reduced, keepdim), sizes)};
-  });
+  return record("sum", y, {x},
+                [sizes = shape_of(x), reduced, keepdim](const Tensor& g, const Needs&) {
+                  return grads{expand(keep_reduced_dims(g, sizes, reduced, keepdim), sizes)};
+                });
 }
 
 Tensor mean(const Tensor& x) { return mean(x, {}, false); }
@@ -82,8 +83,12 @@ Tensor var(const Tensor& x, const Shape& dims, int64_t correction, bool keepdim)
 
 Tensor max(const Tensor& x) { return extremum("max", x, {}, false, true); }
 Tensor min(const Tensor& x) { return extremum("min", x, {}, false, false); }
-Tensor amax(const Tensor& x, const Shape& dims, bool keepdim) { return extremum("amax", x, dims, keepdim, true); }
-Tensor amin(const Tensor& x, const Shape& dims, bool keepdim) { return extremum("amin", x, dims, keepdim, false); }
+Tensor amax(const Tensor& x, const Shape& dims, bool keepdim) {
+  return extremum("amax", x, dims, keepdim, true);
+}
+Tensor amin(const Tensor& x, const Shape& dims, bool keepdim) {
+  return extremum("amin", x, dims, keepdim, false);
+}
 
 // Shared by max and min along a dim: the values' gradient goes to the index found.
 static std::pair<Tensor, Tensor> extremum_along(const char* op, const Tensor& x, int64_t dim,
@@ -92,13 +97,13 @@ static std::pair<Tensor, Tensor> extremum_along(const char* op, const Tensor& x,
   int64_t d = x.dim() ? wrap_dim(dim, x.dim(), op) : 0;
   autograd::mark_nondifferentiable(op, indices, {x});
   // y = x[index] along dim      dx = scatter_add(zeros, dim, index, g)
-  values = record(op, values, {x}, [sizes = shape_of(x), indices, d, keepdim](const Tensor& g,
-                                                                               const Needs&) {
-    if (sizes.empty()) return grads{g};
-    Tensor idx = keepdim ? indices : unsqueeze(indices, d);
-    Tensor gk = keepdim ? g : unsqueeze(g, d);
-    return grads{scatter_add(zeros(sizes, g.dtype()), d, idx, gk)};
-  });
+  values = record(op, values, {x},
+                  [sizes = shape_of(x), indices, d, keepdim](const Tensor& g, const Needs&) {
+                    if (sizes.empty()) return grads{g};
+                    Tensor idx = keepdim ? indices : unsqueeze(indices, d);
+                    Tensor gk = keepdim ? g : unsqueeze(g, d);
+                    return grads{scatter_add(zeros(sizes, g.dtype()), d, idx, gk)};
+                  });
   return {values, indices};
 }
 

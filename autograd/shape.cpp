@@ -30,8 +30,8 @@ std::optional<Shape> view_strides(IntList old_sizes, IntList old_strides, const 
   int64_t tensor_numel = 1, view_numel = 1;
   for (int64_t d = static_cast<int64_t>(old_sizes.size()) - 1; d >= 0; --d) {
     tensor_numel *= old_sizes[d];
-    bool chunk_ends = d == 0 || (old_sizes[d - 1] != 1 &&
-                                 old_strides[d - 1] != tensor_numel * chunk_stride);
+    bool chunk_ends =
+        d == 0 || (old_sizes[d - 1] != 1 && old_strides[d - 1] != tensor_numel * chunk_stride);
     if (!chunk_ends) continue;
     while (view_d >= 0 && (view_numel < tensor_numel || sizes[view_d] == 1)) {
       strides[view_d] = view_numel * chunk_stride;
@@ -60,9 +60,10 @@ int64_t clamp_index(int64_t i, int64_t size) {
 Tensor view(const Tensor& x, const Shape& shape) {
   Shape sizes = infer_size(shape, x.numel(), "view");
   auto strides = view_strides(x.sizes(), x.strides(), sizes);
-  check(strides.has_value(), "view: shape ", shape_str(shape), " is not compatible with input ",
-        "of shape ", shape_str(x.sizes()), " and strides ", shape_str(x.strides()),
-        " without a copy; use reshape()");
+  if (!strides.has_value())
+    fail("view: shape ", shape_str(shape), " is not compatible with input ", "of shape ",
+         shape_str(x.sizes()), " and strides ", shape_str(x.strides()),
+         " without a copy; use reshape()");
   Tensor y = make_view(x, sizes, *strides, x.storage_offset());
   return record("view", y, {x}, [sizes = shape_of(x)](const Tensor& g, const Needs&) {
     return grads{reshape(g, sizes)};
@@ -78,22 +79,22 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
 
 // y = x with dims reordered      dx = permute(g, inverse order)
 Tensor permute(const Tensor& x, const Shape& dims) {
-  check(static_cast<int64_t>(dims.size()) == x.dim(), "permute: ", dims.size(),
-        " dims given for a tensor of rank ", x.dim(), " (", shape_str(x.sizes()), ")");
+  if (!(static_cast<int64_t>(dims.size()) == x.dim()))
+    fail("permute: ", dims.size(), " dims given for a tensor of rank ", x.dim(), " (",
+         shape_str(x.sizes()), ")");
   Shape sizes(dims.size()), strides(dims.size()), inverse(dims.size());
   std::vector<bool> seen(dims.size(), false);
   for (size_t i = 0; i < dims.size(); ++i) {
     int64_t d = wrap_dim(dims[i], x.dim(), "permute");
-    check(!seen[d], "permute: dim ", dims[i], " repeats in ", shape_str(dims));
+    if (!(!seen[d])) fail("permute: dim ", dims[i], " repeats in ", shape_str(dims));
     seen[d] = true;
     sizes[i] = x.size(d);
     strides[i] = x.stride(d);
     inverse[d] = static_cast<int64_t>(i);
   }
   Tensor y = make_view(x, sizes, strides, x.storage_offset());
-  return record("permute", y, {x}, [inverse](const Tensor& g, const Needs&) {
-    return grads{permute(g, inverse)};
-  });
+  return record("permute", y, {x},
+                [inverse](const Tensor& g, const Needs&) { return grads{permute(g, inverse)}; });
 }
 
 // Swaps two dims      (composite)
@@ -101,12 +102,13 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
   Shape order(x.dim());
   std::iota(order.begin(), order.end(), 0);
   if (x.dim() == 0) return x;
-  std::swap(order[wrap_dim(dim0, x.dim(), "transpose")], order[wrap_dim(dim1, x.dim(), "transpose")]);
+  std::swap(order[wrap_dim(dim0, x.dim(), "transpose")],
+            order[wrap_dim(dim1, x.dim(), "transpose")]);
   return permute(x, order);
 }
 
 Tensor t(const Tensor& x) {
-  check(x.dim() <= 2, "t: expects a tensor of at most 2 dims, got ", shape_str(x.sizes()));
+  if (!(x.dim() <= 2)) fail("t: expects a tensor of at most 2 dims, got ", shape_str(x.sizes()));
   return x.dim() < 2 ? x : transpose(x, 0, 1);
 }
 
@@ -130,10 +132,10 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
   sizes[d] = (end - start + step - 1) / step;
   strides[d] *= step;
   Tensor y = make_view(x, sizes, strides, x.storage_offset() + start * x.stride(d));
-  return record("slice", y, {x}, [sizes = shape_of(x), d, start, end, step](const Tensor& g,
-                                                                            const Needs&) {
-    return grads{slice_scatter(zeros(sizes, g.dtype()), g, d, start, end, step)};
-  });
+  return record("slice", y, {x},
+                [sizes = shape_of(x), d, start, end, step](const Tensor& g, const Needs&) {
+                  return grads{slice_scatter(zeros(sizes, g.dtype()), g, d, start, end, step)};
+                });
 }
 
 // y = x[index] along dim      dx = zeros with g written at index
@@ -155,8 +157,9 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index) {
 
 // y = x repeated along size-1 and new leading dims (stride 0)      dx = g summed back (engine)
 Tensor expand(const Tensor& x, const Shape& shape) {
-  check(shape.size() >= static_cast<size_t>(x.dim()), "expand: target ", shape_str(shape),
-        " has fewer dims than the tensor ", shape_str(x.sizes()));
+  if (!(shape.size() >= static_cast<size_t>(x.dim())))
+    fail("expand: target ", shape_str(shape), " has fewer dims than the tensor ",
+         shape_str(x.sizes()));
   size_t lead = shape.size() - x.dim();
   Shape sizes(shape.size()), strides(shape.size(), 0);
   for (size_t i = 0; i < shape.size(); ++i) {
@@ -168,8 +171,9 @@ Tensor expand(const Tensor& x, const Shape& shape) {
     }
     int64_t have = x.size(i - lead);
     if (want == -1) want = have;
-    check(have == want || have == 1, "expand: the tensor of shape ", shape_str(x.sizes()),
-          " cannot be expanded to ", shape_str(shape), " (dim ", i, ": ", have, " vs ", want, ")");
+    if (!(have == want || have == 1))
+      fail("expand: the tensor of shape ", shape_str(x.sizes()), " cannot be expanded to ",
+           shape_str(shape), " (dim ", i, ": ", have, " vs ", want, ")");
     sizes[i] = want;
     strides[i] = have == want ? x.stride(i - lead) : 0;
   }
@@ -220,23 +224,23 @@ Tensor unflatten(const Tensor& x, int64_t dim, const Shape& sizes) {  // (compos
 }
 
 // y = base with y[start:end:step] = src      dbase = g with that slice zeroed      dsrc = g's slice
-Tensor slice_scatter(const Tensor& base, const Tensor& src, int64_t dim, int64_t start,
-                     int64_t end, int64_t step) {
+Tensor slice_scatter(const Tensor& base, const Tensor& src, int64_t dim, int64_t start, int64_t end,
+                     int64_t step) {
   kernels::check_same_dtype(base, src, "slice_scatter");
   Tensor y = empty_like(base);
   kernels::copy(y, base);
   Tensor window = slice(y, dim, start, end, step);  // y has no graph: a plain view
-  check(window.sizes().size() == src.sizes().size() &&
-            std::equal(window.sizes().begin(), window.sizes().end(), src.sizes().begin()),
-        "slice_scatter: src of shape ", shape_str(src.sizes()), " does not fit the slice of shape ",
-        shape_str(window.sizes()));
+  if (!(window.sizes().size() == src.sizes().size() &&
+        std::equal(window.sizes().begin(), window.sizes().end(), src.sizes().begin())))
+    fail("slice_scatter: src of shape ", shape_str(src.sizes()),
+         " does not fit the slice of shape ", shape_str(window.sizes()));
   kernels::copy(window, src);
-  return record("slice_scatter", y, {base, src}, [dim, start, end, step](const Tensor& g,
-                                                                        const Needs& needs) {
-    Tensor dbase, dsrc = slice(g, dim, start, end, step);
-    if (needs[0]) dbase = slice_scatter(g, zeros_like(dsrc), dim, start, end, step);
-    return grads{dbase, needs[1] ? dsrc : Tensor()};
-  });
+  return record("slice_scatter", y, {base, src},
+                [dim, start, end, step](const Tensor& g, const Needs& needs) {
+                  Tensor dbase, dsrc = slice(g, dim, start, end, step);
+                  if (needs[0]) dbase = slice_scatter(g, zeros_like(dsrc), dim, start, end, step);
+                  return grads{dbase, needs[1] ? dsrc : Tensor()};
+                });
 }
 
 // y = a copy of x      dx = g
@@ -252,9 +256,8 @@ Tensor to(const Tensor& x, DType dtype) {
   Tensor y = empty(shape_of(x), dtype);
   kernels::copy(y, x);
   if (!is_floating(dtype) || !x.is_floating_point()) return y;
-  return record("to", y, {x}, [from = x.dtype()](const Tensor& g, const Needs&) {
-    return grads{to(g, from)};
-  });
+  return record("to", y, {x},
+                [from = x.dtype()](const Tensor& g, const Needs&) { return grads{to(g, from)}; });
 }
 
 // y = [a; b; ...] along dim      da = g's slice where a went, and so on
@@ -269,9 +272,10 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     const Tensor& x = tensors[i];
     bool fits = x.dim() == first.dim() && x.dtype() == first.dtype();
     for (int64_t k = 0; fits && k < x.dim(); ++k) fits = k == d || x.size(k) == first.size(k);
-    check(fits, "cat: tensor ", i, " (", x.dtype(), " ", shape_str(x.sizes()),
-          ") does not match tensor 0 (", first.dtype(), " ", shape_str(first.sizes()),
-          ") outside dim ", d);
+    if (!fits)
+      fail("cat: tensor ", i, " (", x.dtype(), " ", shape_str(x.sizes()),
+           ") does not match tensor 0 (", first.dtype(), " ", shape_str(first.sizes()),
+           ") outside dim ", d);
     sizes[d] += x.size(d);
   }
   Tensor y = empty(sizes, first.dtype());
@@ -298,11 +302,11 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {  // (composite)
   int64_t d = wrap_dim(dim, tensors[0].dim() + 1, "stack");
   std::vector<Tensor> parts;
   for (size_t i = 0; i < tensors.size(); ++i) {
-    check(tensors[i].sizes().size() == tensors[0].sizes().size() &&
-              std::equal(tensors[i].sizes().begin(), tensors[i].sizes().end(),
-                         tensors[0].sizes().begin()),
-          "stack: tensor ", i, " has shape ", shape_str(tensors[i].sizes()), " but tensor 0 has ",
-          shape_str(tensors[0].sizes()));
+    if (!(tensors[i].sizes().size() == tensors[0].sizes().size() &&
+          std::equal(tensors[i].sizes().begin(), tensors[i].sizes().end(),
+                     tensors[0].sizes().begin())))
+      fail("stack: tensor ", i, " has shape ", shape_str(tensors[i].sizes()), " but tensor 0 has ",
+           shape_str(tensors[0].sizes()));
     parts.push_back(unsqueeze(tensors[i], d));
   }
   return cat(parts, d);

@@ -34,8 +34,8 @@ Tensor flatten(const Tensor& x, int64_t start_dim = 0, int64_t end_dim = -1);
 /// Splits dim into `sizes`.
 Tensor unflatten(const Tensor& x, int64_t dim, const Shape& sizes);
 /// `base` with src written into base[start:end:step] along dim (out of place).
-Tensor slice_scatter(const Tensor& base, const Tensor& src, int64_t dim, int64_t start,
-                     int64_t end, int64_t step = 1);
+Tensor slice_scatter(const Tensor& base, const Tensor& src, int64_t dim, int64_t start, int64_t end,
+                     int64_t step = 1);
 /// A copy with its own storage.
 Tensor clone(const Tensor& x);
 /// Converted to dtype (differentiable between float32 and float64).

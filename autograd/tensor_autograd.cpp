@@ -75,8 +75,8 @@ Tensor record(const char* name, const Tensor& output, const std::vector<Tensor>&
   node->out_sizes = Shape(output.sizes().begin(), output.sizes().end());
   node->backward = std::move(backward);
   // A fresh handle: the kernel's tensor may be referenced elsewhere (a saved alias, an input).
-  Tensor out = make_view(output, output.impl().sizes, output.impl().strides,
-                         output.storage_offset());
+  Tensor out =
+      make_view(output, output.impl().sizes, output.impl().strides, output.storage_offset());
   AutogradMeta& m = meta(out);
   m.requires_grad = true;
   m.grad_fn = std::move(node);
@@ -95,9 +95,10 @@ Tensor mark_nondifferentiable(const char* name, const Tensor& output,
 }
 
 void check_inplace(const Tensor& t, const char* op) {
-  check(!(GradMode::is_enabled() && t.requires_grad()), op, ": the tensor of shape ",
-        shape_str(t.sizes()), " requires grad, so autograd cannot follow an in-place write to "
-        "it; write under NoGradGuard (as optimizers do) or use an out-of-place op");
+  if (!(!(GradMode::is_enabled() && t.requires_grad())))
+    fail(op, ": the tensor of shape ", shape_str(t.sizes()),
+         " requires grad, so autograd cannot follow an in-place write to it; write under "
+         "NoGradGuard (as optimizers do) or use an out-of-place op");
 }
 
 }  // namespace autograd
@@ -107,10 +108,11 @@ using autograd::meta;
 bool Tensor::requires_grad() const { return impl().autograd && impl().autograd->requires_grad; }
 
 Tensor& Tensor::requires_grad_(bool requires_grad) {
-  check(!requires_grad || is_floating_point(), "requires_grad_: only floating tensors can "
-        "require gradients, got ", dtype());
-  check(is_leaf() || requires_grad, "requires_grad_: only leaves can stop requiring grad; "
-        "use detach() to cut a non-leaf from the graph");
+  check(!requires_grad || is_floating_point(),
+        "requires_grad_: only floating tensors can require gradients, got ", dtype());
+  check(is_leaf() || requires_grad,
+        "requires_grad_: only leaves can stop requiring grad; use detach() to cut a non-leaf from "
+        "the graph");
   meta(*this).requires_grad = requires_grad;
   return *this;
 }
@@ -118,10 +120,10 @@ Tensor& Tensor::requires_grad_(bool requires_grad) {
 const Tensor& Tensor::grad() const { return impl().autograd ? impl().autograd->grad : kUndefined; }
 
 void Tensor::set_grad(const Tensor& grad) const {
-  check(!grad.defined() || Shape(grad.sizes().begin(), grad.sizes().end()) ==
-                               Shape(sizes().begin(), sizes().end()),
-        "set_grad: gradient of shape ", shape_str(grad.sizes()), " for a tensor of shape ",
-        shape_str(sizes()));
+  if (!(!grad.defined() ||
+        Shape(grad.sizes().begin(), grad.sizes().end()) == Shape(sizes().begin(), sizes().end())))
+    fail("set_grad: gradient of shape ", shape_str(grad.sizes()), " for a tensor of shape ",
+         shape_str(sizes()));
   meta(*this).grad = grad;
 }
 
@@ -150,10 +152,12 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_gra
 }
 
 void Tensor::register_hook(std::function<Tensor(const Tensor&)> hook) const {
-  check(requires_grad(), "register_hook: cannot register a hook on a tensor that does not "
-        "require grad");
-  if (is_leaf()) meta(*this).leaf_hooks.push_back(std::move(hook));
-  else grad_fn()->pre_hooks.push_back(std::move(hook));
+  check(requires_grad(),
+        "register_hook: cannot register a hook on a tensor that does not require grad");
+  if (is_leaf())
+    meta(*this).leaf_hooks.push_back(std::move(hook));
+  else
+    grad_fn()->pre_hooks.push_back(std::move(hook));
 }
 
 Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(*this); }

@@ -2,9 +2,10 @@
 // over 1M to 16M float32 values, in GB/s from median times, at the current thread count
 // (EMBER_NUM_THREADS or all cores), next to a plain single-threaded C++ loop for scale.
 // Run: ./build/bench/bench_elementwise
+#include <ember/ember.h>
+
 #include <cmath>
 #include <cstdio>
-#include <ember/ember.h>
 
 #include "harness.h"
 
@@ -20,12 +21,12 @@ int main() {
     std::vector<float> out(n);
     const float* ap = a.data_ptr<float>();
     const float* bp = b.data_ptr<float>();
-    auto t = bench::interleaved({[&] { Tensor c = a + b; }, [&] { Tensor c = exp(a); },
-                                 [&] { Tensor s = sum(a); },
-                                 [&] {
-                                   for (int64_t i = 0; i < n; ++i) out[i] = ap[i] + bp[i];
-                                 }},
-                                2.0);
+    auto t = bench::interleaved(
+        {[&] { Tensor c = a + b; }, [&] { Tensor c = exp(a); }, [&] { Tensor s = sum(a); },
+         [&] {
+           for (int64_t i = 0; i < n; ++i) out[i] = ap[i] + bp[i];
+         }},
+        2.0);
     double gb = double(n) * 4 / 1e9;
     std::printf("%10lld %10.1f %10.1f %10.1f %10.1f %12.2f\n", static_cast<long long>(n),
                 3 * gb / t[0], 2 * gb / t[1], gb / t[2], 3 * gb / t[3], t[3] / t[0]);

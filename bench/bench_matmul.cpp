@@ -3,9 +3,9 @@
 // core, 2 x 256-bit FMA pipes). Prints GFLOP/s from median times and the ratios.
 // Run: ./build/bench/bench_matmul [--sizes 256,512,1024,2048] [--threads 1,2]
 #include <cblas.h>
+#include <ember/ember.h>
 
 #include <cstdio>
-#include <ember/ember.h>
 #include <sstream>
 
 #include "harness.h"
@@ -25,8 +25,10 @@ int main(int argc, char** argv) {
   std::vector<int> sizes{256, 512, 1024, 2048}, threads{1, 2};
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--sizes") sizes = parse_list(argv[i + 1]);
-    else if (flag == "--threads") threads = parse_list(argv[i + 1]);
+    if (flag == "--sizes")
+      sizes = parse_list(argv[i + 1]);
+    else if (flag == "--threads")
+      threads = parse_list(argv[i + 1]);
   }
   double mhz = ember::bench::cpu_mhz();
   std::printf("W3 sgemm, median of interleaved reps; cpu MHz %.0f (peak = threads x MHz x 32)\n",
@@ -43,13 +45,13 @@ int main(int argc, char** argv) {
       const float* bp = b.data_ptr<float>();
       float* cp = c.data_ptr<float>();
       ember::NoGradGuard no_grad;
-      auto times = ember::bench::interleaved(
-          {[&] { ember::Tensor r = ember::matmul(a, b); },
-           [&] {
-             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, ap, n, bp, n,
-                         0.0f, cp, n);
-           }},
-          2.0);
+      auto times =
+          ember::bench::interleaved({[&] { ember::Tensor r = ember::matmul(a, b); },
+                                     [&] {
+                                       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n,
+                                                   n, 1.0f, ap, n, bp, n, 0.0f, cp, n);
+                                     }},
+                                    2.0);
       double flop = 2.0 * n * double(n) * n;
       double ge = flop / times[0] / 1e9, gc = flop / times[1] / 1e9;
       double peak = t * mhz * 1e6 * 32 / 1e9;

@@ -46,7 +46,8 @@ inline double cpu_mhz() {
   std::string line;
   double best = 0;
   while (std::getline(in, line))
-    if (line.rfind("cpu MHz", 0) == 0) best = std::max(best, std::stod(line.substr(line.find(':') + 1)));
+    if (line.rfind("cpu MHz", 0) == 0)
+      best = std::max(best, std::stod(line.substr(line.find(':') + 1)));
   return best;
 }
 

@@ -3,14 +3,15 @@
 // Area headers can be included on their own: <ember/core/tensor.h>, <ember/autograd/ops.h>.
 #pragma once
 
+#include "autograd/dot.h"
+#include "autograd/engine.h"
+#include "autograd/function.h"
+#include "autograd/grad_mode.h"
+#include "autograd/gradcheck.h"
+#include "autograd/ops.h"
 #include "core/factory.h"
 #include "core/parallel.h"
 #include "core/random.h"
 #include "core/safetensors.h"
 #include "core/storage.h"
 #include "core/tensor.h"
-#include "autograd/dot.h"
-#include "autograd/engine.h"
-#include "autograd/gradcheck.h"
-#include "autograd/grad_mode.h"
-#include "autograd/ops.h"

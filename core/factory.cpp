@@ -15,9 +15,9 @@ namespace {
 void check_sizes(const Shape& sizes, DType dtype, std::string_view op) {
   int64_t n = 1;
   for (int64_t s : sizes) {
-    check(s >= 0, op, ": negative size in ", shape_str(sizes));
-    check(s == 0 || n <= std::numeric_limits<int64_t>::max() / 8 / s, op, ": shape ",
-          shape_str(sizes), " has too many elements");
+    if (!(s >= 0)) fail(op, ": negative size in ", shape_str(sizes));
+    if (!(s == 0 || n <= std::numeric_limits<int64_t>::max() / 8 / s))
+      fail(op, ": shape ", shape_str(sizes), " has too many elements");
     n *= s;
   }
   (void)dtype;
@@ -39,8 +39,8 @@ void fill_indexed(Tensor& t, F value_at) {
 Tensor empty(const Shape& sizes, DType dtype) {
   check_sizes(sizes, dtype, "empty");
   auto storage = std::make_shared<Storage>(numel_of(sizes) * element_size(dtype));
-  return Tensor(std::make_shared<TensorImpl>(std::move(storage), sizes, contiguous_strides(sizes),
-                                             0, dtype));
+  return Tensor(
+      std::make_shared<TensorImpl>(std::move(storage), sizes, contiguous_strides(sizes), 0, dtype));
 }
 
 Tensor full(const Shape& sizes, double value, DType dtype) {
@@ -57,7 +57,9 @@ Tensor zeros(const Shape& sizes, DType dtype) {
 
 Tensor ones(const Shape& sizes, DType dtype) { return full(sizes, 1.0, dtype); }
 
-Tensor arange(int64_t end, DType dtype) { return arange(0.0, static_cast<double>(end), 1.0, dtype); }
+Tensor arange(int64_t end, DType dtype) {
+  return arange(0.0, static_cast<double>(end), 1.0, dtype);
+}
 
 Tensor arange(double start, double end, double step, DType dtype) {
   check(step != 0.0, "arange: step must be nonzero");
@@ -160,8 +162,8 @@ Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, DType d
 
 template <typename T>
 Tensor from_vector(const std::vector<T>& values, const Shape& sizes) {
-  check(numel_of(sizes) == static_cast<int64_t>(values.size()), "from_vector: ", values.size(),
-        " values do not fill shape ", shape_str(sizes));
+  if (!(numel_of(sizes) == static_cast<int64_t>(values.size())))
+    fail("from_vector: ", values.size(), " values do not fill shape ", shape_str(sizes));
   Tensor t = empty(sizes, dtype_of<T>());
   std::copy(values.begin(), values.end(), t.data_ptr<T>());
   return t;

@@ -88,8 +88,10 @@ void print_dim(std::ostream& out, const Tensor& t, std::vector<int64_t>& index, 
   for (size_t j = 0; j < items.size(); ++j) {
     if (j > 0) {
       out << ',';
-      if (last_dim) out << ' ';
-      else out << std::string(t.dim() - d - 1, '\n') << std::string(indent + d + 1, ' ');
+      if (last_dim)
+        out << ' ';
+      else
+        out << std::string(t.dim() - d - 1, '\n') << std::string(indent + d + 1, ' ');
     }
     if (items[j] < 0) {
       out << "...";
@@ -119,12 +121,14 @@ std::ostream& operator<<(std::ostream& out, const Tensor& t) {
     if (v != 0) min_abs = std::min(min_abs, std::abs(v));
   }
   bool is_int = t.dtype() == kInt64;
-  f.scientific = !is_int && !f.integral && (max_abs >= 1e8 || min_abs < 1e-4 ||
-                                            (min_abs > 0 && max_abs / min_abs > 1e3));
+  f.scientific = !is_int && !f.integral &&
+                 (max_abs >= 1e8 || min_abs < 1e-4 || (min_abs > 0 && max_abs / min_abs > 1e3));
   for (double v : values) f.width = std::max<int>(f.width, format_value(v, f, is_int).size());
   out << "tensor(";
-  if (t.numel() == 0) out << "[]";
-  else print_dim(out, t, index, summarise, f, 7);
+  if (t.numel() == 0)
+    out << "[]";
+  else
+    print_dim(out, t, index, summarise, f, 7);
   if (t.numel() == 0 && t.dim() != 1) out << ", size=" << shape_str(t.sizes());
   if (t.dtype() != kFloat32) out << ", dtype=" << t.dtype();
   if (t.requires_grad()) out << ", requires_grad=True";

@@ -27,9 +27,12 @@ static_assert(std::endian::native == std::endian::little, "safetensors I/O assum
 
 const char* dtype_code(DType dtype) {
   switch (dtype) {
-    case kFloat32: return "F32";
-    case kFloat64: return "F64";
-    case kInt64: return "I64";
+    case kFloat32:
+      return "F32";
+    case kFloat64:
+      return "F64";
+    case kInt64:
+      return "I64";
   }
   return "?";
 }
@@ -37,9 +40,12 @@ const char* dtype_code(DType dtype) {
 float half_to_float(uint16_t h) {
   uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1F, mant = h & 0x3FF;
   float magnitude;
-  if (exp == 0) magnitude = std::ldexp(static_cast<float>(mant), -24);
-  else if (exp == 31) magnitude = mant ? NAN : INFINITY;
-  else magnitude = std::ldexp(static_cast<float>(mant | 0x400), static_cast<int>(exp) - 25);
+  if (exp == 0)
+    magnitude = std::ldexp(static_cast<float>(mant), -24);
+  else if (exp == 31)
+    magnitude = mant ? NAN : INFINITY;
+  else
+    magnitude = std::ldexp(static_cast<float>(mant | 0x400), static_cast<int>(exp) - 25);
   uint32_t bits = std::bit_cast<uint32_t>(magnitude) | sign;
   return std::bit_cast<float>(bits);
 }
@@ -61,19 +67,23 @@ size_t code_size(const std::string& code) {
 }
 
 Entry parse_entry(const std::string& file, const std::string& name, const nlohmann::json& j) {
-  auto bad = [&](const auto&... what) { fail("load_safetensors: '", file, "': tensor '", name, "' ", what...); };
+  auto bad = [&](const auto&... what) {
+    fail("load_safetensors: '", file, "': tensor '", name, "' ", what...);
+  };
   if (!j.is_object()) bad("is not a JSON object");
   Entry e{name, "", {}, 0, 0};
   if (!j.contains("dtype") || !j["dtype"].is_string()) bad("has no dtype string");
   e.code = j["dtype"].get<std::string>();
   size_t esize = code_size(e.code);
-  if (esize == 0) bad("has unsupported dtype '", e.code, "' (ember reads F32, F64, I64, F16, BF16)");
+  if (esize == 0)
+    bad("has unsupported dtype '", e.code, "' (ember reads F32, F64, I64, F16, BF16)");
   if (!j.contains("shape") || !j["shape"].is_array()) bad("has no shape array");
   uint64_t count = 1;
   for (const auto& s : j["shape"]) {
     if (!s.is_number_unsigned()) bad("has a shape entry that is not a non-negative integer");
     auto v = s.get<uint64_t>();
-    if (v > 0 && count > std::numeric_limits<uint64_t>::max() / 16 / v) bad("has a shape too large");
+    if (v > 0 && count > std::numeric_limits<uint64_t>::max() / 16 / v)
+      bad("has a shape too large");
     count *= v;
     e.shape.push_back(static_cast<int64_t>(v));
   }
@@ -83,7 +93,8 @@ Entry parse_entry(const std::string& file, const std::string& name, const nlohma
     bad("has no data_offsets pair of non-negative integers");
   e.begin = off[0].get<uint64_t>();
   e.end = off[1].get<uint64_t>();
-  if (e.end < e.begin) bad("has data_offsets [", e.begin, ", ", e.end, "] that end before they begin");
+  if (e.end < e.begin)
+    bad("has data_offsets [", e.begin, ", ", e.end, "] that end before they begin");
   if (e.end - e.begin != count * esize)
     bad("has shape ", shape_str(e.shape), " of ", e.code, " (", count * esize,
         " bytes) but data_offsets span ", e.end - e.begin, " bytes");
@@ -112,7 +123,8 @@ Tensor read_entry(const Entry& e, const char* data) {
 
 TensorMap parse_safetensors(const std::string& bytes, const std::string& file, Metadata* metadata) {
   auto bad = [&](const auto&... what) { fail("load_safetensors: '", file, "': ", what...); };
-  if (bytes.size() < 8) bad("is truncated: ", bytes.size(), " bytes, too short for the header length");
+  if (bytes.size() < 8)
+    bad("is truncated: ", bytes.size(), " bytes, too short for the header length");
   uint64_t n = 0;
   std::memcpy(&n, bytes.data(), 8);
   if (n > kMaxHeader) bad("header length ", n, " exceeds the limit of ", kMaxHeader, " bytes");
@@ -149,7 +161,8 @@ TensorMap parse_safetensors(const std::string& bytes, const std::string& file, M
     if (e.begin > covered) bad("the data buffer has a hole before tensor '", e.name, "'");
     covered = e.end;
   }
-  if (covered != data_size) bad("the data buffer has ", data_size - covered, " trailing bytes no tensor uses");
+  if (covered != data_size)
+    bad("the data buffer has ", data_size - covered, " trailing bytes no tensor uses");
   TensorMap out;
   const char* data = bytes.data() + 8 + n;
   for (const Entry& e : entries) out.emplace(e.name, read_entry(e, data));

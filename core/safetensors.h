@@ -1,6 +1,7 @@
 // safetensors files: the format of checkpoints and of the golden files the tests compare against
 // PyTorch. Layout: 8-byte little-endian header length N, N bytes of JSON
-//   {"name": {"dtype": "F32", "shape": [2, 3], "data_offsets": [begin, end]}, "__metadata__": {...}}
+//   {"name": {"dtype": "F32", "shape": [2, 3], "data_offsets": [begin, end]}, "__metadata__":
+//   {...}}
 // then the data buffer the offsets index. The loader validates everything before trusting it.
 // Read next: nn/serialize.h (state_dict checkpoints built on this).
 #pragma once

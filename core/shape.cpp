@@ -44,8 +44,9 @@ Shape broadcast_shapes(IntList a, IntList b, std::string_view op) {
   for (size_t i = 0; i < rank; ++i) {
     int64_t sa = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
     int64_t sb = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
-    check(sa == sb || sa == 1 || sb == 1, op, ": shapes ", shape_str(a), " and ", shape_str(b),
-          " cannot be broadcast (dim ", i, ": ", sa, " vs ", sb, ")");
+    if (!(sa == sb || sa == 1 || sb == 1))
+      fail(op, ": shapes ", shape_str(a), " and ", shape_str(b), " cannot be broadcast (dim ", i,
+           ": ", sa, " vs ", sb, ")");
     out[i] = sa == 1 ? sb : sa;
   }
   return out;
@@ -73,20 +74,20 @@ Shape infer_size(IntList shape, int64_t numel, std::string_view op) {
   int infer = -1;
   for (size_t i = 0; i < out.size(); ++i) {
     if (out[i] == -1) {
-      check(infer < 0, op, ": only one dimension can be -1, got ", shape_str(shape));
+      if (!(infer < 0)) fail(op, ": only one dimension can be -1, got ", shape_str(shape));
       infer = static_cast<int>(i);
     } else {
-      check(out[i] >= 0, op, ": invalid size ", out[i], " in ", shape_str(shape));
+      if (!(out[i] >= 0)) fail(op, ": invalid size ", out[i], " in ", shape_str(shape));
       known *= out[i];
     }
   }
   if (infer >= 0) {
-    check(known != 0 && numel % known == 0, op, ": shape ", shape_str(shape),
-          " is invalid for input of size ", numel);
+    if (!(known != 0 && numel % known == 0))
+      fail(op, ": shape ", shape_str(shape), " is invalid for input of size ", numel);
     out[infer] = numel / known;
   }
-  check(numel_of(out) == numel, op, ": shape ", shape_str(shape), " is invalid for input of size ",
-        numel);
+  if (numel_of(out) != numel)
+    fail(op, ": shape ", shape_str(shape), " is invalid for input of size ", numel);
   return out;
 }
 

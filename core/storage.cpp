@@ -26,9 +26,7 @@ void raise_peak(int64_t now) {
 
 }  // namespace
 
-MemoryStats memory_stats() {
-  return {g_current.load(), g_peak.load(), g_allocations.load()};
-}
+MemoryStats memory_stats() { return {g_current.load(), g_peak.load(), g_allocations.load()}; }
 
 void reset_peak_memory_stats() { g_peak.store(g_current.load()); }
 

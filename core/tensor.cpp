@@ -1,8 +1,8 @@
 // Tensor metadata, data access and in-place whole-tensor writes; see tensor.h.
 #include "tensor.h"
 
-#include "kernels/copy.h"
 #include "factory.h"
+#include "kernels/copy.h"
 
 namespace ember {
 
@@ -40,8 +40,9 @@ void* Tensor::raw_data() const {
 
 template <typename T>
 T Tensor::item() const {
-  check(numel() == 1, "item: a tensor with ", numel(), " elements (shape ", shape_str(sizes()),
-        ") cannot be converted to a scalar");
+  if (numel() != 1)
+    fail("item: a tensor with ", numel(), " elements (shape ", shape_str(sizes()),
+         ") cannot be converted to a scalar");
   return visit_dtype(dtype(), [&]<typename S>() { return static_cast<T>(*data_ptr<S>()); });
 }
 template float Tensor::item<float>() const;

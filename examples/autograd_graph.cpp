@@ -1,9 +1,10 @@
 // Writes the autograd graph of a small expression as Graphviz DOT (and as SVG when the `dot`
 // tool from Debian's graphviz package is installed), for lectures and debugging.
 // Run: ./build/examples/autograd_graph --out graph   (writes graph.dot and graph.svg)
+#include <ember/ember.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdlib>
-#include <ember/ember.h>
 #include <fstream>
 #include <iostream>
 

@@ -2,9 +2,9 @@
 #pragma once
 
 #include <doctest/doctest.h>
+#include <ember/ember.h>
 
 #include <cmath>
-#include <ember/ember.h>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -39,6 +39,10 @@ inline std::string mismatch(const Tensor& a, const Tensor& b, double rtol, doubl
 
 }  // namespace ember::testing
 
-#define CHECK_CLOSE(a, b, rtol) CHECK_MESSAGE(ember::testing::mismatch(a, b, rtol).empty(), ember::testing::mismatch(a, b, rtol))
-#define CHECK_CLOSE_ABS(a, b, rtol, atol) CHECK_MESSAGE(ember::testing::mismatch(a, b, rtol, atol).empty(), ember::testing::mismatch(a, b, rtol, atol))
-#define CHECK_EQUAL_TENSOR(a, b) CHECK_MESSAGE(ember::testing::mismatch(a, b, 0).empty(), ember::testing::mismatch(a, b, 0))
+#define CHECK_CLOSE(a, b, rtol) \
+  CHECK_MESSAGE(ember::testing::mismatch(a, b, rtol).empty(), ember::testing::mismatch(a, b, rtol))
+#define CHECK_CLOSE_ABS(a, b, rtol, atol)                           \
+  CHECK_MESSAGE(ember::testing::mismatch(a, b, rtol, atol).empty(), \
+                ember::testing::mismatch(a, b, rtol, atol))
+#define CHECK_EQUAL_TENSOR(a, b) \
+  CHECK_MESSAGE(ember::testing::mismatch(a, b, 0).empty(), ember::testing::mismatch(a, b, 0))

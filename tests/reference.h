@@ -30,7 +30,8 @@ inline int64_t ravel_broadcast(const Shape& idx, const Shape& sizes) {
 }
 
 inline std::vector<double> binary(const Tensor& a, const Tensor& b,
-                                  const std::function<double(double, double)>& f, Shape& out_shape) {
+                                  const std::function<double(double, double)>& f,
+                                  Shape& out_shape) {
   out_shape = broadcast_shapes(a.sizes(), b.sizes(), "reference");
   auto va = values(a), vb = values(b);
   Shape sa = ember::testing::shape(a), sb = ember::testing::shape(b);
@@ -51,8 +52,7 @@ inline std::vector<double> sum_keepdim(const Tensor& x, const Shape& dims) {
   if (dims.empty()) out_shape.assign(s.size(), 1);
   std::vector<double> out(numel_of(out_shape), 0.0);
   auto v = values(x);
-  for (int64_t i = 0; i < x.numel(); ++i)
-    out[ravel_broadcast(unravel(i, s), out_shape)] += v[i];
+  for (int64_t i = 0; i < x.numel(); ++i) out[ravel_broadcast(unravel(i, s), out_shape)] += v[i];
   return out;
 }
 

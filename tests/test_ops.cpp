@@ -47,17 +47,23 @@ TEST_CASE("unary ops match the reference loop on every layout") {
   std::vector<Case> cases{
       {"neg", [](const Tensor& x) { return neg(x); }, [](double v) { return -v; }},
       {"abs", [](const Tensor& x) { return abs(x); }, [](double v) { return std::abs(v); }},
-      {"sign", [](const Tensor& x) { return sign(x); }, [](double v) { return double((v > 0) - (v < 0)); }},
+      {"sign", [](const Tensor& x) { return sign(x); },
+       [](double v) { return double((v > 0) - (v < 0)); }},
       {"exp", [](const Tensor& x) { return exp(x); }, [](double v) { return std::exp(v); }},
-      {"log", [](const Tensor& x) { return log(abs(x)); }, [](double v) { return std::log(std::abs(v)); }},
-      {"sqrt", [](const Tensor& x) { return sqrt(abs(x)); }, [](double v) { return std::sqrt(std::abs(v)); }},
-      {"rsqrt", [](const Tensor& x) { return rsqrt(abs(x)); }, [](double v) { return 1 / std::sqrt(std::abs(v)); }},
+      {"log", [](const Tensor& x) { return log(abs(x)); },
+       [](double v) { return std::log(std::abs(v)); }},
+      {"sqrt", [](const Tensor& x) { return sqrt(abs(x)); },
+       [](double v) { return std::sqrt(std::abs(v)); }},
+      {"rsqrt", [](const Tensor& x) { return rsqrt(abs(x)); },
+       [](double v) { return 1 / std::sqrt(std::abs(v)); }},
       {"pow", [](const Tensor& x) { return pow(x, 3.0); }, [](double v) { return v * v * v; }},
       {"tanh", [](const Tensor& x) { return tanh(x); }, [](double v) { return std::tanh(v); }},
-      {"sigmoid", [](const Tensor& x) { return sigmoid(x); }, [](double v) { return 1 / (1 + std::exp(-v)); }},
+      {"sigmoid", [](const Tensor& x) { return sigmoid(x); },
+       [](double v) { return 1 / (1 + std::exp(-v)); }},
       {"relu", [](const Tensor& x) { return relu(x); }, [](double v) { return v > 0 ? v : 0; }},
       {"erf", [](const Tensor& x) { return erf(x); }, [](double v) { return std::erf(v); }},
-      {"clamp", [](const Tensor& x) { return clamp(x, -0.5, 0.7); }, [](double v) { return std::clamp(v, -0.5, 0.7); }},
+      {"clamp", [](const Tensor& x) { return clamp(x, -0.5, 0.7); },
+       [](double v) { return std::clamp(v, -0.5, 0.7); }},
       {"add scalar", [](const Tensor& x) { return x + 2.0; }, [](double v) { return v + 2; }},
       {"sub scalar", [](const Tensor& x) { return x - 2.0; }, [](double v) { return v - 2; }},
       {"rsub scalar", [](const Tensor& x) { return 2.0 - x; }, [](double v) { return 2 - v; }},
@@ -98,15 +104,21 @@ TEST_CASE("binary ops broadcast like NumPy and match the reference loop") {
        [](double a, double b) { return std::max(a, b); }},
       {"minimum", [](const Tensor& a, const Tensor& b) { return minimum(a, b); },
        [](double a, double b) { return std::min(a, b); }},
-      {"eq", [](const Tensor& a, const Tensor& b) { return eq(a, b); }, [](double a, double b) { return double(a == b); }},
-      {"ne", [](const Tensor& a, const Tensor& b) { return ne(a, b); }, [](double a, double b) { return double(a != b); }},
-      {"lt", [](const Tensor& a, const Tensor& b) { return lt(a, b); }, [](double a, double b) { return double(a < b); }},
-      {"le", [](const Tensor& a, const Tensor& b) { return le(a, b); }, [](double a, double b) { return double(a <= b); }},
-      {"gt", [](const Tensor& a, const Tensor& b) { return gt(a, b); }, [](double a, double b) { return double(a > b); }},
-      {"ge", [](const Tensor& a, const Tensor& b) { return ge(a, b); }, [](double a, double b) { return double(a >= b); }},
+      {"eq", [](const Tensor& a, const Tensor& b) { return eq(a, b); },
+       [](double a, double b) { return double(a == b); }},
+      {"ne", [](const Tensor& a, const Tensor& b) { return ne(a, b); },
+       [](double a, double b) { return double(a != b); }},
+      {"lt", [](const Tensor& a, const Tensor& b) { return lt(a, b); },
+       [](double a, double b) { return double(a < b); }},
+      {"le", [](const Tensor& a, const Tensor& b) { return le(a, b); },
+       [](double a, double b) { return double(a <= b); }},
+      {"gt", [](const Tensor& a, const Tensor& b) { return gt(a, b); },
+       [](double a, double b) { return double(a > b); }},
+      {"ge", [](const Tensor& a, const Tensor& b) { return ge(a, b); },
+       [](double a, double b) { return double(a >= b); }},
   };
-  std::vector<std::pair<Shape, Shape>> shapes{{{4, 5}, {4, 5}}, {{4, 5}, {5}},  {{4, 1}, {1, 5}},
-                                              {{2, 3, 4}, {3, 1}}, {{3}, {}},    {{0, 5}, {5}}};
+  std::vector<std::pair<Shape, Shape>> shapes{{{4, 5}, {4, 5}},    {{4, 5}, {5}}, {{4, 1}, {1, 5}},
+                                              {{2, 3, 4}, {3, 1}}, {{3}, {}},     {{0, 5}, {5}}};
   for (const auto& [sa, sb] : shapes) {
     Tensor a = randn(sa, kFloat64), b = randn(sb, kFloat64);
     for (const auto& c : cases) {
@@ -146,11 +158,13 @@ TEST_CASE("sum, mean, var, amax and max over any dims match the reference") {
       auto want = ember::reference::sum_keepdim(in, dims);
       auto got = values(sum(in, dims, /*keepdim=*/true));
       REQUIRE(got.size() == want.size());
-      for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-12));
+      for (size_t i = 0; i < got.size(); ++i)
+        CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-12));
       // mean = sum / count; var from its definition.
       int64_t count = in.numel() / static_cast<int64_t>(want.size());
       auto m = values(mean(in, dims, true));
-      for (size_t i = 0; i < m.size(); ++i) CHECK(m[i] == doctest::Approx(want[i] / count).epsilon(1e-12));
+      for (size_t i = 0; i < m.size(); ++i)
+        CHECK(m[i] == doctest::Approx(want[i] / count).epsilon(1e-12));
     }
   }
   CHECK(shape(sum(x, {1})) == Shape{3, 5});
@@ -174,8 +188,8 @@ TEST_CASE("sum, mean, var, amax and max over any dims match the reference") {
   CHECK(values(argmin(m, 1, true)) == std::vector<double>{0, 1});
   CHECK(shape(argmin(m, 1, true)) == Shape{2, 1});
   CHECK(std::isnan(max(tensor({1.0, NAN, 3.0})).item<double>()));
-  CHECK_THROWS_WITH_AS(amax(zeros({0}), {0}), doctest::Contains("amax: cannot reduce over dim 0 of size 0"),
-                       Error);
+  CHECK_THROWS_WITH_AS(amax(zeros({0}), {0}),
+                       doctest::Contains("amax: cannot reduce over dim 0 of size 0"), Error);
 }
 
 TEST_CASE("large sums are accurate and split into fixed blocks") {
@@ -259,7 +273,8 @@ TEST_CASE("index_select, index_add, gather and scatter_add match the reference")
   Tensor idx = tensor({2, 0, 2}, kInt64);
   CHECK(values(index_select(x, 0, idx)) ==
         std::vector<double>{8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11});
-  CHECK(values(index_select(x, 1, tensor({3, 1}, kInt64))) == std::vector<double>{3, 1, 7, 5, 11, 9});
+  CHECK(values(index_select(x, 1, tensor({3, 1}, kInt64))) ==
+        std::vector<double>{3, 1, 7, 5, 11, 9});
   Tensor added = index_add(zeros({3, 4}, kFloat64), 0, idx, ones({3, 4}, kFloat64));
   CHECK(values(added) == std::vector<double>{1, 1, 1, 1, 0, 0, 0, 0, 2, 2, 2, 2});
   Tensor gi = tensor({{3, 0}, {1, 1}, {0, 2}}, kInt64);
@@ -271,6 +286,6 @@ TEST_CASE("index_select, index_add, gather and scatter_add match the reference")
         std::vector<double>{2, 5, 8});
   CHECK_THROWS_WITH_AS(gather(x, 1, view(tensor({4, 0, 0}, kInt64), {3, 1})),
                        "gather: index 4 is out of range for dim 1 of size 4", Error);
-  CHECK_THROWS_WITH_AS(gather(x, 1, tensor({1}, kFloat32)), "gather: index must be int64, got float32",
-                       Error);
+  CHECK_THROWS_WITH_AS(gather(x, 1, tensor({1}, kFloat32)),
+                       "gather: index must be int64, got float32", Error);
 }

@@ -3,8 +3,8 @@
 #include "helpers.h"
 
 using namespace ember;
-using ember::testing::values;
 using ember::testing::shape;
+using ember::testing::values;
 
 TEST_CASE("factories fill the values PyTorch gives") {
   CHECK(values(zeros({2, 3})) == std::vector<double>(6, 0.0));
@@ -127,7 +127,7 @@ TEST_CASE("memory_stats counts storage bytes exactly") {
     Tensor a = empty({1000}, kFloat32);  // 4000 bytes
     CHECK(memory_stats().current == start.current + 4000);
     {
-      Tensor b = empty({10, 10}, kFloat64);  // 800 bytes
+      Tensor b = empty({10, 10}, kFloat64);   // 800 bytes
       Tensor view_of_b = transpose(b, 0, 1);  // a view allocates nothing
       CHECK(memory_stats().current == start.current + 4800);
     }
@@ -147,8 +147,10 @@ TEST_CASE("results are identical with 1 and 2 threads") {
   // Every ember kernel, and batches of small GEMMs spread over ember's threads: bitwise.
   auto run = [&] {
     manual_seed(11);
-    return std::vector<std::vector<double>>{values(sum(x)), values(sum(x, {0})),
-                                            values(softmax(x, 1)), values(exp(x) * 2.0 + x),
+    return std::vector<std::vector<double>>{values(sum(x)),
+                                            values(sum(x, {0})),
+                                            values(softmax(x, 1)),
+                                            values(exp(x) * 2.0 + x),
                                             values(matmul(heads, keys)),
                                             values(gather(x, 1, randint(0, 1000, {300, 5}))),
                                             values(randn({1000}))};
@@ -191,8 +193,8 @@ TEST_CASE("user mistakes raise ember::Error naming the op and the values") {
                        "data_ptr: tensor has dtype float32, asked for float64", Error);
   CHECK_THROWS_WITH_AS(zeros({2, 2}).item<double>(), doctest::Contains("item: a tensor with 4"),
                        Error);
-  CHECK_THROWS_WITH_AS(view(zeros({6}), {4, -1}), doctest::Contains("is invalid for input of size 6"),
-                       Error);
+  CHECK_THROWS_WITH_AS(view(zeros({6}), {4, -1}),
+                       doctest::Contains("is invalid for input of size 6"), Error);
   CHECK_THROWS_WITH_AS(exp(arange(3)), doctest::Contains("exp: expected a floating tensor"), Error);
   CHECK_THROWS_WITH_AS(empty({-1}), "empty: negative size in [-1]", Error);
   CHECK_THROWS_WITH_AS(expand(zeros({2}), {3}), doctest::Contains("cannot be expanded"), Error);

@@ -7,8 +7,9 @@ namespace ember::kernels {
 
 void copy(const Tensor& dst, const Tensor& src) {
   Shape sizes(dst.sizes().begin(), dst.sizes().end());
-  check(broadcasts_to(src.sizes(), sizes), "copy_: source of shape ", shape_str(src.sizes()),
-        " cannot be broadcast to destination of shape ", shape_str(sizes));
+  if (!broadcasts_to(src.sizes(), sizes))
+    fail("copy_: source of shape ", shape_str(src.sizes()),
+         " cannot be broadcast to destination of shape ", shape_str(sizes));
   std::array<Shape, 2> strides{dst.impl().strides,
                                broadcast_strides(src.sizes(), src.strides(), sizes)};
   visit_dtype(dst.dtype(), [&]<typename D>() {
@@ -48,15 +49,16 @@ void fill(const Tensor& dst, double value) {
 }
 
 void check_same_dtype(const Tensor& a, const Tensor& b, std::string_view op) {
-  check(a.dtype() == b.dtype(), op, ": expected both operands to have the same dtype, got ",
-        a.dtype(), " ", shape_str(a.sizes()), " and ", b.dtype(), " ", shape_str(b.sizes()));
+  if (a.dtype() != b.dtype())
+    fail(op, ": expected both operands to have the same dtype, got ", a.dtype(), " ",
+         shape_str(a.sizes()), " and ", b.dtype(), " ", shape_str(b.sizes()));
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check(cond.dtype() == kInt64, "where: condition must be int64 (a mask), got ", cond.dtype());
   check_same_dtype(a, b, "where");
-  Shape sizes = broadcast_shapes(broadcast_shapes(cond.sizes(), a.sizes(), "where"), b.sizes(),
-                                 "where");
+  Shape sizes =
+      broadcast_shapes(broadcast_shapes(cond.sizes(), a.sizes(), "where"), b.sizes(), "where");
   Tensor out = empty(sizes, a.dtype());
   std::array<Shape, 4> strides{out.impl().strides,
                                broadcast_strides(cond.sizes(), cond.strides(), sizes),
@@ -69,9 +71,8 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     const T* y = b.data_ptr<T>();
     for_each_row<4>(sizes, strides, {0, 0, 0, 0}, [&](const Row<4>& r) {
       for (int64_t i = 0; i < r.length; ++i) {
-        o[r.offset[0] + i] = c[r.offset[1] + i * r.stride[1]]
-                                 ? x[r.offset[2] + i * r.stride[2]]
-                                 : y[r.offset[3] + i * r.stride[3]];
+        o[r.offset[0] + i] = c[r.offset[1] + i * r.stride[1]] ? x[r.offset[2] + i * r.stride[2]]
+                                                              : y[r.offset[3] + i * r.stride[3]];
       }
     });
   });

@@ -41,8 +41,7 @@ Tensor zip(const Tensor& a, const Tensor& b, std::string_view op, F f) {
   Out* op_ = out.data_ptr<Out>();
   const In* ap = a.data_ptr<In>();
   const In* bp = b.data_ptr<In>();
-  std::array<Shape, 3> strides{out.impl().strides,
-                               broadcast_strides(a.sizes(), a.strides(), sizes),
+  std::array<Shape, 3> strides{out.impl().strides, broadcast_strides(a.sizes(), a.strides(), sizes),
                                broadcast_strides(b.sizes(), b.strides(), sizes)};
   for_each_row<3>(sizes, strides, {0, 0, 0}, [&](const Row<3>& r) {
     Out* o = op_ + r.offset[0];
@@ -59,6 +58,5 @@ Tensor zip(const Tensor& a, const Tensor& b, std::string_view op, F f) {
   });
   return out;
 }
-
 
 }  // namespace ember::kernels

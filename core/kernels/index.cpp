@@ -30,7 +30,8 @@ void add_into(const Tensor& dst, const Tensor& src) {
   visit_dtype(dst.dtype(), [&]<typename T>() {
     T* dp = dst.data_ptr<T>();
     const T* sp = src.data_ptr<T>();
-    for_each_row<2>(sizes, {dst.impl().strides, broadcast_strides(src.sizes(), src.strides(), sizes)},
+    for_each_row<2>(sizes,
+                    {dst.impl().strides, broadcast_strides(src.sizes(), src.strides(), sizes)},
                     {0, 0}, [&](const Row<2>& r) {
                       for (int64_t i = 0; i < r.length; ++i)
                         dp[r.offset[0] + i * r.stride[0]] += sp[r.offset[1] + i * r.stride[1]];
@@ -41,11 +42,13 @@ void add_into(const Tensor& dst, const Tensor& src) {
 // Checks gather/scatter shapes: same rank, index no larger than x outside dim.
 void check_gather_shapes(const char* op, const Tensor& x, int64_t d, const Tensor& index) {
   check(index.dtype() == kInt64, op, ": index must be int64, got ", index.dtype());
-  check(index.dim() == x.dim(), op, ": index ", shape_str(index.sizes()),
-        " must have as many dims as the input ", shape_str(x.sizes()));
+  if (index.dim() != x.dim())
+    fail(op, ": index ", shape_str(index.sizes()), " must have as many dims as the input ",
+         shape_str(x.sizes()));
   for (int64_t k = 0; k < x.dim(); ++k) {
-    check(k == d || index.size(k) <= x.size(k), op, ": index ", shape_str(index.sizes()),
-          " is larger than the input ", shape_str(x.sizes()), " in dim ", k);
+    if (!(k == d || index.size(k) <= x.size(k)))
+      fail(op, ": index ", shape_str(index.sizes()), " is larger than the input ",
+           shape_str(x.sizes()), " in dim ", k);
   }
 }
 
@@ -59,8 +62,9 @@ Shape strides_without(const Tensor& x, int64_t d) {
 }  // namespace
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
-  check(index.dtype() == kInt64 && index.dim() <= 1, "index_select: index must be a 1-D int64 "
-        "tensor, got ", index.dtype(), " ", shape_str(index.sizes()));
+  if (!(index.dtype() == kInt64 && index.dim() <= 1))
+    fail("index_select: index must be a 1-D int64 tensor, got ", index.dtype(), " ",
+         shape_str(index.sizes()));
   int64_t d = wrap_dim(dim, x.dim(), "index_select");
   Tensor idx = contiguous(index);
   Shape sizes = shape_of(x);
@@ -73,16 +77,19 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
 }
 
 Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
-  check(index.dtype() == kInt64 && index.dim() <= 1, "index_add: index must be a 1-D int64 "
-        "tensor, got ", index.dtype(), " ", shape_str(index.sizes()));
-  check(x.dtype() == src.dtype(), "index_add: src dtype ", src.dtype(), " differs from ", x.dtype());
+  if (!(index.dtype() == kInt64 && index.dim() <= 1))
+    fail("index_add: index must be a 1-D int64 tensor, got ", index.dtype(), " ",
+         shape_str(index.sizes()));
+  check(x.dtype() == src.dtype(), "index_add: src dtype ", src.dtype(), " differs from ",
+        x.dtype());
   int64_t d = wrap_dim(dim, x.dim(), "index_add");
   Tensor idx = contiguous(index);
   Shape expected = shape_of(x);
   expected[d] = idx.numel();
-  check(shape_of(src) == expected, "index_add: src of shape ", shape_str(src.sizes()),
-        " does not match ", shape_str(expected), " (input ", shape_str(x.sizes()), ", ",
-        idx.numel(), " indices along dim ", d, ")");
+  if (shape_of(src) != expected)
+    fail("index_add: src of shape ", shape_str(src.sizes()), " does not match ",
+         shape_str(expected), " (input ", shape_str(x.sizes()), ", ", idx.numel(),
+         " indices along dim ", d, ")");
   Tensor out = empty_like(x);
   copy(out, x);
   const int64_t* ip = idx.data_ptr<int64_t>();
@@ -116,8 +123,9 @@ Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tens
   int64_t d = wrap_dim(dim, x.dim(), "scatter_add");
   check(x.dtype() == src.dtype(), "scatter_add: src dtype ", src.dtype(), " differs from ",
         x.dtype());
-  check(shape_of(src) == shape_of(index), "scatter_add: src ", shape_str(src.sizes()),
-        " must have the shape of index ", shape_str(index.sizes()));
+  if (shape_of(src) != shape_of(index))
+    fail("scatter_add: src ", shape_str(src.sizes()), " must have the shape of index ",
+         shape_str(index.sizes()));
   check_gather_shapes("scatter_add", x, d, index);
   Tensor out = empty_like(x);
   copy(out, x);
@@ -127,16 +135,16 @@ Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tens
     const T* sp = src.data_ptr<T>();
     const int64_t* ip = index.data_ptr<int64_t>();
     // Serial: two positions of src may add into the same element of out.
-    for_each_row<3>(shape_of(index), {strides_without(out, d), index.impl().strides,
-                                      src.impl().strides},
-                    {0, 0, 0}, [&](const Row<3>& r) {
-                      for (int64_t i = 0; i < r.length; ++i) {
-                        int64_t j = checked(ip[r.offset[1] + i * r.stride[1]], size,
-                                            "scatter_add", d);
-                        op[r.offset[0] + i * r.stride[0] + j * stride] +=
-                            sp[r.offset[2] + i * r.stride[2]];
-                      }
-                    }, kSerial);
+    for_each_row<3>(
+        shape_of(index), {strides_without(out, d), index.impl().strides, src.impl().strides},
+        {0, 0, 0},
+        [&](const Row<3>& r) {
+          for (int64_t i = 0; i < r.length; ++i) {
+            int64_t j = checked(ip[r.offset[1] + i * r.stride[1]], size, "scatter_add", d);
+            op[r.offset[0] + i * r.stride[0] + j * stride] += sp[r.offset[2] + i * r.stride[2]];
+          }
+        },
+        kSerial);
   });
   return out;
 }

@@ -13,7 +13,8 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);
 Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
 /// out[p] = x[p with coordinate dim replaced by index[p]], out shaped like index.
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
-/// out = copy of x; out[p with coordinate dim replaced by index[p]] += src[p]; src shaped like index.
+/// out = copy of x; out[p with coordinate dim replaced by index[p]] += src[p]; src shaped like
+/// index.
 Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
 
 }  // namespace ember::kernels

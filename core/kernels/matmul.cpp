@@ -129,15 +129,17 @@ Tensor as_batch(const Tensor& x, const Shape& batch_shape) {
 Tensor matmul(const Tensor& a, const Tensor& b) {
   check(a.dtype() == b.dtype(), "matmul: expected both operands to have the same dtype, got ",
         a.dtype(), " and ", b.dtype());
-  check(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need at least 1 dimension, got ",
-        shape_str(a.sizes()), " and ", shape_str(b.sizes()));
+  if (!(a.dim() >= 1 && b.dim() >= 1))
+    fail("matmul: both arguments need at least 1 dimension, got ", shape_str(a.sizes()), " and ",
+         shape_str(b.sizes()));
   visit_floating(a.dtype(), "matmul", [&]<typename T>() {});
   // Promote 1-D operands to matrices, remembering which dims to drop from the result.
   Tensor a2 = a.dim() == 1 ? make_view(a, {1, a.size(0)}, {0, a.stride(0)}, a.storage_offset()) : a;
   Tensor b2 = b.dim() == 1 ? make_view(b, {b.size(0), 1}, {b.stride(0), 0}, b.storage_offset()) : b;
   int64_t m = a2.size(-2), k = a2.size(-1), n = b2.size(-1);
-  check(b2.size(-2) == k, "matmul: shapes ", shape_str(a.sizes()), " and ", shape_str(b.sizes()),
-        " cannot be multiplied (", k, " != ", b2.size(-2), ")");
+  if (b2.size(-2) != k)
+    fail("matmul: shapes ", shape_str(a.sizes()), " and ", shape_str(b.sizes()),
+         " cannot be multiplied (", k, " != ", b2.size(-2), ")");
   Shape a_batch(a2.sizes().begin(), a2.sizes().end() - 2);
   Shape b_batch(b2.sizes().begin(), b2.sizes().end() - 2);
   Shape batch_shape = broadcast_shapes(a_batch, b_batch, "matmul");

@@ -124,8 +124,10 @@ std::vector<bool> reduced_dims(IntList dims, int64_t rank, std::string_view op) 
 Shape reduced_shape(IntList sizes, const std::vector<bool>& reduced, bool keepdim) {
   Shape out;
   for (size_t d = 0; d < sizes.size(); ++d) {
-    if (!reduced[d]) out.push_back(sizes[d]);
-    else if (keepdim) out.push_back(1);
+    if (!reduced[d])
+      out.push_back(sizes[d]);
+    else if (keepdim)
+      out.push_back(1);
   }
   return out;
 }
@@ -134,17 +136,17 @@ Tensor sum(const Tensor& x, const std::vector<bool>& reduced, bool keepdim) {
   return visit_dtype(x.dtype(), [&]<typename T>() {
     using Acc = AccOf<T>;
     auto add = [](Acc a, T v, int64_t) { return a + static_cast<Acc>(v); };
-    return reduce<T, T, Acc>(x, reduced, keepdim, x.dtype(), Acc(0), add,
-                             [](Acc a, Acc b) { return a + b; },
-                             [](Acc a) { return static_cast<T>(a); });
+    return reduce<T, T, Acc>(
+        x, reduced, keepdim, x.dtype(), Acc(0), add, [](Acc a, Acc b) { return a + b; },
+        [](Acc a) { return static_cast<T>(a); });
   });
 }
 
 Tensor amax(const Tensor& x, const std::vector<bool>& reduced, bool keepdim, bool take_max) {
   std::string_view op = take_max ? "amax" : "amin";
   for (int64_t d = 0; d < x.dim(); ++d)
-    check(!reduced[d] || x.size(d) > 0, op, ": cannot reduce over dim ", d,
-          " of size 0 (shape ", shape_str(x.sizes()), ")");
+    if (!(!reduced[d] || x.size(d) > 0))
+      fail(op, ": cannot reduce over dim ", d, " of size 0 (shape ", shape_str(x.sizes()), ")");
   return visit_dtype(x.dtype(), [&]<typename T>() {
     auto better = [take_max](T a, T b) {  // true if b replaces a; NaN always wins
       if constexpr (std::is_floating_point_v<T>) {
@@ -156,17 +158,17 @@ Tensor amax(const Tensor& x, const std::vector<bool>& reduced, bool keepdim, boo
     T init = take_max ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
     if constexpr (std::is_floating_point_v<T>) init = take_max ? -INFINITY : INFINITY;
     auto pick = [&](T a, T b) { return better(a, b) ? b : a; };
-    return reduce<T, T, T>(x, reduced, keepdim, x.dtype(), init,
-                           [&](T a, T v, int64_t) { return pick(a, v); }, pick,
-                           [](T a) { return a; });
+    return reduce<T, T, T>(
+        x, reduced, keepdim, x.dtype(), init, [&](T a, T v, int64_t) { return pick(a, v); }, pick,
+        [](T a) { return a; });
   });
 }
 
 std::pair<Tensor, Tensor> max_along(const Tensor& x, int64_t dim, bool keepdim, bool take_max) {
   std::string_view op = take_max ? "max" : "min";
   dim = wrap_dim(dim, x.dim(), op);
-  check(x.dim() == 0 || x.size(dim) > 0, op, ": cannot reduce over dim ", dim,
-        " of size 0 (shape ", shape_str(x.sizes()), ")");
+  if (!(x.dim() == 0 || x.size(dim) > 0))
+    fail(op, ": cannot reduce over dim ", dim, " of size 0 (shape ", shape_str(x.sizes()), ")");
   std::vector<bool> reduced(x.dim(), false);
   if (x.dim() > 0) reduced[dim] = true;
   return visit_dtype(x.dtype(), [&]<typename T>() {
