@@ -151,7 +151,9 @@ TensorMap parse_safetensors(const std::string& bytes, const std::string& file, M
   }
   uint64_t data_size = bytes.size() - 8 - n;
   std::sort(entries.begin(), entries.end(),
-            [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
+            [](const Entry& a, const Entry& b) {  // empty ranges first at a shared start
+              return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+            });
   uint64_t covered = 0;
   for (const Entry& e : entries) {
     if (e.end > data_size)

@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""Regenerates tests/golden/*.safetensors from PyTorch (Debian's python3-torch).
+
+Needed only to regenerate the golden files, never to build or test ember. Run from the
+repository root:  /usr/bin/python3 tools/make_goldens.py
+
+autograd.safetensors: for each composite expression E and dtype D (f32, f64):
+  E.D.in<i>  inputs;  E.D.gout  the upstream gradient;  E.D.out  the output;
+  E.D.grad<i>  d<gout, out>/d in<i>.
+python_written.safetensors: tensors of every dtype ember reads, and metadata, written by hand
+with json + struct (tools/safetensors_py.py), to prove the reader against an outside writer.
+"""
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_py  # noqa: E402
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "golden")
+
+
+def expressions():
+    """name -> (input shapes, function, kinds) where kinds marks inputs needing positive values."""
+    def mlp(x, w, b):
+        return torch.log_softmax(torch.tanh(x @ w + b), dim=1)
+
+    def norm(x, g):
+        mu = x.mean(dim=1, keepdim=True)
+        var = x.var(dim=1, keepdim=True, unbiased=True)
+        return (x - mu) / torch.sqrt(var + 1e-5) * g
+
+    def attention(q, k, v):
+        return torch.softmax(q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5, dim=-1) @ v
+
+    def pointwise(x, p):
+        return torch.log(torch.sigmoid(x) + torch.exp(-x * x)) * torch.pow(p, 1.5) + torch.erf(x) / p
+
+    def picks(x):
+        target = torch.tensor([[2], [0], [3]])
+        nll = -torch.gather(torch.log_softmax(x, dim=1), 1, target)
+        rows = torch.index_select(x, 0, torch.tensor([2, 0]))
+        return torch.cat([nll.expand(3, 2).reshape(-1), rows.reshape(-1)]) * 1.0
+
+    def extremes(x, y):
+        m = torch.amax(x, dim=1, keepdim=True)
+        return torch.relu(x - 0.1) * torch.maximum(x, y) + torch.clamp(y, -0.5, 0.5) - m
+
+    def batched(a, b):
+        return torch.matmul(a, b).sum(dim=0)
+
+    def views(x):
+        y = x.permute(2, 0, 1)[1:, :, ::2]
+        return torch.stack([y.select(0, 0), y.narrow(0, 1, 1).squeeze(0)], dim=0).unsqueeze(1).flatten(2)
+
+    return {
+        "mlp": ([(4, 5), (5, 3), (3,)], mlp, ""),
+        "norm": ([(3, 6), (6,)], norm, ""),
+        "attention": ([(2, 5, 4), (2, 6, 4), (2, 6, 3)], attention, ""),
+        "pointwise": ([(3, 4), (3, 4)], pointwise, "xp"),
+        "picks": ([(3, 4)], picks, ""),
+        "extremes": ([(3, 5), (3, 5)], extremes, ""),
+        "batched": ([(3, 2, 4), (4, 5)], batched, ""),
+        "views": ([(2, 3, 4)], views, ""),
+    }
+
+
+def make_autograd():
+    gen = torch.Generator().manual_seed(1234)
+    tensors = {}
+    for name, (shapes, fn, kinds) in expressions().items():
+        base = []
+        for i, s in enumerate(shapes):
+            t = torch.randn(*s, generator=gen, dtype=torch.float64)
+            if i < len(kinds) and kinds[i] == "p":
+                t = t.abs() + 0.5
+            base.append(t)
+        for dtype, tag in ((torch.float64, "f64"), (torch.float32, "f32")):
+            inputs = [t.to(dtype).requires_grad_() for t in base]
+            out = fn(*inputs)
+            gout = torch.randn(*out.shape, generator=gen, dtype=torch.float64).to(dtype)
+            grads = torch.autograd.grad(out, inputs, gout)
+            for i, t in enumerate(inputs):
+                tensors[f"{name}.{tag}.in{i}"] = t.detach()
+                tensors[f"{name}.{tag}.grad{i}"] = grads[i]
+            tensors[f"{name}.{tag}.out"] = out.detach()
+            tensors[f"{name}.{tag}.gout"] = gout
+    safetensors_py.save(os.path.join(OUT, "autograd.safetensors"), tensors,
+                        metadata={"generator": "tools/make_goldens.py", "torch": torch.__version__})
+
+
+def make_python_written():
+    bf16 = struct.pack("<3H", 0x3F80, 0xC000, 0x3E80)  # 1.0, -2.0, 0.25 as bfloat16
+    safetensors_py.save(
+        os.path.join(OUT, "python_written.safetensors"),
+        {"f32": np.arange(6, dtype=np.float32).reshape(2, 3) / 4,
+         "f64": np.array([1e-300, -2.5, np.pi]),
+         "i64": np.array([[-(2 ** 62), 7]], dtype=np.int64),
+         "f16": np.array([0.5, -1.5, 65504.0], dtype=np.float16),
+         "scalar": np.array(3.25, dtype=np.float32),
+         "empty": np.zeros((0, 2), dtype=np.float32)},
+        metadata={"format": "pt", "written_by": "python json+struct"},
+        raw={"bf16": ("BF16", (3,), bf16)})
+
+
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    make_autograd()
+    make_python_written()
+    for f in sorted(os.listdir(OUT)):
+        print(f, os.path.getsize(os.path.join(OUT, f)), "bytes")
