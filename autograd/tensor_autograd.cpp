@@ -162,14 +162,14 @@ void Tensor::register_hook(std::function<Tensor(const Tensor&)> hook) const {
 
 Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(*this); }
 
-Tensor& Tensor::copy_(const Tensor& src) {
+const Tensor& Tensor::copy_(const Tensor& src) const {
   autograd::check_inplace(*this, "copy_");
   kernels::copy(*this, src);
   storage()->bump_version();
   return *this;
 }
 
-Tensor& Tensor::fill_(double value) {
+const Tensor& Tensor::fill_(double value) const {
   autograd::check_inplace(*this, "fill_");
   kernels::fill(*this, value);
   storage()->bump_version();

@@ -9,6 +9,8 @@
 #include "autograd/grad_mode.h"
 #include "autograd/gradcheck.h"
 #include "autograd/ops.h"
+#include "nn/nn.h"
+#include "optim/optim.h"
 #include "core/factory.h"
 #include "core/parallel.h"
 #include "core/random.h"

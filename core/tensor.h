@@ -78,9 +78,10 @@ class Tensor {
   /// A contiguous tensor with the same values: this one if already contiguous, else a copy.
   Tensor contiguous() const;
   /// Copies `src` (broadcast to this shape, converted to this dtype) into this tensor in place.
-  Tensor& copy_(const Tensor& src);
-  Tensor& fill_(double value);
-  Tensor& zero_() { return fill_(0.0); }
+  /// (const: a handle writes the data it points to, as libtorch's in-place methods.)
+  const Tensor& copy_(const Tensor& src) const;
+  const Tensor& fill_(double value) const;
+  const Tensor& zero_() const { return fill_(0.0); }
 
   // ---- autograd state (implemented in autograd/)
   bool requires_grad() const;

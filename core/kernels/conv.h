@@ -1,0 +1,34 @@
+// Kernels for convolution and pooling: im2col and its adjoint col2im (convolution becomes one
+// GEMM over the unfolded patches), and max pooling with the argmax that its backward needs.
+// Read next: nn/functional.cpp (conv2d, max_pool2d).
+#pragma once
+
+#include <utility>
+
+#include "../tensor.h"
+
+namespace ember::kernels {
+
+/// The geometry of a sliding window over a 2-D plane.
+struct Window {
+  int64_t kh, kw;          // kernel
+  int64_t sh, sw;          // stride
+  int64_t ph, pw;          // zero padding
+  int64_t dh = 1, dw = 1;  // dilation
+  /// Output size along one axis, or an error naming `op` if the window does not fit.
+  static int64_t out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, const char* op);
+};
+
+/// cols[n, (c*kh + i)*kw + j, oy*OW + ox] = x[n, c, oy*sh - ph + i*dh, ox*sw - pw + j*dw] (0 when
+/// outside). x: (N, C, H, W) -> cols: (N, C*kh*kw, OH*OW).
+Tensor im2col(const Tensor& x, const Window& w);
+
+/// The adjoint of im2col: sums every patch entry back into its pixel.
+/// cols: (N, C*kh*kw, OH*OW) -> x: (N, C, H, W) with H, W given.
+Tensor col2im(const Tensor& cols, int64_t channels, int64_t height, int64_t width, const Window& w);
+
+/// Max over each window (padding never wins) and the flat index (y*W + x) of the winner in its
+/// plane, as PyTorch's max_pool2d_with_indices. x: (N, C, H, W) -> both (N, C, OH, OW).
+std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, const Window& w);
+
+}  // namespace ember::kernels

@@ -1,0 +1,338 @@
+// nn::functional ops. Convolution and pooling are built on unfold/fold (im2col and its adjoint),
+// so conv2d is a composite: unfold, one GEMM per group, bias. Normalisations, most losses and
+// activations are composites too; the ops below that record their own backward do so for speed
+// or stability, with the formula written in ember ops (so they differentiate twice).
+// Read next: nn/module.h.
+#include "functional.h"
+
+#include <cmath>
+#include <numbers>
+
+#include "../autograd/function.h"
+#include "../core/kernels/conv.h"
+#include "../core/kernels/reduce.h"
+
+namespace ember::nn::functional {
+
+using autograd::grads;
+using autograd::Needs;
+using autograd::record;
+using autograd::save;
+
+namespace {
+
+Shape shape_of(const Tensor& t) { return Shape(t.sizes().begin(), t.sizes().end()); }
+
+kernels::Window window(Pair kernel, Pair dilation, Pair padding, Pair stride) {
+  return {kernel.h, kernel.w, stride.h, stride.w, padding.h, padding.w, dilation.h, dilation.w};
+}
+
+Tensor reduce(const Tensor& loss, Reduction reduction) {
+  if (reduction == Reduction::Sum) return sum(loss);
+  if (reduction == Reduction::Mean) return mean(loss);
+  return loss;
+}
+
+// A per-channel vector (C) shaped to broadcast against (N, C, d1, d2, ...).
+Tensor per_channel(const Tensor& v, int64_t rank) {
+  Shape s(rank, 1);
+  s[1] = v.size(0);
+  return reshape(v, s);
+}
+
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {  // (composite)
+  if (weight.dim() != 2 || x.dim() < 1 || x.size(-1) != weight.size(1))
+    fail("linear: input ", shape_str(x.sizes()), " does not match weight ",
+         shape_str(weight.sizes()), " (expected input (..., ", weight.size(-1), "))");
+  Tensor y = matmul(x, transpose(weight, 0, 1));  // a transposed view: BLAS reads it in place
+  return bias.defined() ? y + bias : y;
+}
+
+// cols = im2col(x)      dx = fold(g)   (fold is unfold's adjoint)
+Tensor unfold(const Tensor& x, Pair kernel, Pair dilation, Pair padding, Pair stride) {
+  Tensor y = kernels::im2col(x, window(kernel, dilation, padding, stride));
+  Pair size{x.size(2), x.size(3)};
+  return record("unfold", y, {x}, [=](const Tensor& g, const Needs&) {
+    return grads{fold(g, size, kernel, dilation, padding, stride)};
+  });
+}
+
+// x = col2im(cols)      dcols = unfold(g)
+Tensor fold(const Tensor& cols, Pair output_size, Pair kernel, Pair dilation, Pair padding,
+            Pair stride) {
+  int64_t patch = kernel.h * kernel.w;
+  if (cols.dim() != 3 || cols.size(1) % patch != 0)
+    fail("fold: expected columns (N, C*", kernel.h, "*", kernel.w, ", L), got ",
+         shape_str(cols.sizes()));
+  Tensor y = kernels::col2im(cols, cols.size(1) / patch, output_size.h, output_size.w,
+                             window(kernel, dilation, padding, stride));
+  return record("fold", y, {cols}, [=](const Tensor& g, const Needs&) {
+    return grads{unfold(g, kernel, dilation, padding, stride)};
+  });
+}
+
+// y = W @ unfold(x) + b, one GEMM per group      (composite)
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvArgs& a) {
+  if (x.dim() != 4 || weight.dim() != 4)
+    fail("conv2d: expected a 4-D input and weight, got input ", shape_str(x.sizes()),
+         " and weight ", shape_str(weight.sizes()));
+  int64_t n = x.size(0), c = x.size(1), out = weight.size(0), g = a.groups;
+  if (g < 1 || c != weight.size(1) * g || out % g != 0)
+    fail("conv2d: input has ", c, " channels but weight expects ", weight.size(1) * g, " (input ",
+         shape_str(x.sizes()), ", weight ", shape_str(weight.sizes()), ", groups ", g, ")");
+  if (bias.defined() && (bias.dim() != 1 || bias.size(0) != out))
+    fail("conv2d: bias ", shape_str(bias.sizes()), " does not match ", out, " output channels");
+  Pair k{weight.size(2), weight.size(3)};
+  int64_t oh =
+      kernels::Window::out_size(x.size(2), k.h, a.stride.h, a.padding.h, a.dilation.h, "conv2d");
+  int64_t ow =
+      kernels::Window::out_size(x.size(3), k.w, a.stride.w, a.padding.w, a.dilation.w, "conv2d");
+  Tensor cols = unfold(x, k, a.dilation, a.padding, a.stride);  // (N, C*kh*kw, L)
+  Tensor y;
+  if (g == 1) {
+    y = matmul(reshape(weight, {out, -1}), cols);  // (N, out, L)
+  } else {
+    Tensor grouped = reshape(cols, {n, g, -1, oh * ow});     // (N, G, C/G*kh*kw, L)
+    y = matmul(reshape(weight, {g, out / g, -1}), grouped);  // (N, G, out/G, L)
+  }
+  y = reshape(y, {n, out, oh, ow});
+  return bias.defined() ? y + per_channel(bias, 4) : y;
+}
+
+// y = max over each window      dx = g scattered back to each window's argmax
+Tensor max_pool2d(const Tensor& x, Pair kernel, const PoolArgs& a) {
+  Pair stride = a.stride.value_or(kernel);
+  auto [y, indices] = kernels::max_pool2d(x, window(kernel, a.dilation, a.padding, stride));
+  return record("max_pool2d", y, {x},
+                [indices, sizes = shape_of(x)](const Tensor& g, const Needs&) {
+                  int64_t n = sizes[0], c = sizes[1];
+                  Tensor flat = scatter_add(zeros({n, c, sizes[2] * sizes[3]}, g.dtype()), 2,
+                                            reshape(indices, {n, c, -1}), reshape(g, {n, c, -1}));
+                  return grads{reshape(flat, sizes)};
+                });
+}
+
+// y = mean of each window, zero padding included      (composite)
+Tensor avg_pool2d(const Tensor& x, Pair kernel, const PoolArgs& a) {
+  if (x.dim() != 4) fail("avg_pool2d: expected a 4-D input, got ", shape_str(x.sizes()));
+  Pair stride = a.stride.value_or(kernel);
+  int64_t n = x.size(0), c = x.size(1);
+  int64_t oh = kernels::Window::out_size(x.size(2), kernel.h, stride.h, a.padding.h, a.dilation.h,
+                                         "avg_pool2d");
+  int64_t ow = kernels::Window::out_size(x.size(3), kernel.w, stride.w, a.padding.w, a.dilation.w,
+                                         "avg_pool2d");
+  Tensor planes = reshape(x, {n * c, 1, x.size(2), x.size(3)});
+  Tensor cols = unfold(planes, kernel, a.dilation, a.padding, stride);  // (N*C, kh*kw, L)
+  return reshape(mean(cols, {1}), {n, c, oh, ow});
+}
+
+// Bins [floor(i*H/OH), ceil((i+1)*H/OH)) averaged, as PyTorch      (composite)
+Tensor adaptive_avg_pool2d(const Tensor& x, Pair out) {
+  if (x.dim() != 4 || out.h < 1 || out.w < 1)
+    fail("adaptive_avg_pool2d: expected a 4-D input and a positive output size, got ",
+         shape_str(x.sizes()), " and (", out.h, ", ", out.w, ")");
+  int64_t h = x.size(2), w = x.size(3);
+  if (h % out.h == 0 && w % out.w == 0) return avg_pool2d(x, {h / out.h, w / out.w});
+  std::vector<Tensor> rows;
+  for (int64_t i = 0; i < out.h; ++i) {
+    int64_t y0 = i * h / out.h, y1 = ((i + 1) * h + out.h - 1) / out.h;
+    std::vector<Tensor> cells;
+    for (int64_t j = 0; j < out.w; ++j) {
+      int64_t x0 = j * w / out.w, x1 = ((j + 1) * w + out.w - 1) / out.w;
+      cells.push_back(mean(narrow(narrow(x, 2, y0, y1 - y0), 3, x0, x1 - x0), {2, 3}));
+    }
+    rows.push_back(stack(cells, 2));  // (N, C, OW)
+  }
+  return stack(rows, 2);  // (N, C, OH, OW)
+}
+
+// y = (x - mean) / sqrt(var + eps) * weight + bias, statistics per channel      (composite)
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                  const Tensor& weight, const Tensor& bias, bool training, double momentum,
+                  double eps) {
+  if (x.dim() < 2) fail("batch_norm: expected (N, C, ...), got ", shape_str(x.sizes()));
+  int64_t rank = x.dim(), c = x.size(1);
+  Shape dims{0};
+  for (int64_t d = 2; d < rank; ++d) dims.push_back(d);
+  Tensor xhat;
+  if (training) {
+    int64_t count = x.numel() / std::max<int64_t>(c, 1);
+    if (count <= 1)
+      fail("batch_norm: expected more than 1 value per channel when training, got input ",
+           shape_str(x.sizes()));
+    Tensor mu = mean(x, dims, /*keepdim=*/true);
+    Tensor v = var(x, dims, /*correction=*/0, /*keepdim=*/true);
+    xhat = (x - mu) * rsqrt(v + eps);
+    if (running_mean.defined()) {
+      NoGradGuard no_grad;  // running statistics are buffers, updated in place
+      double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
+      running_mean.copy_(running_mean * (1 - momentum) + reshape(mu, {c}) * momentum);
+      running_var.copy_(running_var * (1 - momentum) + reshape(v, {c}) * (momentum * unbias));
+    }
+  } else {
+    if (!running_mean.defined())
+      fail("batch_norm: evaluation needs running statistics (track_running_stats)");
+    xhat = (x - per_channel(running_mean, rank)) * rsqrt(per_channel(running_var, rank) + eps);
+  }
+  if (weight.defined()) xhat = xhat * per_channel(weight, rank);
+  if (bias.defined()) xhat = xhat + per_channel(bias, rank);
+  return xhat;
+}
+
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
+                  const Tensor& bias, double eps) {  // (composite)
+  int64_t k = static_cast<int64_t>(normalized_shape.size());
+  bool fits = k <= x.dim();
+  for (int64_t i = 0; fits && i < k; ++i) fits = x.size(x.dim() - k + i) == normalized_shape[i];
+  if (!fits)
+    fail("layer_norm: input ", shape_str(x.sizes()), " does not end with normalized shape ",
+         shape_str(normalized_shape));
+  Shape dims;
+  for (int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d);
+  Tensor y = (x - mean(x, dims, true)) * rsqrt(var(x, dims, 0, true) + eps);
+  if (weight.defined()) y = y * weight;
+  if (bias.defined()) y = y + bias;
+  return y;
+}
+
+Tensor group_norm(const Tensor& x, int64_t groups, const Tensor& weight, const Tensor& bias,
+                  double eps) {  // (composite)
+  if (x.dim() < 2 || groups < 1 || x.size(1) % groups != 0)
+    fail("group_norm: ", x.dim() < 2 ? 0 : x.size(1), " channels of input ", shape_str(x.sizes()),
+         " cannot be split into ", groups, " groups");
+  Tensor g = reshape(x, {x.size(0), groups, -1});
+  Tensor y = reshape((g - mean(g, {2}, true)) * rsqrt(var(g, {2}, 0, true) + eps), shape_of(x));
+  if (weight.defined()) y = y * per_channel(weight, x.dim());
+  if (bias.defined()) y = y + per_channel(bias, x.dim());
+  return y;
+}
+
+// loss_r = -sum_c q_rc log softmax(x_r)_c, q = (1 - s) onehot(t_r) + s / C (0 for ignored rows)
+// dx_r = (softmax(x_r) - q_r) * g_r      (g_r already divided by the count for a mean)
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyArgs& a) {
+  if (logits.dim() < 2 || target.dtype() != kInt64 || target.dim() != logits.dim() - 1 ||
+      target.size(0) != logits.size(0))
+    fail("cross_entropy: expected logits (N, C, ...) and int64 targets (N, ...), got logits ",
+         shape_str(logits.sizes()), " and ", target.dtype(), " targets ",
+         shape_str(target.sizes()));
+  check(a.label_smoothing >= 0 && a.label_smoothing <= 1,
+        "cross_entropy: label_smoothing must be in [0, 1], got ", a.label_smoothing);
+  int64_t c = logits.size(1);
+  // Classes last, one row per prediction: (M, C).
+  Shape order{0};
+  for (int64_t d = 2; d < logits.dim(); ++d) order.push_back(d);
+  order.push_back(1);
+  Tensor rows = reshape(permute(logits, order), {-1, c});
+  Tensor t = target.contiguous();
+  int64_t m = rows.size(0);
+  // q and the per-row validity, built once from the targets.
+  Tensor q = zeros({m, c}, logits.dtype());
+  Tensor valid = zeros({m, 1}, logits.dtype());
+  const int64_t* tp = t.data_ptr<int64_t>();
+  int64_t count = 0;
+  visit_floating(logits.dtype(), "cross_entropy", [&]<typename T>() {
+    T* qp = q.data_ptr<T>();
+    T* vp = valid.data_ptr<T>();
+    for (int64_t r = 0; r < m; ++r) {
+      if (tp[r] == a.ignore_index) continue;
+      if (tp[r] < 0 || tp[r] >= c)
+        fail("cross_entropy: target ", tp[r], " is out of range for ", c, " classes");
+      vp[r] = T(1);
+      ++count;
+      for (int64_t k = 0; k < c; ++k) qp[r * c + k] = T(a.label_smoothing / c);
+      qp[r * c + tp[r]] += T(1 - a.label_smoothing);
+    }
+  });
+  Tensor per_row;
+  {
+    NoGradGuard no_grad;
+    per_row = reshape(neg(sum(q * log_softmax(rows, 1), {1})), shape_of(target));
+  }
+  Tensor loss = a.reduction == Reduction::Sum    ? sum(per_row)
+                : a.reduction == Reduction::Mean ? sum(per_row) / static_cast<double>(count)
+                                                 : per_row;
+  double scale = a.reduction == Reduction::Mean ? 1.0 / static_cast<double>(count) : 1.0;
+  Reduction reduction = a.reduction;
+  Tensor y = record("cross_entropy", loss.detach(), {logits},
+                    [rows_saved = save(rows), q, valid, scale, reduction, order, m, c,
+                     logits_shape = shape_of(logits)](const Tensor& g, const Needs&) {
+                      Tensor gr = reduction == Reduction::None ? reshape(g, {m, 1}) : g * scale;
+                      Tensor d = (softmax(rows_saved.unpack(), 1) - q) * valid * gr;
+                      Shape permuted;  // the (N, d..., C) shape rows came from
+                      for (int64_t o : order) permuted.push_back(logits_shape[o]);
+                      Shape inverse(order.size());
+                      for (size_t i = 0; i < order.size(); ++i) inverse[order[i]] = int64_t(i);
+                      return grads{permute(reshape(d, permuted), inverse)};
+                    });
+  return y;
+}
+
+// loss = -log_probs[target] per row, ignored rows excluded      (composite)
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index,
+                Reduction reduction) {
+  if (log_probs.dim() != 2 || target.dtype() != kInt64 || target.dim() != 1 ||
+      target.size(0) != log_probs.size(0))
+    fail("nll_loss: expected log_probs (N, C) and int64 targets (N), got ",
+         shape_str(log_probs.sizes()), " and ", target.dtype(), " ", shape_str(target.sizes()));
+  Tensor valid = ne(target, static_cast<double>(ignore_index));
+  Tensor safe = where(valid, target, 0.0);
+  Tensor picked = squeeze(gather(log_probs, 1, unsqueeze(safe, 1)), 1);
+  Tensor loss = neg(where(valid, picked, 0.0));
+  if (reduction == Reduction::Mean) return sum(loss) / sum(to(valid, log_probs.dtype()));
+  return reduce(loss, reduction);
+}
+
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {  // (composite)
+  Tensor d = input - target;
+  return reduce(d * d, reduction);
+}
+
+// l = max(x, 0) - x y + log(1 + e^-|x|)      dx = (sigmoid(x) - y) g      dy = -x g
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
+                                        Reduction reduction) {
+  Tensor l;
+  {
+    NoGradGuard no_grad;
+    l = relu(logits) - logits * target + log(exp(neg(abs(logits))) + 1.0);
+  }
+  Tensor y = record("binary_cross_entropy_with_logits", l, {logits, target},
+                    [x = save(logits), t = save(target)](const Tensor& g, const Needs& needs) {
+                      Tensor xv = x.unpack();
+                      return grads{needs[0] ? (sigmoid(xv) - t.unpack()) * g : Tensor(),
+                                   needs[1] ? neg(xv) * g : Tensor()};
+                    });
+  return reduce(y, reduction);
+}
+
+Tensor dropout(const Tensor& x, double p, bool training) {  // (composite)
+  check(p >= 0 && p <= 1, "dropout: probability must be in [0, 1], got ", p);
+  if (!training || p == 0) return x;
+  if (p == 1) return x * 0.0;
+  Tensor keep = to(ge(rand_like(x), p), x.dtype());
+  return x * keep * (1.0 / (1.0 - p));
+}
+
+Tensor embedding(const Tensor& indices, const Tensor& weight) {  // (composite)
+  if (weight.dim() != 2 || indices.dtype() != kInt64)
+    fail("embedding: expected int64 indices and a 2-D weight, got ", indices.dtype(), " and ",
+         shape_str(weight.sizes()));
+  Shape out = shape_of(indices);
+  out.push_back(weight.size(1));
+  return reshape(index_select(weight, 0, reshape(indices, {-1})), out);
+}
+
+Tensor gelu(const Tensor& x, bool tanh_approximation) {  // (composite)
+  if (!tanh_approximation) return x * 0.5 * (erf(x * (1.0 / std::numbers::sqrt2)) + 1.0);
+  double k = std::sqrt(2.0 / std::numbers::pi);
+  return x * 0.5 * (tanh((x + pow(x, 3.0) * 0.044715) * k) + 1.0);
+}
+
+Tensor silu(const Tensor& x) { return x * sigmoid(x); }  // (composite)
+
+Tensor leaky_relu(const Tensor& x, double slope) {  // (composite)
+  return where(gt(x, 0.0), x, x * slope);
+}
+
+}  // namespace ember::nn::functional

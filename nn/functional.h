@@ -1,0 +1,85 @@
+// ember::nn::functional: the stateless layer ops, as torch.nn.functional. Most are composites of
+// autograd ops and need no backward code; unfold/fold, max_pool2d, cross_entropy and
+// binary_cross_entropy_with_logits record their own (formulas in functional.cpp).
+// The gradient-check table in tests/test_gradcheck_nn.cpp must name every op declared here.
+#pragma once
+
+#include <optional>
+
+#include "../autograd/ops.h"
+
+namespace ember::nn {
+
+/// Two sizes (height, width): Pair(3) is (3, 3), Pair{3, 1} is (3, 1).
+struct Pair {
+  int64_t h, w;
+  Pair(int64_t v) : h(v), w(v) {}  // NOLINT: implicit, so `.kernel_size = 3` works
+  Pair(int64_t h_, int64_t w_) : h(h_), w(w_) {}
+};
+
+enum class Reduction { None, Mean, Sum };
+
+struct ConvArgs {
+  Pair stride = 1, padding = 0, dilation = 1;
+  int64_t groups = 1;
+};
+
+struct PoolArgs {
+  std::optional<Pair> stride = std::nullopt;  // defaults to the kernel size, as in PyTorch
+  Pair padding = 0, dilation = 1;
+};
+
+struct CrossEntropyArgs {
+  int64_t ignore_index = -100;
+  double label_smoothing = 0.0;
+  Reduction reduction = Reduction::Mean;
+};
+
+namespace functional {
+
+/// y = x @ weight^T + bias. x: (..., in); weight: (out, in); bias: (out) or undefined.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
+/// Sliding patches: (N, C, H, W) -> (N, C*kh*kw, L), as torch.nn.functional.unfold.
+Tensor unfold(const Tensor& x, Pair kernel_size, Pair dilation = 1, Pair padding = 0,
+              Pair stride = 1);
+/// The adjoint of unfold: sums patches back into (N, C, H, W) with H, W = output_size.
+Tensor fold(const Tensor& cols, Pair output_size, Pair kernel_size, Pair dilation = 1,
+            Pair padding = 0, Pair stride = 1);
+/// 2-D convolution (cross-correlation, as PyTorch). x: (N, C, H, W); weight:
+/// (out, C/groups, kh, kw); bias: (out) or undefined.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {},
+              const ConvArgs& args = {});
+Tensor max_pool2d(const Tensor& x, Pair kernel_size, const PoolArgs& args = {});
+/// Average over each window; zero padding counts toward the average (count_include_pad).
+Tensor avg_pool2d(const Tensor& x, Pair kernel_size, const PoolArgs& args = {});
+Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size);
+/// Batch norm over dims (0, 2, 3...) of x: (N, C, ...). In training, normalises with the batch
+/// statistics and updates running_mean / running_var in place (unbiased variance), as PyTorch.
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                  const Tensor& weight, const Tensor& bias, bool training, double momentum = 0.1,
+                  double eps = 1e-5);
+/// Normalises over the last normalized_shape.size() dims.
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {},
+                  const Tensor& bias = {}, double eps = 1e-5);
+Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight = {},
+                  const Tensor& bias = {}, double eps = 1e-5);
+/// log_softmax + nll in one op. logits: (N, C) or (N, C, d...); target: int64 (N) or (N, d...).
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyArgs& args = {});
+/// Negative log likelihood of log-probabilities (N, C); ignore_index rows count for nothing.
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index = -100,
+                Reduction reduction = Reduction::Mean);
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
+/// Stable sigmoid + binary cross-entropy; target holds probabilities.
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
+                                        Reduction reduction = Reduction::Mean);
+/// Zeroes each element with probability p (from the seeded generator) and scales the rest by
+/// 1/(1-p) when training; the identity otherwise.
+Tensor dropout(const Tensor& x, double p = 0.5, bool training = true);
+/// Rows of weight picked by int64 indices of any shape: result (indices..., dim).
+Tensor embedding(const Tensor& indices, const Tensor& weight);
+Tensor gelu(const Tensor& x, bool tanh_approximation = false);
+Tensor silu(const Tensor& x);
+Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
+
+}  // namespace functional
+}  // namespace ember::nn

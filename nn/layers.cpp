@@ -1,0 +1,255 @@
+// Layer constructors (PyTorch's default initialisation), forwards and descriptions.
+// Read next: optim/optimizer.h.
+#include "layers.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "init.h"
+
+namespace ember::nn {
+
+namespace F = functional;
+
+namespace {
+
+std::string pair_str(Pair p) {
+  std::ostringstream out;  // (not string operator+, which trips GCC 12's -Wrestrict at -O3)
+  out << '(' << p.h << ", " << p.w << ')';
+  return out.str();
+}
+
+// PyTorch's default: kaiming_uniform_(a = sqrt(5)) for the weight, which is U(+-1/sqrt(fan_in)),
+// and U(+-1/sqrt(fan_in)) for the bias.
+void default_init(const Tensor& weight, const Tensor& bias) {
+  init::kaiming_uniform_(weight, std::sqrt(5.0));
+  if (bias.defined()) {
+    double bound = 1.0 / std::sqrt(static_cast<double>(init::fan_in_and_fan_out(weight).first));
+    init::uniform_(bias, -bound, bound);
+  }
+}
+
+}  // namespace
+
+Linear::Linear(const LinearOptions& o) : Module("Linear"), options(o) {
+  if (o.in_features < 0 || o.out_features < 0)
+    fail("Linear: feature counts must be non-negative, got ", o.in_features, " and ",
+         o.out_features);
+  weight = register_parameter("weight", empty({o.out_features, o.in_features}));
+  if (o.bias) bias = register_parameter("bias", empty({o.out_features}));
+  reset_parameters();
+}
+
+void Linear::reset_parameters() { default_init(weight, bias); }
+
+Tensor Linear::forward(const Tensor& x) { return F::linear(x, weight, bias); }
+
+std::string Linear::extra_repr() const {
+  return "in_features=" + std::to_string(options.in_features) +
+         ", out_features=" + std::to_string(options.out_features) +
+         ", bias=" + (options.bias ? "True" : "False");
+}
+
+Conv2d::Conv2d(const Conv2dOptions& o) : Module("Conv2d"), options(o) {
+  if (o.groups < 1 || o.in_channels % o.groups || o.out_channels % o.groups)
+    fail("Conv2d: ", o.in_channels, " input and ", o.out_channels,
+         " output channels must both divide into ", o.groups, " groups");
+  weight = register_parameter("weight", empty({o.out_channels, o.in_channels / o.groups,
+                                               o.kernel_size.h, o.kernel_size.w}));
+  if (o.bias) bias = register_parameter("bias", empty({o.out_channels}));
+  reset_parameters();
+}
+
+void Conv2d::reset_parameters() { default_init(weight, bias); }
+
+Tensor Conv2d::forward(const Tensor& x) {
+  return F::conv2d(x, weight, bias,
+                   {.stride = options.stride,
+                    .padding = options.padding,
+                    .dilation = options.dilation,
+                    .groups = options.groups});
+}
+
+std::string Conv2d::extra_repr() const {
+  std::ostringstream out;
+  out << options.in_channels << ", " << options.out_channels
+      << ", kernel_size=" << pair_str(options.kernel_size)
+      << ", stride=" << pair_str(options.stride);
+  if (options.padding.h || options.padding.w) out << ", padding=" << pair_str(options.padding);
+  if (options.dilation.h != 1 || options.dilation.w != 1)
+    out << ", dilation=" << pair_str(options.dilation);
+  if (options.groups != 1) out << ", groups=" << options.groups;
+  if (!options.bias) out << ", bias=False";
+  return out.str();
+}
+
+template <int Dims>
+BatchNorm<Dims>::BatchNorm(const BatchNormOptions& o)
+    : Module(Dims == 1 ? "BatchNorm1d" : "BatchNorm2d"), options(o) {
+  if (o.affine) {
+    weight = register_parameter("weight", ones({o.num_features}));
+    bias = register_parameter("bias", zeros({o.num_features}));
+  }
+  if (o.track_running_stats) {
+    running_mean = register_buffer("running_mean", zeros({o.num_features}));
+    running_var = register_buffer("running_var", ones({o.num_features}));
+    num_batches_tracked = register_buffer("num_batches_tracked", zeros({}, kInt64));
+  }
+}
+
+template <int Dims>
+Tensor BatchNorm<Dims>::forward(const Tensor& x) {
+  bool rank_ok = Dims == 1 ? (x.dim() == 2 || x.dim() == 3) : x.dim() == 4;
+  if (!rank_ok || x.size(1) != options.num_features)
+    fail(name(), ": expected input (N, ", options.num_features, Dims == 1 ? "[, L])" : ", H, W)",
+         ", got ", shape_str(x.sizes()));
+  bool use_batch_stats = is_training() || !options.track_running_stats;
+  if (is_training() && options.track_running_stats) {
+    NoGradGuard no_grad;
+    num_batches_tracked.copy_(num_batches_tracked + int64_t{1});
+  }
+  // Training: batch statistics, which also update the running ones (when tracked).
+  // Eval: the running statistics, or the batch's when none are tracked (as PyTorch).
+  return F::batch_norm(x, running_mean, running_var, weight, bias, use_batch_stats,
+                       options.momentum, options.eps);
+}
+
+template <int Dims>
+std::string BatchNorm<Dims>::extra_repr() const {
+  std::ostringstream out;
+  out << options.num_features << ", eps=" << options.eps << ", momentum=" << options.momentum
+      << ", affine=" << (options.affine ? "True" : "False")
+      << ", track_running_stats=" << (options.track_running_stats ? "True" : "False");
+  return out.str();
+}
+
+template class BatchNorm<1>;
+template class BatchNorm<2>;
+
+LayerNorm::LayerNorm(const LayerNormOptions& o) : Module("LayerNorm"), options(o) {
+  if (o.elementwise_affine) {
+    weight = register_parameter("weight", ones(o.normalized_shape));
+    bias = register_parameter("bias", zeros(o.normalized_shape));
+  }
+}
+
+Tensor LayerNorm::forward(const Tensor& x) {
+  return F::layer_norm(x, options.normalized_shape, weight, bias, options.eps);
+}
+
+std::string LayerNorm::extra_repr() const {
+  std::ostringstream out;
+  const Shape& s = options.normalized_shape;
+  out << "(";
+  for (size_t i = 0; i < s.size(); ++i) out << (i ? ", " : "") << s[i];
+  out << (s.size() == 1 ? ",)" : ")") << ", eps=" << options.eps
+      << ", elementwise_affine=" << (options.elementwise_affine ? "True" : "False");
+  return out.str();
+}
+
+GroupNorm::GroupNorm(const GroupNormOptions& o) : Module("GroupNorm"), options(o) {
+  if (o.num_groups < 1 || o.num_channels % o.num_groups)
+    fail("GroupNorm: ", o.num_channels, " channels cannot be split into ", o.num_groups, " groups");
+  if (o.affine) {
+    weight = register_parameter("weight", ones({o.num_channels}));
+    bias = register_parameter("bias", zeros({o.num_channels}));
+  }
+}
+
+Tensor GroupNorm::forward(const Tensor& x) {
+  return F::group_norm(x, options.num_groups, weight, bias, options.eps);
+}
+
+std::string GroupNorm::extra_repr() const {
+  std::ostringstream out;
+  out << options.num_groups << ", " << options.num_channels << ", eps=" << options.eps
+      << ", affine=" << (options.affine ? "True" : "False");
+  return out.str();
+}
+
+Tensor MaxPool2d::forward(const Tensor& x) {
+  return F::max_pool2d(
+      x, options.kernel_size,
+      {.stride = options.stride, .padding = options.padding, .dilation = options.dilation});
+}
+
+std::string MaxPool2d::extra_repr() const {
+  return "kernel_size=" + pair_str(options.kernel_size) +
+         ", stride=" + pair_str(options.stride.value_or(options.kernel_size)) +
+         ", padding=" + pair_str(options.padding);
+}
+
+Tensor AvgPool2d::forward(const Tensor& x) {
+  return F::avg_pool2d(x, options.kernel_size,
+                       {.stride = options.stride, .padding = options.padding});
+}
+
+std::string AvgPool2d::extra_repr() const {
+  return "kernel_size=" + pair_str(options.kernel_size) +
+         ", stride=" + pair_str(options.stride.value_or(options.kernel_size)) +
+         ", padding=" + pair_str(options.padding);
+}
+
+Tensor AdaptiveAvgPool2d::forward(const Tensor& x) {
+  return F::adaptive_avg_pool2d(x, output_size);
+}
+
+std::string AdaptiveAvgPool2d::extra_repr() const { return "output_size=" + pair_str(output_size); }
+
+Dropout::Dropout(double p_) : Module("Dropout"), p(p_) {
+  check(p >= 0 && p <= 1, "Dropout: probability must be in [0, 1], got ", p);
+}
+
+Tensor Dropout::forward(const Tensor& x) { return F::dropout(x, p, is_training()); }
+
+std::string Dropout::extra_repr() const {
+  std::ostringstream out;
+  out << "p=" << p;
+  return out.str();
+}
+
+Embedding::Embedding(const EmbeddingOptions& o) : Module("Embedding"), options(o) {
+  weight = register_parameter("weight", randn({o.num_embeddings, o.embedding_dim}));
+}
+
+Tensor Embedding::forward(const Tensor& indices) { return F::embedding(indices, weight); }
+
+std::string Embedding::extra_repr() const {
+  return std::to_string(options.num_embeddings) + ", " + std::to_string(options.embedding_dim);
+}
+
+std::string LeakyReLU::extra_repr() const {
+  std::ostringstream out;
+  out << "negative_slope=" << slope;
+  return out.str();
+}
+
+GELU::GELU(std::string approx) : Module("GELU"), approximate(std::move(approx)) {
+  if (approximate != "none" && approximate != "tanh")
+    fail("GELU: approximate must be 'none' or 'tanh', got '", approximate, "'");
+}
+
+std::string Flatten::extra_repr() const {
+  return "start_dim=" + std::to_string(start_dim) + ", end_dim=" + std::to_string(end_dim);
+}
+
+Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules)
+    : Module("Sequential") {
+  for (const auto& m : modules) push_back(m);
+}
+
+void Sequential::push_back(std::shared_ptr<Module> module) {
+  add_child(std::to_string(children().size()), std::move(module));
+}
+
+Tensor Sequential::forward(const Tensor& x) {
+  Tensor y = x;
+  for (const auto& m : children()) y = m->forward(y);
+  return y;
+}
+
+void ModuleList::push_back(std::shared_ptr<Module> module) {
+  add_child(std::to_string(children().size()), std::move(module));
+}
+
+}  // namespace ember::nn

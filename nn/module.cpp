@@ -1,0 +1,206 @@
+// Module: registration, traversal, train/eval, state_dict and printing; see module.h.
+#include "module.h"
+
+#include <sstream>
+#include <unordered_set>
+
+#include "../autograd/ops.h"
+
+namespace ember::nn {
+namespace {
+
+void check_name(const std::string& name, const char* what,
+                const std::vector<std::pair<std::string, Tensor>>& taken) {
+  if (name.empty() || name.find('.') != std::string::npos)
+    fail("register_", what, ": name '", name, "' must be non-empty and contain no '.'");
+  for (const auto& [n, t] : taken)
+    if (n == name) fail("register_", what, ": '", name, "' is already registered");
+}
+
+template <typename Get>
+std::vector<std::pair<std::string, Tensor>> collect(const Module& m, bool recurse, Get get,
+                                                    const std::string& prefix = "") {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const auto& [name, t] : get(m)) out.push_back({prefix + name, t});
+  if (recurse)
+    for (const auto& [name, child] : m.named_children()) {
+      auto sub = collect(*child, true, get, prefix + name + ".");
+      out.insert(out.end(), sub.begin(), sub.end());
+    }
+  return out;
+}
+
+}  // namespace
+
+Tensor Module::forward(const Tensor&) {
+  fail(name_, ": this module has no forward(Tensor); call its own forward signature");
+}
+
+Tensor Module::register_parameter(const std::string& name, Tensor tensor, bool requires_grad) {
+  check_name(name, "parameter", parameters_);
+  if (tensor.defined()) tensor.requires_grad_(requires_grad);
+  parameters_.push_back({name, tensor});
+  return tensor;
+}
+
+Tensor Module::register_buffer(const std::string& name, Tensor tensor) {
+  check_name(name, "buffer", buffers_);
+  buffers_.push_back({name, tensor});
+  return tensor;
+}
+
+void Module::add_child(const std::string& name, std::shared_ptr<Module> module) {
+  if (name.empty() || name.find('.') != std::string::npos)
+    fail("register_module: name '", name, "' must be non-empty and contain no '.'");
+  for (const auto& [n, c] : children_)
+    if (n == name) fail("register_module: '", name, "' is already registered");
+  children_.push_back({name, std::move(module)});
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse) const {
+  auto all = collect(*this, recurse, [](const Module& m) { return m.parameters_; });
+  std::vector<std::pair<std::string, Tensor>> out;  // a parameter shared by two layers once
+  std::unordered_set<const TensorImpl*> seen;
+  for (auto& [name, t] : all)
+    if (t.defined() && seen.insert(t.impl_ptr().get()).second) out.push_back({name, t});
+  return out;
+}
+
+std::vector<Tensor> Module::parameters(bool recurse) const {
+  std::vector<Tensor> out;
+  for (auto& [name, t] : named_parameters(recurse)) out.push_back(t);
+  return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_buffers(bool recurse) const {
+  auto all = collect(*this, recurse, [](const Module& m) { return m.buffers_; });
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (auto& [name, t] : all)
+    if (t.defined()) out.push_back({name, t});
+  return out;
+}
+
+std::vector<Tensor> Module::buffers(bool recurse) const {
+  std::vector<Tensor> out;
+  for (auto& [name, t] : named_buffers(recurse)) out.push_back(t);
+  return out;
+}
+
+std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_children() const {
+  return children_;
+}
+
+std::vector<std::shared_ptr<Module>> Module::children() const {
+  std::vector<std::shared_ptr<Module>> out;
+  for (const auto& [name, c] : children_) out.push_back(c);
+  return out;
+}
+
+std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_modules() {
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> out{{"", shared_from_this()}};
+  for (const auto& [name, child] : children_)
+    for (auto& [sub, m] : child->named_modules())
+      out.push_back({sub.empty() ? name : name + "." + sub, m});
+  return out;
+}
+
+std::vector<std::shared_ptr<Module>> Module::modules() {
+  std::vector<std::shared_ptr<Module>> out;
+  for (auto& [name, m] : named_modules()) out.push_back(m);
+  return out;
+}
+
+void Module::train(bool on) {
+  training_ = on;
+  for (const auto& [name, child] : children_) child->train(on);
+}
+
+void Module::zero_grad() {
+  for (const Tensor& p : parameters()) p.set_grad(Tensor());
+}
+
+void Module::to(DType dtype) {
+  auto convert = [dtype](const Tensor& t) {
+    if (!t.is_floating_point() || t.dtype() == dtype) return;
+    Tensor c = ember::to(t.detach(), dtype).contiguous();
+    TensorImpl& impl = t.impl();  // every handle to this tensor sees the new data
+    impl.storage = c.storage();
+    impl.strides = c.impl().strides;
+    impl.offset = c.storage_offset();
+    impl.dtype = dtype;
+    t.set_grad(Tensor());
+  };
+  for (const Tensor& p : parameters()) convert(p);
+  for (const Tensor& b : buffers()) convert(b);
+}
+
+TensorMap Module::state_dict() const {
+  TensorMap out;
+  for (const auto& [name, t] : collect(*this, true, [](const Module& m) { return m.parameters_; }))
+    if (t.defined()) out.emplace(name, t.detach());
+  for (const auto& [name, t] : named_buffers()) out.emplace(name, t);
+  return out;
+}
+
+void Module::load_state_dict(const TensorMap& dict, bool strict) {
+  auto targets = collect(*this, true, [](const Module& m) { return m.parameters_; });
+  auto buffers = named_buffers();
+  targets.insert(targets.end(), buffers.begin(), buffers.end());
+  std::unordered_set<std::string> known;
+  NoGradGuard no_grad;
+  for (const auto& [name, t] : targets) {
+    if (!t.defined()) continue;
+    known.insert(name);
+    auto it = dict.find(name);
+    if (it == dict.end()) {
+      if (strict) fail("load_state_dict: missing key '", name, "' (", shape_str(t.sizes()), ")");
+      continue;
+    }
+    const Tensor& src = it->second;
+    if (Shape(src.sizes().begin(), src.sizes().end()) != Shape(t.sizes().begin(), t.sizes().end()))
+      fail("load_state_dict: size mismatch for '", name, "': the checkpoint has ",
+           shape_str(src.sizes()), ", the model has ", shape_str(t.sizes()));
+    t.copy_(src);
+  }
+  if (strict)
+    for (const auto& [name, src] : dict)
+      if (!known.count(name))
+        fail("load_state_dict: unexpected key '", name, "' (", shape_str(src.sizes()),
+             ") is not in the model");
+}
+
+void Module::pretty_print(std::ostream& out, int indent) const {
+  out << name_ << '(' << extra_repr();
+  if (children_.empty()) {
+    out << ')';
+    return;
+  }
+  out << '\n';
+  for (const auto& [name, child] : children_) {
+    out << std::string(indent + 2, ' ') << '(' << name << "): ";
+    child->pretty_print(out, indent + 2);
+    out << '\n';
+  }
+  out << std::string(indent, ' ') << ')';
+}
+
+int64_t parameter_count(const Module& module) {
+  int64_t n = 0;
+  for (const Tensor& p : module.parameters()) n += p.numel();
+  return n;
+}
+
+std::ostream& operator<<(std::ostream& out, const Module& module) {
+  module.pretty_print(out);
+  return out << "\n(" << parameter_count(module) << " parameters)";
+}
+
+void save(const Module& module, const std::string& path, const Metadata& metadata) {
+  save_safetensors(path, module.state_dict(), metadata);
+}
+
+void load(Module& module, const std::string& path, bool strict) {
+  module.load_state_dict(load_safetensors(path), strict);
+}
+
+}  // namespace ember::nn

@@ -1,0 +1,5 @@
+// Everything in ember::optim: optimizers, gradient clipping, LR schedulers.
+#pragma once
+
+#include "optimizer.h"
+#include "scheduler.h"

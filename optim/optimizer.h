@@ -1,0 +1,105 @@
+// Optimizers with PyTorch's update rules. As in PyTorch, parameters come in groups and each group
+// holds its hyperparameters by name (group.options["lr"]), which is what LR schedulers change;
+// typed option structs fill them:  optim::Adam adam(model->parameters(), {.lr = 1e-3});
+// Read next: optim/scheduler.h.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "../core/safetensors.h"
+#include "../core/tensor.h"
+
+namespace ember::optim {
+
+using Options = std::map<std::string, double>;
+
+struct ParamGroup {
+  std::vector<Tensor> params;
+  Options options;
+};
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  /// One update of every parameter that has a gradient.
+  virtual void step() = 0;
+  /// Clears gradients (to undefined, PyTorch's set_to_none; or to zeros).
+  void zero_grad(bool set_to_none = true);
+  /// Adds parameters with the defaults, overridden by `overrides` (say {{"lr", 1e-4}}).
+  void add_param_group(const std::vector<Tensor>& params, const Options& overrides = {});
+  std::vector<ParamGroup>& param_groups() { return groups_; }
+  const std::vector<ParamGroup>& param_groups() const { return groups_; }
+
+  /// Hyperparameters ("param_groups.<g>.<name>", float64 scalars) and per-parameter state
+  /// ("state.<i>.<name>", i counting parameters across groups), for checkpoints.
+  TensorMap state_dict() const;
+  void load_state_dict(const TensorMap& dict);
+
+ protected:
+  Optimizer(const std::vector<Tensor>& params, Options defaults);
+  /// Named state of parameter i (across groups), created empty on first use.
+  std::map<std::string, Tensor>& state(size_t i);
+  /// Calls fn(param, grad, state, group options) for every parameter with a gradient.
+  template <typename Fn>
+  void for_each_param(Fn fn);
+
+ private:
+  Options defaults_;
+  std::vector<ParamGroup> groups_;
+  std::vector<std::map<std::string, Tensor>> state_;
+};
+
+struct SGDOptions {
+  double lr = 1e-3, momentum = 0, dampening = 0, weight_decay = 0;
+  bool nesterov = false;
+};
+
+class SGD : public Optimizer {
+ public:
+  SGD(const std::vector<Tensor>& params, const SGDOptions& options);
+  void step() override;
+};
+
+struct AdamOptions {
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+  bool amsgrad = false;
+};
+
+/// Adam; weight_decay is added to the gradient (L2), as torch.optim.Adam.
+class Adam : public Optimizer {
+ public:
+  Adam(const std::vector<Tensor>& params, const AdamOptions& options);
+  void step() override;
+
+ protected:
+  Adam(const std::vector<Tensor>& params, const AdamOptions& options, bool decoupled);
+  bool decoupled_;
+};
+
+/// Adam with decoupled weight decay (p *= 1 - lr * weight_decay), as torch.optim.AdamW.
+class AdamW : public Adam {
+ public:
+  AdamW(const std::vector<Tensor>& params, AdamOptions options = {.weight_decay = 1e-2})
+      : Adam(params, options, /*decoupled=*/true) {}
+};
+
+struct RMSpropOptions {
+  double lr = 1e-2, alpha = 0.99, eps = 1e-8, weight_decay = 0, momentum = 0;
+  bool centered = false;
+};
+
+class RMSprop : public Optimizer {
+ public:
+  RMSprop(const std::vector<Tensor>& params, const RMSpropOptions& options);
+  void step() override;
+};
+
+/// Scales all gradients so that their joint norm is at most max_norm; returns the norm before.
+/// norm_type: 2 (Euclidean), any p >= 1, or INFINITY.
+double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, double norm_type = 2.0);
+/// Clamps every gradient element to [-clip_value, clip_value].
+void clip_grad_value_(const std::vector<Tensor>& params, double clip_value);
+
+}  // namespace ember::optim

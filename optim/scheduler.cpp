@@ -1,0 +1,112 @@
+// LR schedulers; see scheduler.h.
+#include "scheduler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+#include "../core/error.h"
+
+namespace ember::optim {
+
+LRScheduler::LRScheduler(Optimizer& optimizer) : optimizer_(optimizer) {
+  for (const ParamGroup& g : optimizer.param_groups()) base_lrs_.push_back(g.options.at("lr"));
+}
+
+void LRScheduler::apply() {
+  auto& groups = optimizer_.param_groups();
+  for (size_t i = 0; i < groups.size(); ++i)
+    groups[i].options["lr"] = lr_at(base_lrs_.at(i), last_epoch_);
+}
+
+void LRScheduler::step() {
+  ++last_epoch_;
+  apply();
+}
+
+void LRScheduler::set_last_epoch(int64_t epoch) {
+  last_epoch_ = epoch;
+  apply();
+}
+
+std::vector<double> LRScheduler::get_last_lr() const {
+  std::vector<double> out;
+  for (const ParamGroup& g : optimizer_.param_groups()) out.push_back(g.options.at("lr"));
+  return out;
+}
+
+StepLR::StepLR(Optimizer& optimizer, int64_t step_size, double gamma)
+    : LRScheduler(optimizer), step_size_(step_size), gamma_(gamma) {
+  check(step_size > 0, "StepLR: step_size must be positive, got ", step_size);
+  apply();
+}
+
+double StepLR::lr_at(double base, int64_t epoch) const {
+  return base * std::pow(gamma_, static_cast<double>(epoch / step_size_));
+}
+
+MultiStepLR::MultiStepLR(Optimizer& optimizer, std::vector<int64_t> milestones, double gamma)
+    : LRScheduler(optimizer), milestones_(std::move(milestones)), gamma_(gamma) {
+  std::sort(milestones_.begin(), milestones_.end());
+  apply();
+}
+
+double MultiStepLR::lr_at(double base, int64_t epoch) const {
+  auto reached =
+      std::upper_bound(milestones_.begin(), milestones_.end(), epoch) - milestones_.begin();
+  return base * std::pow(gamma_, static_cast<double>(reached));
+}
+
+CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, int64_t t_max, double eta_min)
+    : LRScheduler(optimizer), t_max_(t_max), eta_min_(eta_min) {
+  check(t_max > 0, "CosineAnnealingLR: T_max must be positive, got ", t_max);
+  apply();
+}
+
+double CosineAnnealingLR::lr_at(double base, int64_t epoch) const {
+  double phase = std::numbers::pi * static_cast<double>(epoch) / static_cast<double>(t_max_);
+  return eta_min_ + (base - eta_min_) * (1 + std::cos(phase)) / 2;
+}
+
+LinearLR::LinearLR(Optimizer& optimizer, double start_factor, double end_factor,
+                   int64_t total_iters)
+    : LRScheduler(optimizer), start_(start_factor), end_(end_factor), total_(total_iters) {
+  check(start_factor > 0 && start_factor <= 1 && end_factor >= 0 && end_factor <= 1 &&
+            total_iters > 0,
+        "LinearLR: expected 0 < start_factor <= 1, 0 <= end_factor <= 1, total_iters > 0");
+  apply();
+}
+
+double LinearLR::lr_at(double base, int64_t epoch) const {
+  double progress = static_cast<double>(std::min(epoch, total_)) / static_cast<double>(total_);
+  return base * (start_ + (end_ - start_) * progress);
+}
+
+OneCycleLR::OneCycleLR(Optimizer& optimizer, double max_lr, int64_t total_steps, double pct_start,
+                       double div_factor, double final_div_factor)
+    : LRScheduler(optimizer),
+      max_lr_(max_lr),
+      initial_lr_(max_lr / div_factor),
+      min_lr_(max_lr / div_factor / final_div_factor),
+      total_steps_(total_steps),
+      pct_start_(pct_start) {
+  check(total_steps > 1 && pct_start > 0 && pct_start < 1,
+        "OneCycleLR: expected total_steps > 1 and 0 < pct_start < 1");
+  apply();
+}
+
+// Two cosine phases, exactly as PyTorch computes them (including its float phase boundary).
+double OneCycleLR::lr_at(double, int64_t epoch) const {
+  check(epoch < total_steps_, "OneCycleLR: stepped ", epoch + 1, " times, more than total_steps ",
+        total_steps_);
+  auto anneal = [](double start, double end, double pct) {
+    return end + (start - end) / 2.0 * (std::cos(std::numbers::pi * pct) + 1);
+  };
+  double up_end = pct_start_ * static_cast<double>(total_steps_) - 1;
+  double step = static_cast<double>(epoch);
+  if (step <= up_end) return anneal(initial_lr_, max_lr_, step / up_end);
+  double down_end = static_cast<double>(total_steps_ - 1);
+  return anneal(max_lr_, min_lr_, (step - up_end) / (down_end - up_end));
+}
+
+}  // namespace ember::optim

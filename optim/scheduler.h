@@ -1,0 +1,93 @@
+// Learning-rate schedulers, as torch.optim.lr_scheduler: each sets every group's "lr" from the
+// group's initial lr and the epoch count, in closed form. Call step() once per epoch (or per
+// batch for OneCycleLR), after optimizer.step(). Construction sets the epoch-0 rate, as PyTorch.
+#pragma once
+
+#include <vector>
+
+#include "optimizer.h"
+
+namespace ember::optim {
+
+class LRScheduler {
+ public:
+  virtual ~LRScheduler() = default;
+  void step();
+  std::vector<double> get_last_lr() const;
+  int64_t last_epoch() const { return last_epoch_; }
+  /// Resumes at a given epoch (for checkpoints).
+  void set_last_epoch(int64_t epoch);
+
+ protected:
+  explicit LRScheduler(Optimizer& optimizer);
+  /// The rate of a group with initial rate base_lr at `epoch`.
+  virtual double lr_at(double base_lr, int64_t epoch) const = 0;
+  void apply();  // subclasses call this at the end of their constructor
+
+ private:
+  Optimizer& optimizer_;
+  std::vector<double> base_lrs_;
+  int64_t last_epoch_ = 0;
+};
+
+/// lr = base * gamma^(epoch / step_size)
+class StepLR : public LRScheduler {
+ public:
+  StepLR(Optimizer& optimizer, int64_t step_size, double gamma = 0.1);
+
+ protected:
+  double lr_at(double base, int64_t epoch) const override;
+  int64_t step_size_;
+  double gamma_;
+};
+
+/// lr = base * gamma^(milestones reached)
+class MultiStepLR : public LRScheduler {
+ public:
+  MultiStepLR(Optimizer& optimizer, std::vector<int64_t> milestones, double gamma = 0.1);
+
+ protected:
+  double lr_at(double base, int64_t epoch) const override;
+  std::vector<int64_t> milestones_;
+  double gamma_;
+};
+
+/// lr = eta_min + (base - eta_min) (1 + cos(pi epoch / t_max)) / 2
+class CosineAnnealingLR : public LRScheduler {
+ public:
+  CosineAnnealingLR(Optimizer& optimizer, int64_t t_max, double eta_min = 0.0);
+
+ protected:
+  double lr_at(double base, int64_t epoch) const override;
+  int64_t t_max_;
+  double eta_min_;
+};
+
+/// lr = base * (start + (end - start) min(epoch, total_iters) / total_iters): a linear warmup.
+class LinearLR : public LRScheduler {
+ public:
+  LinearLR(Optimizer& optimizer, double start_factor = 1.0 / 3, double end_factor = 1.0,
+           int64_t total_iters = 5);
+
+ protected:
+  double lr_at(double base, int64_t epoch) const override;
+  double start_, end_;
+  int64_t total_;
+};
+
+/// The 1cycle policy (cosine annealing, two phases): from max_lr / div_factor up to max_lr over
+/// pct_start of total_steps, then down to max_lr / div_factor / final_div_factor. Stepped once
+/// per batch. NOTE: unlike PyTorch's default, momentum is not cycled.
+class OneCycleLR : public LRScheduler {
+ public:
+  OneCycleLR(Optimizer& optimizer, double max_lr, int64_t total_steps, double pct_start = 0.3,
+             double div_factor = 25.0, double final_div_factor = 1e4);
+
+ protected:
+  double lr_at(double base, int64_t epoch) const override;
+  double max_lr_, initial_lr_, min_lr_;
+  int64_t total_steps_;
+  double pct_start_;
+};
+
+}  // namespace ember::optim

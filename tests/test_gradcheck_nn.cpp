@@ -1,0 +1,157 @@
+// The gradient-check table for nn::functional: gradcheck and gradgradcheck in float64 for every
+// functional op (conv2d over stride, padding, dilation and groups), and a test that every op
+// declared in nn/functional.h has a line.
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+
+#include "helpers.h"
+
+using namespace ember;
+namespace F = ember::nn::functional;
+using Inputs = std::vector<Tensor>;
+
+namespace {
+
+Tensor in(const Shape& s) { return randn(s, kFloat64).requires_grad_(); }
+Tensor away(const Shape& s) {
+  Tensor r = randn(s, kFloat64);
+  return (sign(r) * (abs(r) + 0.2)).detach().requires_grad_();
+}
+
+struct Line {
+  std::string op;
+  autograd::TensorFn fn;
+  Inputs inputs;
+  bool second_order = true;
+};
+
+std::vector<Line> table() {
+  manual_seed(77);
+  Tensor target = tensor({2, 0, 3, -100}, kInt64);
+  Tensor spatial = tensor({{1, 0}, {2, 2}}, kInt64);
+  Tensor prob = rand({3, 4}, kFloat64);
+  Tensor idx = tensor({{1, 4}, {0, 1}}, kInt64);
+  std::vector<Line> lines{
+      {"linear",
+       [](const Inputs& x) { return F::linear(x[0], x[1], x[2]); },
+       {in({3, 4}), in({2, 4}), in({2})}},
+      {"unfold",
+       [](const Inputs& x) {
+         return F::unfold(x[0], {2, 3}, 1, {1, 0}, {1, 2});
+       },
+       {in({1, 2, 4, 5})}},
+      {"fold",
+       [](const Inputs& x) {
+         return F::fold(x[0], {4, 5}, {2, 3}, 1, {1, 0}, {1, 2});
+       },
+       {in({1, 12, 10})}},
+      {"max_pool2d", [](const Inputs& x) { return F::max_pool2d(x[0], 2); }, {in({2, 2, 4, 4})}},
+      {"max_pool2d",
+       [](const Inputs& x) { return F::max_pool2d(x[0], 3, {.stride = 2, .padding = 1}); },
+       {in({1, 2, 5, 5})}},
+      {"avg_pool2d",
+       [](const Inputs& x) { return F::avg_pool2d(x[0], 3, {.stride = 2, .padding = 1}); },
+       {in({1, 2, 5, 5})}},
+      {"adaptive_avg_pool2d",
+       [](const Inputs& x) {
+         return F::adaptive_avg_pool2d(x[0], {2, 3});
+       },
+       {in({1, 2, 5, 4})}},
+      {"batch_norm",
+       [](const Inputs& x) { return F::batch_norm(x[0], {}, {}, x[1], x[2], /*training=*/true); },
+       {in({3, 2, 2, 2}), in({2}), in({2})}},
+      {"batch_norm",
+       [](const Inputs& x) {
+         Tensor rm = tensor({0.1, -0.2}, kFloat64), rv = tensor({1.5, 0.7}, kFloat64);
+         return F::batch_norm(x[0], rm, rv, x[1], x[2], /*training=*/false);
+       },
+       {in({2, 2, 3}), in({2}), in({2})}},
+      {"layer_norm",
+       [](const Inputs& x) { return F::layer_norm(x[0], {3}, x[1], x[2]); },
+       {in({2, 3}), in({3}), in({3})}},
+      {"group_norm",
+       [](const Inputs& x) { return F::group_norm(x[0], 2, x[1], x[2]); },
+       {in({2, 4, 3}), in({4}), in({4})}},
+      {"cross_entropy",
+       [target](const Inputs& x) { return F::cross_entropy(x[0], target); },
+       {in({4, 5})}},
+      {"cross_entropy",
+       [target](const Inputs& x) {
+         return F::cross_entropy(x[0], target,
+                                 {.label_smoothing = 0.2, .reduction = nn::Reduction::Sum});
+       },
+       {in({4, 5})}},
+      {"cross_entropy",
+       [spatial](const Inputs& x) {
+         return F::cross_entropy(x[0], spatial, {.reduction = nn::Reduction::None});
+       },
+       {in({2, 3, 2})}},
+      {"nll_loss", [target](const Inputs& x) { return F::nll_loss(x[0], target); }, {in({4, 5})}},
+      {"mse_loss", [prob](const Inputs& x) { return F::mse_loss(x[0], prob); }, {in({3, 4})}},
+      {"binary_cross_entropy_with_logits",
+       [](const Inputs& x) { return F::binary_cross_entropy_with_logits(x[0], x[1]); },
+       {in({3, 4}), (rand({3, 4}, kFloat64)).requires_grad_()}},
+      {"dropout",
+       [](const Inputs& x) {
+         manual_seed(5);  // the same mask on every evaluation
+         return F::dropout(x[0], 0.4, true);
+       },
+       {in({3, 4})}},
+      {"embedding", [idx](const Inputs& x) { return F::embedding(idx, x[0]); }, {in({5, 3})}},
+      {"gelu", [](const Inputs& x) { return F::gelu(x[0]) + F::gelu(x[0], true); }, {in({5})}},
+      {"silu", [](const Inputs& x) { return F::silu(x[0]); }, {in({5})}},
+      {"leaky_relu", [](const Inputs& x) { return F::leaky_relu(x[0], 0.1); }, {away({5})}},
+  };
+  // conv2d over combinations of stride, padding, dilation and groups.
+  for (int64_t stride : {1, 2})
+    for (int64_t padding : {0, 1})
+      for (int64_t dilation : {1, 2})
+        for (int64_t groups : {1, 2}) {
+          nn::ConvArgs args{
+              .stride = stride, .padding = padding, .dilation = dilation, .groups = groups};
+          lines.push_back({"conv2d",
+                           [args](const Inputs& x) { return F::conv2d(x[0], x[1], x[2], args); },
+                           {in({2, 4, 6, 5}), in({4, 4 / groups, 3, 2}), in({4})},
+                           /*second_order=*/stride == 1 && padding == 1});
+        }
+  lines.push_back({"conv2d",
+                   [](const Inputs& x) { return F::conv2d(x[0], x[1]); },
+                   {in({1, 2, 3, 3}), in({3, 2, 1, 1})}});
+  return lines;
+}
+
+std::set<std::string> declared_functional_ops() {
+  std::ifstream header(std::filesystem::path(EMBER_SOURCE_DIR) / "nn" / "functional.h");
+  std::regex decl_re(R"(^Tensor (\w+)\()");
+  std::set<std::string> names;
+  for (std::string line; std::getline(header, line);)
+    if (std::smatch m; std::regex_search(line, m, decl_re)) names.insert(m[1]);
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("every nn::functional op passes gradcheck and gradgradcheck in float64") {
+  for (const Line& line : table()) {
+    CAPTURE(line.op);
+    auto first = autograd::gradcheck(line.fn, line.inputs);
+    CHECK_MESSAGE(first.passed, line.op, ": ", first.message);
+    if (line.second_order) {
+      auto second = autograd::gradgradcheck(line.fn, line.inputs);
+      CHECK_MESSAGE(second.passed, line.op, " (second order): ", second.message);
+    }
+  }
+}
+
+TEST_CASE("every op declared in nn/functional.h has a gradient-check line") {
+  auto declared = declared_functional_ops();
+  REQUIRE(declared.size() > 15);
+  std::set<std::string> checked;
+  for (const Line& line : table()) checked.insert(line.op);
+  for (const std::string& op : declared) {
+    CAPTURE(op);
+    CHECK_MESSAGE(checked.count(op), "op '", op, "' in nn/functional.h has no gradcheck line");
+  }
+}

@@ -1,0 +1,170 @@
+// optim/: every optimizer over 10 steps against torch.optim (1e-6 relative to the parameters'
+// scale in float32: the loss gradients themselves differ from PyTorch's by rounding), every
+// scheduler's learning-rate sequence against torch.optim.lr_scheduler, state_dict round trips,
+// parameter groups and gradient clipping.
+#include <functional>
+#include <map>
+
+#include "helpers.h"
+
+using namespace ember;
+using ember::testing::values;
+
+namespace {
+
+TensorMap golden() {
+  static TensorMap g = load_safetensors(std::string(EMBER_GOLDEN_DIR) + "/optim.safetensors");
+  return g;
+}
+
+using Factory = std::function<std::unique_ptr<optim::Optimizer>(const std::vector<Tensor>&)>;
+
+std::map<std::string, Factory> optimizers() {
+  using namespace optim;
+  return {
+      {"sgd", [](const auto& p) { return std::make_unique<SGD>(p, SGDOptions{.lr = 0.05}); }},
+      {"sgd_momentum",
+       [](const auto& p) {
+         return std::make_unique<SGD>(
+             p, SGDOptions{.lr = 0.05, .momentum = 0.9, .dampening = 0.1, .weight_decay = 0.01});
+       }},
+      {"sgd_nesterov",
+       [](const auto& p) {
+         return std::make_unique<SGD>(p, SGDOptions{.lr = 0.01, .momentum = 0.9, .nesterov = true});
+       }},
+      {"adam", [](const auto& p) { return std::make_unique<Adam>(p, AdamOptions{.lr = 0.01}); }},
+      {"adam_amsgrad_wd",
+       [](const auto& p) {
+         return std::make_unique<Adam>(
+             p, AdamOptions{
+                    .lr = 0.01, .beta1 = 0.8, .beta2 = 0.99, .weight_decay = 0.1, .amsgrad = true});
+       }},
+      {"adamw",
+       [](const auto& p) {
+         return std::make_unique<AdamW>(p, AdamOptions{.lr = 0.01, .weight_decay = 0.05});
+       }},
+      {"rmsprop",
+       [](const auto& p) { return std::make_unique<RMSprop>(p, RMSpropOptions{.lr = 0.01}); }},
+      {"rmsprop_centered_momentum",
+       [](const auto& p) {
+         return std::make_unique<RMSprop>(p, RMSpropOptions{.lr = 0.01,
+                                                            .alpha = 0.9,
+                                                            .weight_decay = 0.01,
+                                                            .momentum = 0.5,
+                                                            .centered = true});
+       }},
+  };
+}
+
+Tensor problem_loss(const Tensor& w, const Tensor& b) {
+  TensorMap g = golden();
+  Tensor r = matmul(g.at("problem.x"), w) + b - g.at("problem.y");
+  return sum(pow(r, 2.0));
+}
+
+}  // namespace
+
+TEST_CASE("optimizers follow torch.optim step by step") {
+  TensorMap g = golden();
+  for (const auto& [name, make] : optimizers()) {
+    CAPTURE(name);
+    Tensor w = clone(g.at("problem.w0")).requires_grad_(),
+           b = clone(g.at("problem.b0")).requires_grad_();
+    auto opt = make({w, b});
+    for (int step = 0; step < 10; ++step) {
+      CAPTURE(step);
+      opt->zero_grad();
+      problem_loss(w, b).backward();
+      opt->step();
+      std::string key = name + ".step" + std::to_string(step) + ".";
+      CHECK_CLOSE_ABS(w, g.at(key + "w"), 1e-6, 1e-6);  // parameters are of size ~1
+      CHECK_CLOSE_ABS(b, g.at(key + "b"), 1e-6, 1e-6);
+    }
+  }
+}
+
+TEST_CASE("optimizer state_dict round trip continues to the same parameters") {
+  TensorMap g = golden();
+  for (const auto& [name, make] : optimizers()) {
+    CAPTURE(name);
+    Tensor w = clone(g.at("problem.w0")).requires_grad_(),
+           b = clone(g.at("problem.b0")).requires_grad_();
+    auto opt = make({w, b});
+    for (int step = 0; step < 4; ++step) {
+      opt->zero_grad();
+      problem_loss(w, b).backward();
+      opt->step();
+    }
+    // A second optimizer, restored from the first one's state and the parameters' values.
+    Tensor w2 = clone(w.detach()).requires_grad_(), b2 = clone(b.detach()).requires_grad_();
+    auto restored = make({w2, b2});
+    restored->load_state_dict(opt->state_dict());
+    for (int step = 0; step < 3; ++step) {
+      for (auto* o : {opt.get(), restored.get()}) o->zero_grad();
+      problem_loss(w, b).backward();
+      problem_loss(w2, b2).backward();
+      opt->step();
+      restored->step();
+    }
+    CHECK(values(w) == values(w2));
+    CHECK(values(b) == values(b2));
+  }
+}
+
+TEST_CASE("parameter groups carry their own options") {
+  Tensor a = ones({2}).requires_grad_(), b = ones({2}).requires_grad_();
+  optim::SGD sgd({a}, {.lr = 0.1});
+  sgd.add_param_group({b}, {{"lr", 1.0}});
+  sum(a + b).backward();
+  sgd.step();
+  CHECK(values(a) == std::vector<double>{0.9f, 0.9f});
+  CHECK(values(b) == std::vector<double>{0, 0});
+  CHECK_THROWS_WITH_AS(sgd.add_param_group({zeros({1}).requires_grad_()}, {{"betas", 1.0}}),
+                       "optimizer: unknown option 'betas'", Error);
+  CHECK_THROWS_WITH_AS(optim::SGD({zeros({1})}, {}),
+                       doctest::Contains("leaf tensors that require grad"), Error);
+}
+
+TEST_CASE("schedulers give torch.optim.lr_scheduler's learning rates") {
+  TensorMap g = golden();
+  using Make = std::function<std::unique_ptr<optim::LRScheduler>(optim::Optimizer&)>;
+  std::map<std::string, Make> schedulers{
+      {"step_lr", [](auto& o) { return std::make_unique<optim::StepLR>(o, 3, 0.5); }},
+      {"multistep_lr",
+       [](auto& o) {
+         return std::make_unique<optim::MultiStepLR>(o, std::vector<int64_t>{2, 5, 7}, 0.3);
+       }},
+      {"cosine_lr",
+       [](auto& o) { return std::make_unique<optim::CosineAnnealingLR>(o, 10, 0.001); }},
+      {"linear_lr", [](auto& o) { return std::make_unique<optim::LinearLR>(o, 0.25, 1.0, 4); }},
+      {"onecycle_lr", [](auto& o) { return std::make_unique<optim::OneCycleLR>(o, 0.1, 20); }},
+  };
+  for (const auto& [name, make] : schedulers) {
+    CAPTURE(name);
+    Tensor p = zeros({1}).requires_grad_();
+    optim::SGD sgd({p}, {.lr = 0.1});
+    auto sched = make(sgd);
+    std::vector<double> want = values(g.at(name + ".lr")), got;
+    for (size_t epoch = 0; epoch < want.size(); ++epoch) {
+      got.push_back(sgd.param_groups()[0].options.at("lr"));
+      if (epoch + 1 < want.size()) sched->step();
+    }
+    for (size_t i = 0; i < want.size(); ++i) {
+      CAPTURE(i);
+      CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-10));
+    }
+  }
+}
+
+TEST_CASE("gradient clipping by norm and by value") {
+  Tensor a = zeros({2}).requires_grad_(), b = zeros({1}).requires_grad_();
+  a.set_grad(tensor({3.0, 0.0}));
+  b.set_grad(tensor({4.0}));
+  double norm = optim::clip_grad_norm_({a, b}, 1.0);
+  CHECK(norm == doctest::Approx(5.0));
+  CHECK(values(a.grad())[0] == doctest::Approx(0.6).epsilon(1e-5));
+  CHECK(values(b.grad())[0] == doctest::Approx(0.8).epsilon(1e-5));
+  CHECK(optim::clip_grad_norm_({a, b}, 10.0, INFINITY) == doctest::Approx(0.8).epsilon(1e-5));
+  optim::clip_grad_value_({a}, 0.5);
+  CHECK(values(a.grad())[0] == 0.5);
+}
