@@ -73,7 +73,10 @@ Tensor fold(const Tensor& cols, Pair output_size, Pair kernel, Pair dilation, Pa
   });
 }
 
-// y = W @ unfold(x) + b, one GEMM per group      (composite)
+// y = W @ unfold(x) + b      (composite: unfold/fold and matmul carry the backward)
+// The batch is folded into the GEMM's columns: patches (C*kh*kw, N*L) per group, so the forward,
+// the weight gradient and the input gradient are one large GEMM each instead of N small ones
+// (and the weight gradient needs no reduction over the batch).
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvArgs& a) {
   if (x.dim() != 4 || weight.dim() != 4)
     fail("conv2d: expected a 4-D input and weight, got input ", shape_str(x.sizes()),
@@ -89,15 +92,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
       kernels::Window::out_size(x.size(2), k.h, a.stride.h, a.padding.h, a.dilation.h, "conv2d");
   int64_t ow =
       kernels::Window::out_size(x.size(3), k.w, a.stride.w, a.padding.w, a.dilation.w, "conv2d");
+  int64_t l = oh * ow;
   Tensor cols = unfold(x, k, a.dilation, a.padding, a.stride);  // (N, C*kh*kw, L)
-  Tensor y;
-  if (g == 1) {
-    y = matmul(reshape(weight, {out, -1}), cols);  // (N, out, L)
-  } else {
-    Tensor grouped = reshape(cols, {n, g, -1, oh * ow});     // (N, G, C/G*kh*kw, L)
-    y = matmul(reshape(weight, {g, out / g, -1}), grouped);  // (N, G, out/G, L)
-  }
-  y = reshape(y, {n, out, oh, ow});
+  Tensor patches = reshape(permute(reshape(cols, {n, g, -1, l}), {1, 2, 0, 3}),
+                           {g, -1, n * l});                       // (G, C/G*kh*kw, N*L)
+  Tensor y = matmul(reshape(weight, {g, out / g, -1}), patches);  // (G, out/G, N*L)
+  y = reshape(permute(reshape(y, {out, n, l}), {1, 0, 2}), {n, out, oh, ow});
   return bias.defined() ? y + per_channel(bias, 4) : y;
 }
 

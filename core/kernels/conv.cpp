@@ -31,6 +31,19 @@ void check_4d(const Tensor& x, const char* op) {
 
 }  // namespace
 
+namespace {
+
+// The output columns [lo, hi) whose input column ox*stride - pad + offset lies inside [0, width).
+std::pair<int64_t, int64_t> valid_range(int64_t out, int64_t width, int64_t stride, int64_t pad,
+                                        int64_t offset) {
+  int64_t first = pad - offset;  // smallest ox*stride that lands on column 0
+  int64_t lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+  int64_t hi = (width + pad - offset + stride - 1) / stride;  // first ox past the last column
+  return {std::min(lo, out), std::clamp<int64_t>(hi, std::min(lo, out), out)};
+}
+
+}  // namespace
+
 Tensor im2col(const Tensor& x_in, const Window& w) {
   check_4d(x_in, "im2col");
   Tensor x = contiguous(x_in);
@@ -49,7 +62,10 @@ Tensor im2col(const Tensor& x_in, const Window& w) {
                      T* out =
                          cp + nc * plane_cols;  // rows (c*kh + i)*kw + j of sample n are contiguous
                      for (int64_t i = 0; i < w.kh; ++i)
-                       for (int64_t j = 0; j < w.kw; ++j, out += oh * ow)
+                       for (int64_t j = 0; j < w.kw; ++j, out += oh * ow) {
+                         // Columns outside [x0, x1) read padding; inside, the row is a strided
+                         // copy.
+                         auto [x0, x1] = valid_range(ow, wd, w.sw, w.pw, j * w.dw);
                          for (int64_t oy = 0; oy < oh; ++oy) {
                            int64_t y = oy * w.sh - w.ph + i * w.dh;
                            T* row = out + oy * ow;
@@ -57,11 +73,16 @@ Tensor im2col(const Tensor& x_in, const Window& w) {
                              std::fill(row, row + ow, T(0));
                              continue;
                            }
-                           for (int64_t ox = 0; ox < ow; ++ox) {
-                             int64_t xx = ox * w.sw - w.pw + j * w.dw;
-                             row[ox] = xx >= 0 && xx < wd ? plane[y * wd + xx] : T(0);
+                           std::fill(row, row + x0, T(0));
+                           const T* src = plane + y * wd - w.pw + j * w.dw;
+                           if (w.sw == 1) {
+                             std::copy(src + x0, src + x1, row + x0);
+                           } else {
+                             for (int64_t ox = x0; ox < x1; ++ox) row[ox] = src[ox * w.sw];
                            }
+                           std::fill(row + x1, row + ow, T(0));
                          }
+                       }
                    }
                  });
   });

@@ -1,0 +1,63 @@
+#!/usr/bin/python3
+"""The PyTorch peer of bench_fashionnet.cpp: W4 (FashionNet's convolutions at batch 64, forward
++ backward with input, weight and bias gradients) and one W1 training step (FashionNet without
+attention, Adam, batch 64). Prints median milliseconds in the same key=value form."""
+import argparse
+import statistics
+import time
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+def median_ms(step, reps):
+    step()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(times)
+
+
+def conv_ms(shape, out_channels, reps):
+    torch.manual_seed(0)
+    x = torch.randn(*shape, requires_grad=True)
+    conv = nn.Conv2d(shape[1], out_channels, 3, padding=1)
+
+    def step():
+        x.grad = None
+        conv.zero_grad(set_to_none=True)
+        y = conv(x)
+        y.backward(torch.ones_like(y))
+    return median_ms(step, reps)
+
+
+def w1_ms(reps):
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.randn(64, 1, 28, 28)
+    y = torch.randint(0, 10, (64,))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+    return median_ms(step, reps)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=30)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"threads={torch.get_num_threads()}")
+    print(f"conv1_fwd_bwd_ms={conv_ms((64, 1, 28, 28), 32, args.reps):.3f}")
+    print(f"conv2_fwd_bwd_ms={conv_ms((64, 32, 14, 14), 64, args.reps):.3f}")
+    print(f"w1_step_none_ms={w1_ms(args.reps):.3f}")
