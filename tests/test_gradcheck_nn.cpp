@@ -1,6 +1,7 @@
 // The gradient-check table for nn::functional: gradcheck and gradgradcheck in float64 for every
 // functional op (conv2d over stride, padding, dilation and groups), and a test that every op
-// declared in nn/functional.h has a line.
+// declared in nn/functional.h or nn/attention.h has a line (the attention functionals are
+// checked further, with masks and both normalizations, in test_attention.cpp).
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -103,6 +104,12 @@ std::vector<Line> table() {
       {"gelu", [](const Inputs& x) { return F::gelu(x[0]) + F::gelu(x[0], true); }, {in({5})}},
       {"silu", [](const Inputs& x) { return F::silu(x[0]); }, {in({5})}},
       {"leaky_relu", [](const Inputs& x) { return F::leaky_relu(x[0], 0.1); }, {away({5})}},
+      {"efficient_attention",
+       [](const Inputs& x) { return F::efficient_attention(x[0], x[1], x[2]); },
+       {in({2, 2, 3, 4}), in({2, 2, 3, 5}), in({2, 2, 2, 5})}},
+      {"dot_product_attention",
+       [](const Inputs& x) { return F::dot_product_attention(x[0], x[1], x[2]); },
+       {in({2, 2, 3, 4}), in({2, 2, 3, 5}), in({2, 2, 2, 5})}},
   };
   // conv2d over combinations of stride, padding, dilation and groups.
   for (int64_t stride : {1, 2})
@@ -123,11 +130,13 @@ std::vector<Line> table() {
 }
 
 std::set<std::string> declared_functional_ops() {
-  std::ifstream header(std::filesystem::path(EMBER_SOURCE_DIR) / "nn" / "functional.h");
   std::regex decl_re(R"(^Tensor (\w+)\()");
   std::set<std::string> names;
-  for (std::string line; std::getline(header, line);)
-    if (std::smatch m; std::regex_search(line, m, decl_re)) names.insert(m[1]);
+  for (const char* file : {"functional.h", "attention.h"}) {
+    std::ifstream header(std::filesystem::path(EMBER_SOURCE_DIR) / "nn" / file);
+    for (std::string line; std::getline(header, line);)
+      if (std::smatch m; std::regex_search(line, m, decl_re)) names.insert(m[1]);
+  }
   return names;
 }
 

@@ -1,0 +1,238 @@
+// Attention functionals (composites: no backward code) and the modules built on them.
+// Read next: tests/test_attention.cpp, examples/attention_scaling.cpp.
+#include "attention.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "init.h"
+
+namespace ember::nn {
+
+namespace F = functional;
+
+namespace {
+
+void check_qkv(const char* op, const Tensor& q, const Tensor& k, const Tensor& v) {
+  bool ok = q.dim() >= 2 && k.dim() == q.dim() && v.dim() == q.dim() && q.size(-2) == k.size(-2) &&
+            k.size(-1) == v.size(-1) && q.is_floating_point();
+  for (int64_t d = 0; ok && d < q.dim() - 2; ++d)
+    ok = q.size(d) == k.size(d) && k.size(d) == v.size(d);
+  if (!ok)
+    fail(op, ": expected q (..., d_k, n_q), k (..., d_k, n_k), v (..., d_v, n_k), got q ",
+         shape_str(q.sizes()), ", k ", shape_str(k.sizes()), ", v ", shape_str(v.sizes()));
+}
+
+// The mask (B, n_k), nonzero = ignore, as an int64 "keep" mask shaped (B, 1, ..., 1, n_k) so
+// that it broadcasts against keys (B, ..., d_k, n_k) and against logits (B, ..., n_q, n_k).
+Tensor keep_mask(const char* op, const Tensor& mask, const Tensor& k) {
+  if (!mask.defined()) return {};
+  if (mask.dtype() != kInt64 || mask.dim() != 2 || k.dim() < 3 || mask.size(0) != k.size(0) ||
+      mask.size(1) != k.size(-1))
+    fail(op, ": mask must be int64 (B, n_k) = (", k.dim() ? k.size(0) : 0, ", ",
+         k.dim() ? k.size(-1) : 0, "), got ", mask.dtype(), " ", shape_str(mask.sizes()));
+  Shape shape(k.dim(), 1);
+  shape[0] = mask.size(0);
+  shape.back() = mask.size(1);
+  return reshape(eq(mask, 0.0), shape);
+}
+
+// 1 / n for the scaling normalisation: n = the key positions kept (per batch element, shaped to
+// broadcast) or all of them.
+Tensor inverse_count(const Tensor& keep, const Tensor& k) {
+  Tensor n = keep.defined() ? sum(to(keep, k.dtype()), {-1}, /*keepdim=*/true)
+                            : full({}, static_cast<double>(k.size(-1)), k.dtype());
+  return pow(n, -1.0);
+}
+
+}  // namespace
+
+// ρ_k(K) = softmax of each key channel over positions, ρ_q(Q) = softmax of each query over
+// channels (or both Y / sqrt(n));  context = ρ_k(K) Vᵀ  (d_k x d_v);  out = contextᵀ ρ_q(Q).
+Tensor F::efficient_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                              Normalization normalization, const Tensor& mask) {
+  check_qkv("efficient_attention", q, k, v);
+  Tensor keep = keep_mask("efficient_attention", mask, k);
+  Tensor rk, rq;
+  if (normalization == Normalization::Softmax) {
+    rk = softmax(keep.defined() ? where(keep, k, -INFINITY) : k, -1);
+    rq = softmax(q, -2);
+  } else {
+    Tensor scale = sqrt(inverse_count(keep, k));
+    rk = (keep.defined() ? where(keep, k, 0.0) : k) * scale;
+    rq = q * scale;
+  }
+  Tensor context = matmul(rk, transpose(v, -1, -2));  // (..., d_k, d_v)
+  return matmul(transpose(context, -1, -2), rq);      // (..., d_v, n_q)
+}
+
+// A = softmax(QᵀK / sqrt(d_k)) over the keys (or QᵀK / n);  out = V Aᵀ.
+Tensor F::dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                Normalization normalization, const Tensor& mask) {
+  check_qkv("dot_product_attention", q, k, v);
+  Tensor keep = keep_mask("dot_product_attention", mask, k);
+  Tensor a;
+  if (normalization == Normalization::Softmax) {
+    // Scaling Q (d_k x n) instead of the logits (n x n) saves one n x n temporary.
+    Tensor scaled_q = q * (1.0 / std::sqrt(static_cast<double>(q.size(-2))));
+    Tensor logits = matmul(transpose(scaled_q, -1, -2), k);  // (..., n_q, n_k)
+    a = softmax(keep.defined() ? where(keep, logits, -INFINITY) : logits, -1);
+  } else {
+    Tensor logits = matmul(transpose(q, -1, -2), k);
+    a = (keep.defined() ? where(keep, logits, 0.0) : logits) * inverse_count(keep, k);
+  }
+  return matmul(v, transpose(a, -1, -2));  // (..., d_v, n_q)
+}
+
+namespace {
+
+void check_heads(const char* op, const AttentionOptions& o) {
+  if (o.head_count < 1 || o.key_channels % o.head_count || o.value_channels % o.head_count ||
+      o.in_channels < 1)
+    fail(op, ": key_channels ", o.key_channels, " and value_channels ", o.value_channels,
+         " must divide into ", o.head_count, " heads");
+}
+
+std::shared_ptr<Conv2d> pointwise(int64_t in, int64_t out) {
+  return std::make_shared<Conv2d>(Conv2dOptions{.in_channels = in, .out_channels = out});
+}
+
+// The shared body of both 2-D blocks: project, attend per head, concatenate, reproject, add x.
+template <typename Attend>
+Tensor attention_block(const Tensor& x, const AttentionOptions& o, const char* op, Conv2d& keys,
+                       Conv2d& queries, Conv2d& values, Conv2d& reprojection, Attend attend) {
+  if (x.dim() != 4 || x.size(1) != o.in_channels)
+    fail(op, ": expected input (N, ", o.in_channels, ", H, W), got ", shape_str(x.sizes()));
+  int64_t n = x.size(0), h = x.size(2), w = x.size(3), heads = o.head_count;
+  Tensor k = reshape(keys(x), {n, heads, o.key_channels / heads, h * w});
+  Tensor q = reshape(queries(x), {n, heads, o.key_channels / heads, h * w});
+  Tensor v = reshape(values(x), {n, heads, o.value_channels / heads, h * w});
+  Tensor attended = attend(q, k, v);  // (N, heads, d_v, HW): heads concatenate by reshape
+  return reprojection(reshape(attended, {n, o.value_channels, h, w})) + x;
+}
+
+std::string describe(const AttentionOptions& o) {
+  std::ostringstream out;
+  out << "in_channels=" << o.in_channels << ", key_channels=" << o.key_channels
+      << ", value_channels=" << o.value_channels << ", head_count=" << o.head_count
+      << ", normalization=" << (o.normalization == Normalization::Softmax ? "softmax" : "scaling");
+  return out.str();
+}
+
+}  // namespace
+
+EfficientAttention2d::EfficientAttention2d(const AttentionOptions& o)
+    : Module("EfficientAttention2d"), options(o) {
+  check_heads("EfficientAttention2d", o);
+  keys = register_module("keys", pointwise(o.in_channels, o.key_channels));
+  queries = register_module("queries", pointwise(o.in_channels, o.key_channels));
+  values = register_module("values", pointwise(o.in_channels, o.value_channels));
+  reprojection = register_module("reprojection", pointwise(o.value_channels, o.in_channels));
+}
+
+Tensor EfficientAttention2d::forward(const Tensor& x) {
+  return attention_block(x, options, "EfficientAttention2d", *keys, *queries, *values,
+                         *reprojection, [&](const Tensor& q, const Tensor& k, const Tensor& v) {
+                           return F::efficient_attention(q, k, v, options.normalization);
+                         });
+}
+
+std::string EfficientAttention2d::extra_repr() const { return describe(options); }
+
+DotProductAttention2d::DotProductAttention2d(const AttentionOptions& o)
+    : Module("DotProductAttention2d"), options(o) {
+  check_heads("DotProductAttention2d", o);
+  keys = register_module("keys", pointwise(o.in_channels, o.key_channels));
+  queries = register_module("queries", pointwise(o.in_channels, o.key_channels));
+  values = register_module("values", pointwise(o.in_channels, o.value_channels));
+  reprojection = register_module("reprojection", pointwise(o.value_channels, o.in_channels));
+}
+
+Tensor DotProductAttention2d::forward(const Tensor& x) {
+  return attention_block(x, options, "DotProductAttention2d", *keys, *queries, *values,
+                         *reprojection, [&](const Tensor& q, const Tensor& k, const Tensor& v) {
+                           return F::dot_product_attention(q, k, v, options.normalization);
+                         });
+}
+
+std::string DotProductAttention2d::extra_repr() const { return describe(options); }
+
+namespace {
+
+void check_tokens(const char* op, const TokenAttentionOptions& o) {
+  if (o.num_heads < 1 || o.embed_dim < 1 || o.embed_dim % o.num_heads)
+    fail(op, ": embed_dim ", o.embed_dim, " must divide into ", o.num_heads, " heads");
+}
+
+// (B, N, E) -> (B, heads, E/heads, N), the functionals' layout.
+Tensor to_heads(const Tensor& x, int64_t heads) {
+  return permute(reshape(x, {x.size(0), x.size(1), heads, -1}), {0, 2, 3, 1});
+}
+
+// (B, heads, d, N) -> (B, N, heads * d)
+Tensor from_heads(const Tensor& x) {
+  return reshape(permute(x, {0, 3, 1, 2}), {x.size(0), x.size(3), -1});
+}
+
+void check_token_input(const char* op, const Tensor& x, int64_t embed_dim) {
+  if (x.dim() != 3 || x.size(2) != embed_dim)
+    fail(op, ": expected tokens (B, N, ", embed_dim, "), got ", shape_str(x.sizes()));
+}
+
+}  // namespace
+
+EfficientSelfAttention::EfficientSelfAttention(const TokenAttentionOptions& o)
+    : Module("EfficientSelfAttention"), options(o) {
+  check_tokens("EfficientSelfAttention", o);
+  queries = register_module("queries", std::make_shared<Linear>(o.embed_dim, o.embed_dim));
+  keys = register_module("keys", std::make_shared<Linear>(o.embed_dim, o.embed_dim));
+  values = register_module("values", std::make_shared<Linear>(o.embed_dim, o.embed_dim));
+  reprojection =
+      register_module("reprojection", std::make_shared<Linear>(o.embed_dim, o.embed_dim));
+}
+
+Tensor EfficientSelfAttention::forward(const Tensor& x, const Tensor& context, const Tensor& mask) {
+  check_token_input("EfficientSelfAttention", x, options.embed_dim);
+  check_token_input("EfficientSelfAttention", context, options.embed_dim);
+  int64_t h = options.num_heads;
+  Tensor out = F::efficient_attention(to_heads((*queries)(x), h), to_heads((*keys)(context), h),
+                                      to_heads((*values)(context), h), options.normalization, mask);
+  return (*reprojection)(from_heads(out));
+}
+
+std::string EfficientSelfAttention::extra_repr() const {
+  return "embed_dim=" + std::to_string(options.embed_dim) +
+         ", num_heads=" + std::to_string(options.num_heads);
+}
+
+MultiheadAttention::MultiheadAttention(const TokenAttentionOptions& o)
+    : Module("MultiheadAttention"), options(o) {
+  check_tokens("MultiheadAttention", o);
+  int64_t e = o.embed_dim;
+  in_proj_weight = register_parameter("in_proj_weight", empty({3 * e, e}));
+  in_proj_bias = register_parameter("in_proj_bias", zeros({3 * e}));
+  out_proj = register_module("out_proj", std::make_shared<Linear>(e, e));
+  init::xavier_uniform_(in_proj_weight);  // PyTorch's initialisation of this module
+  init::zeros_(out_proj->bias);
+}
+
+Tensor MultiheadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value,
+                                   const Tensor& key_padding_mask) {
+  int64_t e = options.embed_dim, h = options.num_heads;
+  for (const Tensor* t : {&query, &key, &value}) check_token_input("MultiheadAttention", *t, e);
+  auto project = [&](const Tensor& x, int64_t part) {
+    return F::linear(x, narrow(in_proj_weight, 0, part * e, e),
+                     narrow(in_proj_bias, 0, part * e, e));
+  };
+  Tensor out = F::dot_product_attention(
+      to_heads(project(query, 0), h), to_heads(project(key, 1), h), to_heads(project(value, 2), h),
+      options.normalization, key_padding_mask);
+  return (*out_proj)(from_heads(out));
+}
+
+std::string MultiheadAttention::extra_repr() const {
+  return "embed_dim=" + std::to_string(options.embed_dim) +
+         ", num_heads=" + std::to_string(options.num_heads);
+}
+
+}  // namespace ember::nn

@@ -1,0 +1,101 @@
+// Dot-product attention and efficient attention (Shen et al., "Efficient Attention: Attention
+// with Linear Complexities", WACV 2021), as functionals and as modules.
+//
+// Layout: channel-first, like the reference module: q, k: (B, h, d_k, n); v: (B, h, d_v, n);
+// the result is (B, h, d_v, n_q). Keys and values share n_k positions; queries may have their
+// own n_q (cross-attention).
+//
+//   dot-product:  out = V ρ(QᵀK)ᵀ              builds the n_q x n_k map: O(n²) memory and time
+//   efficient:    out = (ρ_k(K) Vᵀ)ᵀ ρ_q(Q)     builds a d_k x d_v context: O(n)
+//
+// Normalization::Softmax: dot-product takes a row softmax of QᵀK / sqrt(d_k); efficient takes
+// each key channel's softmax over the positions (ρ_k) and each query's softmax over its
+// channels (ρ_q). Normalization::Scaling: ρ(Y) = Y / n for dot-product, ρ_q = ρ_k = Y / sqrt(n)
+// for efficient, and then the two are exactly equal: Q (K/√n)ᵀ... = (QᵀK / n)-weighted V.
+// mask: optional (B, n_k) int64, nonzero = ignore that key position (PyTorch's
+// key_padding_mask); with scaling, n counts the positions kept.
+// Both functionals are composites of autograd ops: no backward code, and memory follows the
+// algorithm. Read next: attention.cpp; tests/test_attention.cpp for the paper's equivalence.
+#pragma once
+
+#include "layers.h"
+
+namespace ember::nn {
+
+enum class Normalization { Softmax, Scaling };
+
+namespace functional {
+
+Tensor efficient_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                           Normalization normalization = Normalization::Softmax,
+                           const Tensor& mask = {});
+Tensor dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                             Normalization normalization = Normalization::Softmax,
+                             const Tensor& mask = {});
+
+}  // namespace functional
+
+struct AttentionOptions {
+  int64_t in_channels = 0, key_channels = 0, value_channels = 0, head_count = 1;
+  Normalization normalization = Normalization::Softmax;
+};
+
+/// The reference module (github cmsflash/efficient-attention): 1x1 convolutions for keys,
+/// queries and values, efficient attention per head, heads concatenated, a 1x1 reprojection and
+/// a residual add. x: (N, in_channels, H, W) -> same shape. Parameter names keys.*, queries.*,
+/// values.*, reprojection.*, so weights load from the PyTorch module's state_dict.
+class EfficientAttention2d : public Module {
+ public:
+  explicit EfficientAttention2d(const AttentionOptions& options);
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  AttentionOptions options;
+  std::shared_ptr<Conv2d> keys, queries, values, reprojection;
+};
+
+/// The same block with dot-product attention (the non-local form): per head,
+/// softmax(QᵀK / sqrt(d_k)) over the keys. Same constructor and parameter names.
+class DotProductAttention2d : public Module {
+ public:
+  explicit DotProductAttention2d(const AttentionOptions& options);
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  AttentionOptions options;
+  std::shared_ptr<Conv2d> keys, queries, values, reprojection;
+};
+
+struct TokenAttentionOptions {
+  int64_t embed_dim = 0, num_heads = 1;
+  Normalization normalization = Normalization::Softmax;
+};
+
+/// Efficient attention over tokens: x (B, N, E) -> (B, N, E), with linear projections
+/// (queries, keys, values, reprojection; no residual, as nn.MultiheadAttention). Cross-attention:
+/// forward(x, context) takes queries from x and keys/values from context (B, M, E).
+class EfficientSelfAttention : public Module {
+ public:
+  explicit EfficientSelfAttention(const TokenAttentionOptions& options);
+  Tensor forward(const Tensor& x) override { return forward(x, x, {}); }
+  /// mask: (B, M) int64, nonzero = ignore that context position.
+  Tensor forward(const Tensor& x, const Tensor& context, const Tensor& mask);
+  std::string extra_repr() const override;
+  TokenAttentionOptions options;
+  std::shared_ptr<Linear> queries, keys, values, reprojection;
+};
+
+/// Dot-product multi-head attention with torch.nn.MultiheadAttention's parameters (in_proj_weight
+/// (3E, E), in_proj_bias, out_proj) and batch_first layout: query (B, N, E), key and value
+/// (B, M, E) -> (B, N, E). key_padding_mask: (B, M) int64, nonzero = ignore.
+class MultiheadAttention : public Module {
+ public:
+  explicit MultiheadAttention(const TokenAttentionOptions& options);
+  Tensor forward(const Tensor& x) override { return forward(x, x, x, {}); }
+  Tensor forward(const Tensor& query, const Tensor& key, const Tensor& value,
+                 const Tensor& key_padding_mask);
+  std::string extra_repr() const override;
+  TokenAttentionOptions options;
+  Tensor in_proj_weight, in_proj_bias;
+  std::shared_ptr<Linear> out_proj;
+};
+
+}  // namespace ember::nn

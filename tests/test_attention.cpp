@@ -1,0 +1,337 @@
+// The paper's layers: the equivalence of efficient and dot-product attention under scaling
+// normalization, the (real) difference under softmax, gradients, parity with the reference
+// PyTorch modules, and memory that grows linearly (efficient) or quadratically (dot-product).
+#include <cmath>
+#include <map>
+
+#include "helpers.h"
+
+using namespace ember;
+namespace F = ember::nn::functional;
+using ember::testing::values;
+using nn::Normalization;
+
+namespace {
+
+// Naive twins of both attentions for one (batch, head): explicit loops over positions and
+// channels, straight from the definitions. q: (dk, n), k: (dk, n), v: (dv, n) as row-major vectors.
+std::vector<double> naive_efficient(const std::vector<double>& q, const std::vector<double>& k,
+                                    const std::vector<double>& v, int64_t dk, int64_t dv,
+                                    int64_t n) {
+  std::vector<double> rk(dk * n), rq(dk * n), out(dv * n, 0.0);
+  for (int64_t c = 0; c < dk; ++c) {  // each key channel: softmax over the positions
+    double m = -INFINITY, s = 0;
+    for (int64_t p = 0; p < n; ++p) m = std::max(m, k[c * n + p]);
+    for (int64_t p = 0; p < n; ++p) s += std::exp(k[c * n + p] - m);
+    for (int64_t p = 0; p < n; ++p) rk[c * n + p] = std::exp(k[c * n + p] - m) / s;
+  }
+  for (int64_t p = 0; p < n; ++p) {  // each query: softmax over its channels
+    double m = -INFINITY, s = 0;
+    for (int64_t c = 0; c < dk; ++c) m = std::max(m, q[c * n + p]);
+    for (int64_t c = 0; c < dk; ++c) s += std::exp(q[c * n + p] - m);
+    for (int64_t c = 0; c < dk; ++c) rq[c * n + p] = std::exp(q[c * n + p] - m) / s;
+  }
+  for (int64_t e = 0; e < dv; ++e)
+    for (int64_t p = 0; p < n; ++p)
+      for (int64_t c = 0; c < dk; ++c) {
+        double context = 0;  // sum over positions of rk[c, j] v[e, j]
+        for (int64_t j = 0; j < n; ++j) context += rk[c * n + j] * v[e * n + j];
+        out[e * n + p] += context * rq[c * n + p];
+      }
+  return out;
+}
+
+std::vector<double> naive_dot(const std::vector<double>& q, const std::vector<double>& k,
+                              const std::vector<double>& v, int64_t dk, int64_t dv, int64_t n) {
+  std::vector<double> out(dv * n, 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    std::vector<double> a(n);
+    double m = -INFINITY, s = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      double dotp = 0;
+      for (int64_t c = 0; c < dk; ++c) dotp += q[c * n + i] * k[c * n + j];
+      a[j] = dotp / std::sqrt(double(dk));
+      m = std::max(m, a[j]);
+    }
+    for (int64_t j = 0; j < n; ++j) s += std::exp(a[j] - m);
+    for (int64_t e = 0; e < dv; ++e)
+      for (int64_t j = 0; j < n; ++j) out[e * n + i] += v[e * n + j] * std::exp(a[j] - m) / s;
+  }
+  return out;
+}
+
+TensorMap golden() {
+  static TensorMap g = load_safetensors(std::string(EMBER_GOLDEN_DIR) + "/attention.safetensors");
+  return g;
+}
+
+TensorMap with_prefix(const TensorMap& dict, const std::string& prefix) {
+  TensorMap out;
+  for (const auto& [k, v] : dict)
+    if (k.rfind(prefix, 0) == 0) out.emplace(k.substr(prefix.size()), v);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("with scaling normalization, efficient attention equals dot-product attention") {
+  manual_seed(1);
+  struct Case {
+    int64_t batch, heads, dk, dv, nq, nk;
+    bool masked;
+  };
+  for (const Case& c : {Case{1, 1, 4, 4, 9, 9, false}, Case{2, 4, 8, 3, 16, 16, false},
+                        Case{3, 2, 5, 7, 30, 30, true}, Case{2, 3, 4, 6, 5, 11, false},
+                        Case{2, 2, 6, 2, 7, 13, true}}) {
+    CAPTURE(c.batch);
+    CAPTURE(c.nq);
+    CAPTURE(c.nk);
+    Tensor q = randn({c.batch, c.heads, c.dk, c.nq}, kFloat64);
+    Tensor k = randn({c.batch, c.heads, c.dk, c.nk}, kFloat64);
+    Tensor v = randn({c.batch, c.heads, c.dv, c.nk}, kFloat64);
+    Tensor mask = c.masked ? to(gt(rand({c.batch, c.nk}, kFloat64), 0.7), kInt64) : Tensor();
+    Tensor efficient = F::efficient_attention(q, k, v, Normalization::Scaling, mask);
+    Tensor dot = F::dot_product_attention(q, k, v, Normalization::Scaling, mask);
+    CHECK_CLOSE_ABS(efficient, dot, 1e-12, 1e-12);
+  }
+}
+
+TEST_CASE("with scaling normalization, the 2-D modules agree when they share weights") {
+  manual_seed(2);
+  for (int64_t heads : {1, 2, 4}) {
+    CAPTURE(heads);
+    nn::AttentionOptions o{.in_channels = 6,
+                           .key_channels = 8,
+                           .value_channels = 4,
+                           .head_count = heads,
+                           .normalization = Normalization::Scaling};
+    nn::EfficientAttention2d efficient(o);
+    nn::DotProductAttention2d dot(o);
+    efficient.to(kFloat64);
+    dot.to(kFloat64);
+    dot.load_state_dict(efficient.state_dict());
+    Tensor x = randn({3, 6, 5, 4}, kFloat64);
+    CHECK_CLOSE_ABS(efficient(x), dot(x), 1e-12, 1e-12);
+  }
+}
+
+TEST_CASE("with softmax normalization they differ, and each matches its own definition") {
+  manual_seed(3);
+  int64_t dk = 4, dv = 3, n = 10;
+  Tensor q = randn({1, 1, dk, n}, kFloat64), k = randn({1, 1, dk, n}, kFloat64),
+         v = randn({1, 1, dv, n}, kFloat64);
+  Tensor efficient = F::efficient_attention(q, k, v);
+  Tensor dot = F::dot_product_attention(q, k, v);
+  // Each equals the loop written from its definition...
+  auto want_eff = naive_efficient(values(q), values(k), values(v), dk, dv, n);
+  auto want_dot = naive_dot(values(q), values(k), values(v), dk, dv, n);
+  auto got_eff = values(efficient), got_dot = values(dot);
+  for (size_t i = 0; i < want_eff.size(); ++i) {
+    CHECK(got_eff[i] == doctest::Approx(want_eff[i]).epsilon(1e-12));
+    CHECK(got_dot[i] == doctest::Approx(want_dot[i]).epsilon(1e-12));
+  }
+  // ...and the two are different functions: the paper's softmax form is not an equivalence.
+  double diff = amax(abs(efficient - dot), {}).item<double>();
+  double scale = amax(abs(dot), {}).item<double>();
+  MESSAGE("softmax normalization: max |efficient - dot| = ", diff, " (output scale ", scale, ")");
+  CHECK(diff > 0.05 * scale);
+}
+
+TEST_CASE("masked key positions are ignored") {
+  manual_seed(4);
+  Tensor q = randn({2, 2, 3, 6}, kFloat64), k = randn({2, 2, 3, 8}, kFloat64),
+         v = randn({2, 2, 5, 8}, kFloat64);
+  Tensor mask = tensor({{0, 0, 0, 0, 0, 0, 1, 1}, {0, 0, 0, 0, 0, 0, 1, 1}}, kInt64);
+  for (auto norm : {Normalization::Softmax, Normalization::Scaling}) {
+    // Masking the last two keys equals dropping them.
+    Tensor k6 = narrow(k, 3, 0, 6), v6 = narrow(v, 3, 0, 6);
+    CHECK_CLOSE_ABS(F::efficient_attention(q, k, v, norm, mask),
+                    F::efficient_attention(q, k6, v6, norm), 1e-12, 1e-13);
+    CHECK_CLOSE_ABS(F::dot_product_attention(q, k, v, norm, mask),
+                    F::dot_product_attention(q, k6, v6, norm), 1e-12, 1e-13);
+  }
+  CHECK_THROWS_WITH_AS(
+      F::efficient_attention(q, k, v, Normalization::Softmax, zeros({2, 7}, kInt64)),
+      doctest::Contains("efficient_attention: mask must be int64 (B, n_k) = (2, 8)"), Error);
+  CHECK_THROWS_WITH_AS(F::dot_product_attention(q, k, randn({2, 2, 5, 7}, kFloat64)),
+                       doctest::Contains("dot_product_attention: expected q (..., d_k, n_q)"),
+                       Error);
+}
+
+TEST_CASE("gradcheck and gradgradcheck of both functionals and both modules") {
+  manual_seed(5);
+  Tensor mask = tensor({{0, 0, 1, 0, 0}, {1, 0, 0, 0, 0}}, kInt64);
+  for (auto norm : {Normalization::Softmax, Normalization::Scaling}) {
+    for (bool masked : {false, true}) {
+      CAPTURE(masked);
+      Tensor m = masked ? mask : Tensor();
+      std::vector<Tensor> in{randn({2, 2, 3, 4}, kFloat64).requires_grad_(),
+                             randn({2, 2, 3, 5}, kFloat64).requires_grad_(),
+                             randn({2, 2, 2, 5}, kFloat64).requires_grad_()};
+      auto eff = [&](const std::vector<Tensor>& x) {
+        return F::efficient_attention(x[0], x[1], x[2], norm, m);
+      };
+      auto dot = [&](const std::vector<Tensor>& x) {
+        return F::dot_product_attention(x[0], x[1], x[2], norm, m);
+      };
+      for (auto fn : {autograd::TensorFn(eff), autograd::TensorFn(dot)}) {
+        auto r1 = autograd::gradcheck(fn, in);
+        CHECK_MESSAGE(r1.passed, r1.message);
+        auto r2 = autograd::gradgradcheck(fn, in);
+        CHECK_MESSAGE(r2.passed, r2.message);
+      }
+    }
+  }
+  // The modules, with respect to the input and every parameter: gradcheck perturbs copies of
+  // its inputs, so fn rebuilds the block from those copies through the functionals (a twin that
+  // is first checked to equal the module itself).
+  nn::AttentionOptions o{.in_channels = 3, .key_channels = 4, .value_channels = 2, .head_count = 2};
+  std::vector<std::shared_ptr<nn::Module>> modules{std::make_shared<nn::EfficientAttention2d>(o),
+                                                   std::make_shared<nn::DotProductAttention2d>(o)};
+  for (const auto& m : modules) {
+    CAPTURE(m->name());
+    m->to(kFloat64);
+    bool efficient = m->name() == "EfficientAttention2d";
+    std::vector<std::string> names;
+    std::vector<Tensor> in{randn({2, 3, 2, 3}, kFloat64).requires_grad_()};
+    for (auto& [name, p] : m->named_parameters()) {
+      names.push_back(name);
+      in.push_back(p);
+    }
+    auto fn = [&](const std::vector<Tensor>& x) {
+      auto param = [&](const std::string& name) {
+        return x[1 + (std::find(names.begin(), names.end(), name) - names.begin())];
+      };
+      auto conv = [&](const std::string& layer, const Tensor& t) {
+        return F::conv2d(t, param(layer + ".weight"), param(layer + ".bias"));
+      };
+      const Tensor& input = x[0];
+      int64_t n = input.size(0), h = input.size(2), w = input.size(3), heads = o.head_count;
+      Tensor k = reshape(conv("keys", input), {n, heads, o.key_channels / heads, h * w});
+      Tensor q = reshape(conv("queries", input), {n, heads, o.key_channels / heads, h * w});
+      Tensor v = reshape(conv("values", input), {n, heads, o.value_channels / heads, h * w});
+      Tensor att = efficient ? F::efficient_attention(q, k, v) : F::dot_product_attention(q, k, v);
+      return conv("reprojection", reshape(att, {n, o.value_channels, h, w})) + input;
+    };
+    CHECK_CLOSE_ABS(fn(in), (*m)(in[0]), 1e-13, 1e-13);
+    auto r1 = autograd::gradcheck(fn, in);
+    CHECK_MESSAGE(r1.passed, r1.message);
+    auto r2 = autograd::gradgradcheck(fn, in);
+    CHECK_MESSAGE(r2.passed, r2.message);
+  }
+}
+
+TEST_CASE("the 2-D modules and MultiheadAttention match the PyTorch modules") {
+  TensorMap g = golden();
+  std::map<std::string, std::function<std::shared_ptr<nn::Module>()>> makers{
+      {"efficient2d",
+       [] {
+         return std::make_shared<nn::EfficientAttention2d>(nn::AttentionOptions{
+             .in_channels = 6, .key_channels = 8, .value_channels = 4, .head_count = 2});
+       }},
+      {"dot2d",
+       [] {
+         return std::make_shared<nn::DotProductAttention2d>(nn::AttentionOptions{
+             .in_channels = 6, .key_channels = 8, .value_channels = 4, .head_count = 2});
+       }},
+      {"mha",
+       [] {
+         return std::make_shared<nn::MultiheadAttention>(
+             nn::TokenAttentionOptions{.embed_dim = 8, .num_heads = 2});
+       }},
+  };
+  for (const auto& [name, make] : makers) {
+    for (std::string tag : {"f64", "f32"}) {
+      CAPTURE(name);
+      CAPTURE(tag);
+      std::string key = name + "." + tag + ".";
+      double rtol = tag == "f64" ? 1e-10 : 1e-4, atol = tag == "f64" ? 1e-12 : 1e-5;
+      auto m = make();
+      if (tag == "f64") m->to(kFloat64);
+      m->load_state_dict(with_prefix(g, key + "param."));
+      Tensor x = clone(g.at(key + "x")).requires_grad_();
+      Tensor out, kv;
+      if (name == "mha") {
+        kv = clone(g.at(key + "key")).requires_grad_();
+        out = std::dynamic_pointer_cast<nn::MultiheadAttention>(m)->forward(x, kv, kv,
+                                                                            g.at(key + "mask"));
+      } else {
+        out = (*m)(x);
+      }
+      CHECK_CLOSE_ABS(out, g.at(key + "out"), rtol, atol);
+      out.backward(g.at(key + "gout"));
+      CHECK_CLOSE_ABS(x.grad(), g.at(key + "grad.x"), rtol, atol);
+      if (kv.defined()) CHECK_CLOSE_ABS(kv.grad(), g.at(key + "grad.key"), rtol, atol);
+      for (auto& [pname, p] : m->named_parameters()) {
+        CAPTURE(pname);
+        CHECK_CLOSE_ABS(p.grad(), g.at(key + "grad." + pname), rtol, atol);
+      }
+    }
+  }
+}
+
+TEST_CASE("EfficientSelfAttention: self, masked and cross-attention over tokens") {
+  manual_seed(6);
+  nn::EfficientSelfAttention att({.embed_dim = 8, .num_heads = 2});
+  Tensor x = randn({2, 5, 8}), context = randn({2, 7, 8});
+  CHECK(ember::testing::shape(att(x)) == Shape{2, 5, 8});
+  CHECK(ember::testing::shape(att.forward(x, context, {})) == Shape{2, 5, 8});
+  Tensor mask = tensor({{0, 0, 0, 0, 0, 1, 1}, {0, 0, 0, 0, 0, 0, 1}}, kInt64);
+  // Masked context positions have no influence: changing them changes nothing.
+  Tensor changed = clone(context);
+  changed.copy_(where(reshape(eq(mask, 1.0), {2, 7, 1}), randn({2, 7, 8}) * 10.0, context));
+  CHECK_CLOSE_ABS(att.forward(x, context, mask), att.forward(x, changed, mask), 1e-5, 1e-6);
+  CHECK(ember::testing::mismatch(att.forward(x, context, {}), att.forward(x, changed, {}), 1e-3,
+                                 1e-3) != "");
+  nn::MultiheadAttention mha({.embed_dim = 8, .num_heads = 2});
+  CHECK_CLOSE_ABS(mha.forward(x, context, context, mask), mha.forward(x, changed, changed, mask),
+                  1e-5, 1e-6);
+  CHECK_THROWS_WITH_AS(nn::MultiheadAttention({.embed_dim = 8, .num_heads = 3}),
+                       "MultiheadAttention: embed_dim 8 must divide into 3 heads", Error);
+}
+
+namespace {
+
+// Peak tracked bytes of one forward+backward of `m` on (1, C, s, s), above what was held before.
+int64_t peak_bytes(nn::Module& m, int64_t channels, int64_t s) {
+  manual_seed(0);
+  Tensor x = randn({1, channels, s, s}).requires_grad_();
+  m.zero_grad();
+  reset_peak_memory_stats();
+  int64_t before = memory_stats().current;
+  sum(m(x)).backward();
+  return memory_stats().peak - before;
+}
+
+// Least-squares slope of log(peak) against log(n).
+double fitted_exponent(const std::vector<double>& n, const std::vector<double>& peak) {
+  double mx = 0, my = 0;
+  for (size_t i = 0; i < n.size(); ++i)
+    mx += std::log(n[i]) / n.size(), my += std::log(peak[i]) / n.size();
+  double sxy = 0, sxx = 0;
+  for (size_t i = 0; i < n.size(); ++i) {
+    sxy += (std::log(n[i]) - mx) * (std::log(peak[i]) - my);
+    sxx += (std::log(n[i]) - mx) * (std::log(n[i]) - mx);
+  }
+  return sxy / sxx;
+}
+
+}  // namespace
+
+TEST_CASE("memory: efficient attention grows linearly in n, dot-product attention with n^2") {
+  nn::AttentionOptions o{.in_channels = 8, .key_channels = 8, .value_channels = 8, .head_count = 1};
+  nn::EfficientAttention2d efficient(o);
+  nn::DotProductAttention2d dot(o);
+  std::vector<double> n, eff_peak, dot_peak;
+  for (int64_t s : {16, 32, 64}) {
+    n.push_back(double(s * s));
+    eff_peak.push_back(double(peak_bytes(efficient, 8, s)));
+    dot_peak.push_back(double(peak_bytes(dot, 8, s)));
+    MESSAGE("n = ", s * s, ": efficient peak ", eff_peak.back() / 1048576.0,
+            " MiB, dot-product peak ", dot_peak.back() / 1048576.0, " MiB");
+  }
+  double eff_exp = fitted_exponent(n, eff_peak), dot_exp = fitted_exponent(n, dot_peak);
+  MESSAGE("fitted exponents: efficient ", eff_exp, ", dot-product ", dot_exp);
+  CHECK(eff_exp == doctest::Approx(1.0).epsilon(0.1));
+  CHECK(dot_exp == doctest::Approx(2.0).epsilon(0.1));
+}

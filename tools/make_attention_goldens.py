@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""Regenerates tests/golden/attention.safetensors from PyTorch (Debian's python3-torch).
+Only needed to regenerate; never to build or test ember. Run from the repository root:
+    /usr/bin/python3 tools/make_attention_goldens.py
+
+The 2-D modules reproduce github.com/cmsflash/efficient-attention (efficient_attention.py):
+1x1-conv keys/queries/values; per head, keys softmaxed over positions (dim=2), queries over
+channels (dim=1), context = key @ value^T, out = context^T @ query; heads concatenated; 1x1
+reprojection; residual add. DotProductAttention is the non-local counterpart with the same
+projections: per head, softmax(Q^T K / sqrt(d_k)) over keys, out = V A^T.
+For each case C and dtype D: C.D.param.<name>, C.D.x, C.D.gout, C.D.out, C.D.grad.x,
+C.D.grad.<name> (and for mha: .key, .mask, .grad.key).
+"""
+import os
+import sys
+
+import torch
+from torch import nn
+from torch.nn import functional as f
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_py  # noqa: E402
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "golden")
+
+
+class EfficientAttention(nn.Module):
+    def __init__(self, in_channels, key_channels, head_count, value_channels):
+        super().__init__()
+        self.key_channels, self.head_count, self.value_channels = key_channels, head_count, value_channels
+        self.keys = nn.Conv2d(in_channels, key_channels, 1)
+        self.queries = nn.Conv2d(in_channels, key_channels, 1)
+        self.values = nn.Conv2d(in_channels, value_channels, 1)
+        self.reprojection = nn.Conv2d(value_channels, in_channels, 1)
+
+    def forward(self, input_):
+        n, _, h, w = input_.size()
+        keys = self.keys(input_).reshape((n, self.key_channels, h * w))
+        queries = self.queries(input_).reshape(n, self.key_channels, h * w)
+        values = self.values(input_).reshape((n, self.value_channels, h * w))
+        hk, hv = self.key_channels // self.head_count, self.value_channels // self.head_count
+        attended = []
+        for i in range(self.head_count):
+            key = f.softmax(keys[:, i * hk:(i + 1) * hk, :], dim=2)
+            query = f.softmax(queries[:, i * hk:(i + 1) * hk, :], dim=1)
+            value = values[:, i * hv:(i + 1) * hv, :]
+            context = key @ value.transpose(1, 2)
+            attended.append((context.transpose(1, 2) @ query).reshape(n, hv, h, w))
+        return self.reprojection(torch.cat(attended, dim=1)) + input_
+
+
+class DotProductAttention(EfficientAttention):
+    def forward(self, input_):
+        n, _, h, w = input_.size()
+        keys = self.keys(input_).reshape((n, self.key_channels, h * w))
+        queries = self.queries(input_).reshape(n, self.key_channels, h * w)
+        values = self.values(input_).reshape((n, self.value_channels, h * w))
+        hk, hv = self.key_channels // self.head_count, self.value_channels // self.head_count
+        attended = []
+        for i in range(self.head_count):
+            key, query = keys[:, i * hk:(i + 1) * hk, :], queries[:, i * hk:(i + 1) * hk, :]
+            value = values[:, i * hv:(i + 1) * hv, :]
+            attn = f.softmax((query.transpose(1, 2) * hk ** -0.5) @ key, dim=2)
+            attended.append((value @ attn.transpose(1, 2)).reshape(n, hv, h, w))
+        return self.reprojection(torch.cat(attended, dim=1)) + input_
+
+
+def record(tensors, key, module, inputs, gen, mask=None):
+    for name, p in module.state_dict().items():
+        tensors[key + "param." + name] = p.detach().clone()
+    xs = [x.clone().requires_grad_() for x in inputs]
+    if mask is None:
+        out = module(*xs)
+    else:
+        out = module(xs[0], xs[1], xs[1], key_padding_mask=mask, need_weights=False)[0]
+    gout = torch.randn(tuple(out.shape), generator=gen, dtype=torch.float64).to(out.dtype)
+    out.backward(gout)
+    tensors[key + "x"], tensors[key + "out"], tensors[key + "gout"] = inputs[0], out.detach(), gout
+    tensors[key + "grad.x"] = xs[0].grad
+    if len(xs) > 1:
+        tensors[key + "key"], tensors[key + "grad.key"] = inputs[1], xs[1].grad
+    for name, p in module.named_parameters():
+        tensors[key + "grad." + name] = p.grad
+
+
+def main():
+    gen = torch.Generator().manual_seed(21)
+    tensors = {}
+    for dtype, tag in ((torch.float64, "f64"), (torch.float32, "f32")):
+        for name, cls in (("efficient2d", EfficientAttention), ("dot2d", DotProductAttention)):
+            torch.manual_seed(1)
+            m = cls(6, 8, 2, 4).to(dtype)
+            x = torch.randn(2, 6, 3, 4, generator=gen, dtype=torch.float64).to(dtype)
+            record(tensors, f"{name}.{tag}.", m, [x], gen)
+        torch.manual_seed(1)
+        mha = nn.MultiheadAttention(8, 2, batch_first=True).to(dtype)
+        with torch.no_grad():  # non-zero biases, to test them too
+            mha.in_proj_bias.copy_(torch.randn(24, generator=gen, dtype=torch.float64).to(dtype) * 0.1)
+            mha.out_proj.bias.copy_(torch.randn(8, generator=gen, dtype=torch.float64).to(dtype) * 0.1)
+        q = torch.randn(2, 5, 8, generator=gen, dtype=torch.float64).to(dtype)
+        kv = torch.randn(2, 7, 8, generator=gen, dtype=torch.float64).to(dtype)
+        mask = torch.tensor([[0, 0, 0, 0, 0, 1, 1], [0, 0, 1, 0, 0, 0, 0]], dtype=torch.bool)
+        record(tensors, f"mha.{tag}.", mha, [q, kv], gen, mask)
+        tensors[f"mha.{tag}.mask"] = mask.to(torch.int64)
+    safetensors_py.save(os.path.join(OUT, "attention.safetensors"), tensors)
+    print("attention.safetensors", os.path.getsize(os.path.join(OUT, "attention.safetensors")), "bytes")
+
+
+if __name__ == "__main__":
+    main()
