@@ -11,6 +11,7 @@
 #include "autograd/ops.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
+#include "data/data.h"
 #include "core/factory.h"
 #include "core/parallel.h"
 #include "core/random.h"

@@ -23,9 +23,10 @@ void check_qkv(const char* op, const Tensor& q, const Tensor& k, const Tensor& v
          shape_str(q.sizes()), ", k ", shape_str(k.sizes()), ", v ", shape_str(v.sizes()));
 }
 
-// The mask (B, n_k), nonzero = ignore, as an int64 "keep" mask shaped (B, 1, ..., 1, n_k) so
-// that it broadcasts against keys (B, ..., d_k, n_k) and against logits (B, ..., n_q, n_k).
-Tensor keep_mask(const char* op, const Tensor& mask, const Tensor& k) {
+// The mask (B, n_k), nonzero = ignore, as an int64 "keep" mask (1 = keep) of x's rank that
+// broadcasts against x with the key positions along `dim` (-1 for keys (B, ..., d_k, n_k), -2 for
+// maps (B, ..., n_k, n_q)).
+Tensor keep_mask(const char* op, const Tensor& mask, const Tensor& k, int64_t dim) {
   if (!mask.defined()) return {};
   if (mask.dtype() != kInt64 || mask.dim() != 2 || k.dim() < 3 || mask.size(0) != k.size(0) ||
       mask.size(1) != k.size(-1))
@@ -33,16 +34,17 @@ Tensor keep_mask(const char* op, const Tensor& mask, const Tensor& k) {
          k.dim() ? k.size(-1) : 0, "), got ", mask.dtype(), " ", shape_str(mask.sizes()));
   Shape shape(k.dim(), 1);
   shape[0] = mask.size(0);
-  shape.back() = mask.size(1);
+  shape[k.dim() + dim] = mask.size(1);
   return reshape(eq(mask, 0.0), shape);
 }
 
 // 1 / n for the scaling normalisation: n = the key positions kept (per batch element, shaped to
 // broadcast) or all of them.
 Tensor inverse_count(const Tensor& keep, const Tensor& k) {
-  Tensor n = keep.defined() ? sum(to(keep, k.dtype()), {-1}, /*keepdim=*/true)
-                            : full({}, static_cast<double>(k.size(-1)), k.dtype());
-  return pow(n, -1.0);
+  if (!keep.defined()) return full({}, 1.0 / static_cast<double>(k.size(-1)), k.dtype());
+  Shape all;
+  for (int64_t d = 1; d < keep.dim(); ++d) all.push_back(d);
+  return pow(sum(to(keep, k.dtype()), all, /*keepdim=*/true), -1.0);
 }
 
 }  // namespace
@@ -52,7 +54,7 @@ Tensor inverse_count(const Tensor& keep, const Tensor& k) {
 Tensor F::efficient_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                               Normalization normalization, const Tensor& mask) {
   check_qkv("efficient_attention", q, k, v);
-  Tensor keep = keep_mask("efficient_attention", mask, k);
+  Tensor keep = keep_mask("efficient_attention", mask, k, -1);
   Tensor rk, rq;
   if (normalization == Normalization::Softmax) {
     rk = softmax(keep.defined() ? where(keep, k, -INFINITY) : k, -1);
@@ -66,22 +68,24 @@ Tensor F::efficient_attention(const Tensor& q, const Tensor& k, const Tensor& v,
   return matmul(transpose(context, -1, -2), rq);      // (..., d_v, n_q)
 }
 
-// A = softmax(QᵀK / sqrt(d_k)) over the keys (or QᵀK / n);  out = V Aᵀ.
+// A = softmax(KᵀQ / sqrt(d_k)) over the keys (or KᵀQ / n);  out = V A.
+// The map is kept as (n_k, n_q), keys along dim -2, so that neither the forward nor the backward
+// ever reads an n x n tensor through a transpose (a strided walk over the largest tensors).
 Tensor F::dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                 Normalization normalization, const Tensor& mask) {
   check_qkv("dot_product_attention", q, k, v);
-  Tensor keep = keep_mask("dot_product_attention", mask, k);
+  Tensor keep = keep_mask("dot_product_attention", mask, k, -2);
   Tensor a;
   if (normalization == Normalization::Softmax) {
     // Scaling Q (d_k x n) instead of the logits (n x n) saves one n x n temporary.
     Tensor scaled_q = q * (1.0 / std::sqrt(static_cast<double>(q.size(-2))));
-    Tensor logits = matmul(transpose(scaled_q, -1, -2), k);  // (..., n_q, n_k)
-    a = softmax(keep.defined() ? where(keep, logits, -INFINITY) : logits, -1);
+    Tensor logits = matmul(transpose(k, -1, -2), scaled_q);  // (..., n_k, n_q)
+    a = softmax(keep.defined() ? where(keep, logits, -INFINITY) : logits, -2);
   } else {
-    Tensor logits = matmul(transpose(q, -1, -2), k);
+    Tensor logits = matmul(transpose(k, -1, -2), q);
     a = (keep.defined() ? where(keep, logits, 0.0) : logits) * inverse_count(keep, k);
   }
-  return matmul(v, transpose(a, -1, -2));  // (..., d_v, n_q)
+  return matmul(v, a);  // (..., d_v, n_q)
 }
 
 namespace {

@@ -1,0 +1,7 @@
+// Everything in ember::data: IDX files, datasets, the data loader, transforms, image folders.
+#pragma once
+
+#include "dataset.h"
+#include "idx.h"
+#include "image_folder.h"
+#include "transforms.h"

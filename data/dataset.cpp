@@ -1,0 +1,87 @@
+// TensorDataset and DataLoader; see dataset.h.
+#include "dataset.h"
+
+#include "../autograd/ops.h"
+#include "../core/parallel.h"
+
+namespace ember::data {
+
+TensorDataset::TensorDataset(Tensor data, Tensor targets)
+    : data_(std::move(data)), targets_(std::move(targets)) {
+  if (data_.dim() < 1 || targets_.dim() < 1 || data_.size(0) != targets_.size(0))
+    fail("TensorDataset: data ", shape_str(data_.sizes()), " and targets ",
+         shape_str(targets_.sizes()), " must have the same number of samples");
+}
+
+Example TensorDataset::get(int64_t i, Generator&) const {
+  if (i < 0 || i >= size())
+    fail("TensorDataset: index ", i, " out of range for ", size(), " samples");
+  return {select(data_, 0, i), select(targets_, 0, i)};
+}
+
+DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, const DataLoaderOptions& options)
+    : dataset_(std::move(dataset)), options_(options) {
+  if (!dataset_) fail("DataLoader: no dataset");
+  if (options_.batch_size < 1)
+    fail("DataLoader: batch_size must be positive, got ", options_.batch_size);
+  start_epoch(0);
+}
+
+DataLoader::~DataLoader() {
+  if (pending_.valid()) pending_.wait();
+}
+
+int64_t DataLoader::batches_per_epoch() const {
+  int64_t n = dataset_->size(), b = options_.batch_size;
+  return options_.drop_last ? n / b : (n + b - 1) / b;
+}
+
+void DataLoader::start_epoch(int64_t epoch) {
+  if (pending_.valid()) pending_.wait();
+  pending_ = {};
+  epoch_ = epoch;
+  next_batch_ = 0;
+  int64_t n = dataset_->size();
+  if (options_.shuffle) {
+    Generator gen(options_.seed * 1000003 + static_cast<uint64_t>(epoch));
+    Tensor perm = randperm(n, &gen);
+    order_.assign(perm.data_ptr<int64_t>(), perm.data_ptr<int64_t>() + n);
+  } else {
+    order_.resize(n);
+    for (int64_t i = 0; i < n; ++i) order_[i] = i;
+  }
+}
+
+// Batch `index` of this epoch: examples decoded in parallel (each with a generator seeded from
+// (seed, epoch, sample), so augmentation does not depend on the thread count), then stacked.
+Batch DataLoader::make_batch(int64_t index) const {
+  NoGradGuard no_grad;
+  int64_t begin = index * options_.batch_size;
+  int64_t end = std::min<int64_t>(begin + options_.batch_size, static_cast<int64_t>(order_.size()));
+  std::vector<Example> examples(end - begin);
+  parallel_for(0, end - begin, 8, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      int64_t sample = order_[begin + i];
+      Generator gen(options_.seed ^ (static_cast<uint64_t>(epoch_) << 40) ^
+                    static_cast<uint64_t>(sample));
+      examples[i] = dataset_->get(sample, gen);
+    }
+  });
+  std::vector<Tensor> data, targets;
+  for (const Example& e : examples) {
+    data.push_back(e.data);
+    targets.push_back(e.target);
+  }
+  return {stack(data, 0), stack(targets, 0)};
+}
+
+std::optional<Batch> DataLoader::next() {
+  if (next_batch_ >= batches_per_epoch()) return std::nullopt;
+  Batch batch = pending_.valid() ? pending_.get() : make_batch(next_batch_);
+  ++next_batch_;
+  if (options_.prefetch && next_batch_ < batches_per_epoch())
+    pending_ = std::async(std::launch::async, [this, i = next_batch_] { return make_batch(i); });
+  return batch;
+}
+
+}  // namespace ember::data

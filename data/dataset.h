@@ -1,0 +1,79 @@
+// Datasets and the DataLoader, as torch.utils.data: a Dataset gives examples by index; the
+// DataLoader batches them, shuffles from a seed (the same order for the same seed, at any thread
+// count), prepares batches in parallel and the next batch while the current one trains.
+//   data::DataLoader loader(dataset, {.batch_size = 64, .shuffle = true, .seed = 0});
+//   for (int64_t epoch = 0; ...) { loader.start_epoch(epoch); while (auto batch = loader.next())
+//   ... }
+// Read next: transforms.h, image_folder.h.
+#pragma once
+
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+
+#include "../core/random.h"
+#include "../core/tensor.h"
+
+namespace ember::data {
+
+struct Example {
+  Tensor data;    // one sample, e.g. (C, H, W)
+  Tensor target;  // its label, a 0-dim int64 tensor
+};
+
+class Dataset {
+ public:
+  virtual ~Dataset() = default;
+  virtual int64_t size() const = 0;
+  /// Example i; `gen` supplies randomness for augmentation (seeded per epoch and index).
+  virtual Example get(int64_t i, Generator& gen) const = 0;
+};
+
+/// Examples are rows of `data` and `targets` (the first dim indexes samples).
+class TensorDataset : public Dataset {
+ public:
+  TensorDataset(Tensor data, Tensor targets);
+  int64_t size() const override { return data_.size(0); }
+  Example get(int64_t i, Generator& gen) const override;
+  const Tensor& data() const { return data_; }
+  const Tensor& targets() const { return targets_; }
+
+ private:
+  Tensor data_, targets_;
+};
+
+struct Batch {
+  Tensor data;     // (B, ...)
+  Tensor targets;  // (B)
+};
+
+struct DataLoaderOptions {
+  int64_t batch_size = 64;
+  bool shuffle = false;
+  uint64_t seed = 0;
+  bool drop_last = false;
+  bool prefetch = true;  // prepare the next batch while the current one is used
+};
+
+class DataLoader {
+ public:
+  DataLoader(std::shared_ptr<const Dataset> dataset, const DataLoaderOptions& options);
+  ~DataLoader();
+  /// Starts an epoch: the order is a function of (seed, epoch) alone.
+  void start_epoch(int64_t epoch);
+  /// The next batch of this epoch, or nothing at its end.
+  std::optional<Batch> next();
+  int64_t batches_per_epoch() const;
+  const Dataset& dataset() const { return *dataset_; }
+
+ private:
+  Batch make_batch(int64_t index) const;
+  std::shared_ptr<const Dataset> dataset_;
+  DataLoaderOptions options_;
+  int64_t epoch_ = 0, next_batch_ = 0;
+  std::vector<int64_t> order_;
+  std::future<Batch> pending_;
+};
+
+}  // namespace ember::data

@@ -1,0 +1,365 @@
+// The main job: trains FashionNet (WORKLOADS.md W1) with efficient attention on Fashion-MNIST.
+//   ./build/examples/train_fashion_mnist --epochs 2 --save model.safetensors
+// Data: Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist), --data DIR for other
+// MNIST-format files, or --image-folder DIR with train/ and test/ class folders inside.
+// After every epoch: test loss and accuracy, the metrics CSV, and an atomic checkpoint (model,
+// optimizer, epoch) that --resume continues from exactly. At the end: a summary and a plot.
+#include <ember/ember.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "fashion_net.h"
+
+using namespace ember;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double kMean = 0.2860, kStd = 0.3530;
+
+struct Config {
+  int epochs = 2;
+  int64_t batch_size = 64, limit = 0;
+  double lr = 1e-3;
+  std::string optimizer = "adam", attention = "efficient";
+  int threads = 0;
+  uint64_t seed = 0;
+  std::string data = "/usr/share/datasets/fashion-mnist", image_folder, save, resume, metrics, plot;
+  bool eval_only = false, detect_anomaly = false;
+};
+
+struct Split {
+  std::shared_ptr<data::Dataset> train, test;
+};
+
+// Thrown for the "dataset not found" case, which exits with status 2.
+struct MissingData {
+  std::string message;
+};
+
+Split load_idx_split(const Config& c) {
+  auto file = [&](const char* name) {
+    for (std::string suffix : {".gz", ""}) {
+      fs::path p = fs::path(c.data) / (std::string(name) + suffix);
+      if (fs::exists(p)) return p.string();
+    }
+    throw MissingData{"Fashion-MNIST was not found in '" + c.data + "' (expected " + name +
+                      "[.gz]).\nInstall it with:  sudo apt-get install dataset-fashion-mnist\n"
+                      "or point --data at MNIST-format files, or --image-folder at a folder with "
+                      "train/ and test/ inside."};
+  };
+  auto load = [&](const char* images, const char* labels) {
+    Tensor x = data::load_idx(file(images), kFloat32);
+    Tensor y = data::load_idx(file(labels), kInt64);
+    if (x.dim() != 3 || y.dim() != 1 || x.size(0) != y.size(0))
+      fail("train_fashion_mnist: images ", shape_str(x.sizes()), " and labels ",
+           shape_str(y.sizes()), " do not match");
+    if (c.limit > 0 && c.limit < x.size(0)) {
+      x = narrow(x, 0, 0, c.limit);
+      y = narrow(y, 0, 0, c.limit);
+    }
+    x = (unsqueeze(x, 1) / 255.0 - kMean) / kStd;  // (N, 1, 28, 28)
+    return std::make_shared<data::TensorDataset>(x.contiguous(), y.contiguous());
+  };
+  return {load("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+          load("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")};
+}
+
+Split load_image_folder(const Config& c) {
+  data::ImageFolderOptions o{
+      .channels = 1, .height = 28, .width = 28, .transform = data::Normalize({kMean}, {kStd})};
+  for (const char* part : {"train", "test"})
+    if (!fs::is_directory(fs::path(c.image_folder) / part))
+      throw MissingData{"--image-folder '" + c.image_folder + "' has no " + part + "/ folder"};
+  return {std::make_shared<data::ImageFolder>((fs::path(c.image_folder) / "train").string(), o),
+          std::make_shared<data::ImageFolder>((fs::path(c.image_folder) / "test").string(), o)};
+}
+
+std::shared_ptr<nn::Module> make_attention(const std::string& kind) {
+  nn::AttentionOptions o{
+      .in_channels = 32, .key_channels = 32, .value_channels = 32, .head_count = 4};
+  if (kind == "efficient") return std::make_shared<nn::EfficientAttention2d>(o);
+  if (kind == "dot") return std::make_shared<nn::DotProductAttention2d>(o);
+  return nullptr;
+}
+
+// A progress line per epoch: a bar on a terminal, plain lines (every 10%) otherwise.
+class Progress {
+ public:
+  Progress(int epoch, int epochs, int64_t batches)
+      : epoch_(epoch),
+        epochs_(epochs),
+        batches_(batches),
+        tty_(isatty(STDOUT_FILENO)),
+        start_(std::chrono::steady_clock::now()) {}
+
+  void update(int64_t batch, double loss, double accuracy, int64_t images) {
+    double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    double rate = images / std::max(elapsed, 1e-9);
+    double eta = elapsed / batch * (batches_ - batch);
+    char line[200];
+    std::snprintf(line, sizeof line,
+                  "%4lld/%lld  loss %.4f  acc %5.1f%%  %6.0f img/s  ETA %2d:%02d", (long long)batch,
+                  (long long)batches_, loss, 100 * accuracy, rate, int(eta) / 60, int(eta) % 60);
+    if (tty_) {
+      int filled = static_cast<int>(24.0 * batch / batches_);
+      std::printf("\repoch %d/%d [%s%s] %s", epoch_, epochs_, std::string(filled, '#').c_str(),
+                  std::string(24 - filled, '.').c_str(), line);
+      if (batch == batches_) std::printf("\n");
+      std::fflush(stdout);
+    } else if (batch == batches_ || batch * 10 / batches_ != (batch - 1) * 10 / batches_) {
+      std::printf("epoch %d/%d %s\n", epoch_, epochs_, line);
+      std::fflush(stdout);
+    }
+  }
+
+ private:
+  int epoch_, epochs_;
+  int64_t batches_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+struct EpochMetrics {
+  int epoch;
+  double train_loss, train_accuracy, test_loss, test_accuracy, images_per_s, seconds;
+};
+
+std::pair<double, double> evaluate(nn::Module& model, const data::Dataset& test) {
+  model.eval();
+  NoGradGuard no_grad;
+  data::DataLoader loader(std::shared_ptr<const data::Dataset>(&test, [](const data::Dataset*) {}),
+                          {.batch_size = 256});
+  double loss = 0, correct = 0;
+  while (auto batch = loader.next()) {
+    Tensor out = model(batch->data);
+    loss += nn::functional::cross_entropy(out, batch->targets, {.reduction = nn::Reduction::Sum})
+                .item<double>();
+    correct += sum(eq(argmax(out, 1), batch->targets)).item<double>();
+  }
+  model.train();
+  return {loss / test.size(), correct / test.size()};
+}
+
+void save_checkpoint(const Config& c, const nn::Module& model, const optim::Optimizer& opt,
+                     int epoch) {
+  TensorMap all;
+  for (auto& [k, v] : model.state_dict()) all.emplace("model." + k, v);
+  for (auto& [k, v] : opt.state_dict()) all.emplace("optimizer." + k, v);
+  save_safetensors(c.save, all,
+                   {{"epoch", std::to_string(epoch)},
+                    {"attention", c.attention},
+                    {"optimizer", c.optimizer},
+                    {"seed", std::to_string(c.seed)},
+                    {"batch_size", std::to_string(c.batch_size)}});
+}
+
+// Loads model and optimizer state; returns the epoch the checkpoint finished.
+int load_checkpoint(const Config& c, nn::Module& model, optim::Optimizer* opt) {
+  Metadata meta;
+  TensorMap all = load_safetensors(c.resume, &meta);
+  if (meta.count("attention") && meta.at("attention") != c.attention)
+    fail("--resume: '", c.resume, "' was trained with --attention ", meta.at("attention"), ", not ",
+         c.attention);
+  TensorMap model_state, opt_state;
+  for (auto& [k, v] : all) {
+    if (k.rfind("model.", 0) == 0)
+      model_state.emplace(k.substr(6), v);
+    else if (k.rfind("optimizer.", 0) == 0)
+      opt_state.emplace(k.substr(10), v);
+  }
+  model.load_state_dict(model_state);
+  if (opt && !opt_state.empty()) opt->load_state_dict(opt_state);
+  return meta.count("epoch") ? std::stoi(meta.at("epoch")) : 0;
+}
+
+void write_metrics(const std::string& path, const std::vector<EpochMetrics>& rows) {
+  std::ostringstream out;
+  out << "epoch,train_loss,train_accuracy,test_loss,test_accuracy,train_images_per_s,train_"
+         "seconds\n";
+  for (const auto& r : rows)
+    out << r.epoch << ',' << r.train_loss << ',' << r.train_accuracy << ',' << r.test_loss << ','
+        << r.test_accuracy << ',' << r.images_per_s << ',' << r.seconds << '\n';
+  write_file_atomically(path, out.str());
+}
+
+// Two panels: losses (train, test) and test accuracy, against the epoch.
+void write_plot(const std::string& path, const std::vector<EpochMetrics>& rows) {
+  const int w = 420, h = 300, left = 55, top = 35, pw = 330, ph = 210;
+  std::ostringstream svg;
+  svg << "<svg xmlns='http://www.w3.org/2000/svg' width='" << 2 * w << "' height='" << h
+      << "' font-family='Helvetica' font-size='11'>\n<rect width='100%' height='100%' "
+         "fill='white'/>\n";
+  auto panel = [&](int x0, const char* title,
+                   std::vector<std::pair<const char*, std::vector<double>>> series) {
+    double lo = 1e300, hi = -1e300;
+    for (auto& [name, ys] : series)
+      for (double y : ys) lo = std::min(lo, y), hi = std::max(hi, y);
+    if (hi - lo < 1e-9) hi = lo + 1;
+    double pad = 0.05 * (hi - lo);
+    lo -= pad, hi += pad;
+    int n = static_cast<int>(rows.size());
+    auto px = [&](int i) { return x0 + left + (n > 1 ? pw * double(i) / (n - 1) : pw / 2.0); };
+    auto py = [&](double y) { return top + ph - ph * (y - lo) / (hi - lo); };
+    svg << "<text x='" << x0 + left + pw / 2 << "' y='20' text-anchor='middle' font-size='13'>"
+        << title << "</text>\n"
+        << "<rect x='" << x0 + left << "' y='" << top << "' width='" << pw << "' height='" << ph
+        << "' fill='none' stroke='#444'/>\n";
+    for (int k = 0; k <= 4; ++k) {
+      double y = lo + (hi - lo) * k / 4;
+      svg << "<text x='" << x0 + left - 5 << "' y='" << py(y) + 4 << "' text-anchor='end'>"
+          << std::setprecision(3) << y << "</text>\n";
+    }
+    for (int i = 0; i < n; ++i)
+      svg << "<text x='" << px(i) << "' y='" << top + ph + 15 << "' text-anchor='middle'>"
+          << rows[i].epoch << "</text>\n";
+    svg << "<text x='" << x0 + left + pw / 2 << "' y='" << top + ph + 32
+        << "' text-anchor='middle'>epoch</text>\n";
+    const char* colors[] = {"#1f77b4", "#d62728"};
+    for (size_t s = 0; s < series.size(); ++s) {
+      std::ostringstream pts;
+      for (int i = 0; i < n; ++i) {
+        pts << px(i) << ',' << py(series[s].second[i]) << ' ';
+        svg << "<circle cx='" << px(i) << "' cy='" << py(series[s].second[i]) << "' r='3' fill='"
+            << colors[s] << "'/>\n";
+      }
+      svg << "<polyline points='" << pts.str() << "' fill='none' stroke='" << colors[s]
+          << "' stroke-width='2'/>\n"
+          << "<text x='" << x0 + left + 10 << "' y='" << top + 16 + 14 * s << "' fill='"
+          << colors[s] << "'>" << series[s].first << "</text>\n";
+    }
+  };
+  std::vector<double> train_loss, test_loss, test_acc;
+  for (const auto& r : rows) {
+    train_loss.push_back(r.train_loss);
+    test_loss.push_back(r.test_loss);
+    test_acc.push_back(100 * r.test_accuracy);
+  }
+  panel(0, "loss", {{"training loss", train_loss}, {"test loss", test_loss}});
+  panel(w, "test accuracy (%)", {{"test accuracy", test_acc}});
+  svg << "</svg>\n";
+  write_file_atomically(path, svg.str());
+}
+
+int run(const Config& c) {
+  if (c.threads > 0) set_num_threads(c.threads);
+  Split split = c.image_folder.empty() ? load_idx_split(c) : load_image_folder(c);
+  manual_seed(c.seed);
+  auto model = std::make_shared<examples::FashionNet>(make_attention(c.attention));
+  std::unique_ptr<optim::Optimizer> opt;
+  if (c.optimizer == "adam")
+    opt = std::make_unique<optim::Adam>(model->parameters(), optim::AdamOptions{.lr = c.lr});
+  else
+    opt = std::make_unique<optim::SGD>(model->parameters(),
+                                       optim::SGDOptions{.lr = c.lr, .momentum = 0.9});
+  int start = c.resume.empty() ? 0 : load_checkpoint(c, *model, opt.get());
+  std::printf(
+      "FashionNet (attention: %s), %lld parameters, %d threads; %lld training and %lld test "
+      "images\n",
+      c.attention.c_str(), (long long)nn::parameter_count(*model), get_num_threads(),
+      (long long)split.train->size(), (long long)split.test->size());
+  if (c.eval_only) {
+    auto [loss, acc] = evaluate(*model, *split.test);
+    std::printf("test loss %.4f, test accuracy %.2f%%\n", loss, 100 * acc);
+    return 0;
+  }
+  std::optional<autograd::DetectAnomalyGuard> anomaly;
+  if (c.detect_anomaly) anomaly.emplace();
+  data::DataLoader loader(split.train,
+                          {.batch_size = c.batch_size, .shuffle = true, .seed = c.seed});
+  std::vector<EpochMetrics> rows;
+  for (int epoch = start + 1; epoch <= c.epochs; ++epoch) {
+    loader.start_epoch(epoch);
+    Progress progress(epoch, c.epochs, loader.batches_per_epoch());
+    double loss_sum = 0, correct = 0;
+    int64_t seen = 0, batch_index = 0;
+    auto t0 = std::chrono::steady_clock::now();
+    while (auto batch = loader.next()) {
+      opt->zero_grad();
+      Tensor out = (*model)(batch->data);
+      Tensor loss = nn::functional::cross_entropy(out, batch->targets);
+      loss.backward();
+      opt->step();
+      int64_t b = batch->targets.size(0);
+      loss_sum += loss.item<double>() * b;
+      {
+        NoGradGuard no_grad;
+        correct += sum(eq(argmax(out, 1), batch->targets)).item<double>();
+      }
+      seen += b;
+      progress.update(++batch_index, loss_sum / seen, correct / seen, seen);
+    }
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    auto [test_loss, test_acc] = evaluate(*model, *split.test);
+    rows.push_back(
+        {epoch, loss_sum / seen, correct / seen, test_loss, test_acc, seen / seconds, seconds});
+    std::printf(
+        "epoch %d: train loss %.4f, train accuracy %.2f%%, %.0f img/s | test loss %.4f, test "
+        "accuracy %.2f%%\n",
+        epoch, loss_sum / seen, 100 * correct / seen, seen / seconds, test_loss, 100 * test_acc);
+    if (!c.save.empty()) save_checkpoint(c, *model, *opt, epoch);
+    if (!c.metrics.empty()) write_metrics(c.metrics, rows);
+  }
+  if (rows.empty()) {
+    std::printf("nothing to train: the checkpoint already finished epoch %d of %d\n", start,
+                c.epochs);
+    return 0;
+  }
+  std::printf("\n%5s %11s %10s %10s %9s %8s\n", "epoch", "train loss", "train acc", "test loss",
+              "test acc", "img/s");
+  for (const auto& r : rows)
+    std::printf("%5d %11.4f %9.2f%% %10.4f %8.2f%% %8.0f\n", r.epoch, r.train_loss,
+                100 * r.train_accuracy, r.test_loss, 100 * r.test_accuracy, r.images_per_s);
+  if (!c.plot.empty()) write_plot(c.plot, rows);
+  std::printf("final test accuracy: %.2f%%\n", 100 * rows.back().test_accuracy);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config c;
+  CLI::App app{"Train FashionNet with attention on Fashion-MNIST"};
+  app.add_option("--epochs", c.epochs, "epochs to train")->check(CLI::PositiveNumber);
+  app.add_option("--batch-size", c.batch_size, "batch size")->check(CLI::PositiveNumber);
+  app.add_option("--lr", c.lr, "learning rate")->check(CLI::PositiveNumber);
+  app.add_option("--optimizer", c.optimizer, "adam or sgd (momentum 0.9)")
+      ->check(CLI::IsMember({"adam", "sgd"}));
+  app.add_option("--attention", c.attention, "efficient, dot or none")
+      ->check(CLI::IsMember({"efficient", "dot", "none"}));
+  app.add_option("--threads", c.threads, "threads (default: all cores, or EMBER_NUM_THREADS)");
+  app.add_option("--seed", c.seed, "seed for initialisation and shuffling");
+  app.add_option("--data", c.data, "folder with MNIST-format IDX files (.gz or plain)");
+  app.add_option("--image-folder", c.image_folder,
+                 "folder with train/ and test/ class folders of images");
+  app.add_option("--save", c.save, "checkpoint written after every epoch (safetensors)");
+  app.add_option("--resume", c.resume, "checkpoint to continue from");
+  app.add_flag("--eval-only", c.eval_only, "only evaluate the --resume checkpoint on the test set");
+  app.add_option("--limit", c.limit, "train (and test) on the first N images, for a quick try");
+  app.add_option("--metrics", c.metrics, "CSV of per-epoch metrics");
+  app.add_option("--plot", c.plot, "SVG plot of loss and test accuracy per epoch");
+  app.add_flag("--detect-anomaly", c.detect_anomaly,
+               "stop at the first op whose backward makes NaN or Inf");
+  CLI11_PARSE(app, argc, argv);
+  if (c.eval_only && c.resume.empty()) {
+    std::fprintf(stderr, "error: --eval-only needs --resume CHECKPOINT\n");
+    return 2;
+  }
+  try {
+    return run(c);
+  } catch (const MissingData& e) {
+    std::fprintf(stderr, "error: %s\n", e.message.c_str());
+    return 2;
+  } catch (const ember::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}

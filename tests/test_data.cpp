@@ -1,0 +1,247 @@
+// data/ and the main job: IDX files written here read back (plain and .gz) and bad ones
+// rejected; ImageFolder over PNGs written here; the DataLoader's coverage, seeding and thread
+// independence; and train_fashion_mnist end to end on a small synthetic dataset (falling loss,
+// exact resume, the missing-dataset message and exit codes).
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "helpers.h"
+
+using namespace ember;
+using ember::testing::shape;
+using ember::testing::values;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path scratch(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("ember_test_data_" + name);
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+void write_bytes(const fs::path& p, const std::string& bytes) {
+  std::ofstream(p, std::ios::binary) << bytes;
+}
+
+std::string read_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A learnable stand-in for Fashion-MNIST: class k images are noise plus a bright band in row 2k+4.
+void write_fake_mnist(const fs::path& dir, int64_t train, int64_t test) {
+  manual_seed(123);
+  for (auto [prefix, n] : {std::pair{"train", train}, std::pair{"t10k", test}}) {
+    Tensor labels = randint(0, 10, {n});
+    Tensor images = rand({n, 28, 28}) * 80.0;
+    const int64_t* l = labels.data_ptr<int64_t>();
+    float* px = images.data_ptr<float>();
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t x = 0; x < 28; ++x) px[(i * 28 + 2 * l[i] + 4) * 28 + x] = 250;
+    data::save_idx_u8((dir / (std::string(prefix) + "-images-idx3-ubyte.gz")).string(), images);
+    data::save_idx_u8((dir / (std::string(prefix) + "-labels-idx1-ubyte.gz")).string(), labels);
+  }
+}
+
+int run(const std::string& args, std::string* output = nullptr) {
+  std::string log = (fs::temp_directory_path() / "ember_test_data_run.log").string();
+  std::string cmd =
+      std::string(EMBER_EXAMPLES_DIR) + "/train_fashion_mnist " + args + " > " + log + " 2>&1";
+  int status = std::system(cmd.c_str());
+  if (output) *output = read_bytes(log);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::vector<std::vector<std::string>> read_csv(const fs::path& p) {
+  std::vector<std::vector<std::string>> rows;
+  std::ifstream in(p);
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+    rows.push_back(cells);
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("IDX files round trip, plain and gzip") {
+  fs::path dir = scratch("idx");
+  Tensor images = view(arange(0, 2 * 3 * 4, 1, kFloat32) * 10.0, {2, 3, 4});
+  for (const char* name : {"images.idx", "images.idx.gz"}) {
+    std::string path = (dir / name).string();
+    data::save_idx_u8(path, images);
+    Tensor back = data::load_idx(path);
+    CHECK(shape(back) == Shape{2, 3, 4});
+    CHECK(values(back) == values(clamp(images, 0.0, 255.0)));
+    CHECK(data::load_idx(path, kInt64).dtype() == kInt64);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("bad IDX files are rejected before anything is allocated") {
+  fs::path dir = scratch("idx_bad");
+  const char raw[] =
+      "\x00\x00\x08\x02"
+      "\x00\x00\x00\x02"
+      "\x00\x00\x00\x03"
+      "abcdef";
+  const std::string good(raw, sizeof raw - 1);  // (embedded zeros: never through const char*)
+  write_bytes(dir / "good", good);
+  CHECK(shape(data::load_idx((dir / "good").string())) == Shape{2, 3});
+  struct Case {
+    std::string bytes, message;
+  };
+  std::vector<Case> cases{
+      {"", "is truncated: no 4-byte magic number"},
+      {std::string("\x01\x02\x08\x01", 4), "is not an IDX file (magic bytes 1 2 8 1)"},
+      {std::string("\x00\x00\x07\x01", 4), "is not an IDX file"},
+      {std::string("\x00\x00\x08\x03\x00\x00", 6), "is truncated: the header promises 3 dims"},
+      {good.substr(0, good.size() - 4), "is truncated: header says 2 items ([2, 3]), found 0"},
+      {good + "xx", "has data after the 6 bytes its header promises"},
+      {std::string("\x00\x00\x08\x02\xff\xff\xff\xff\xff\xff\xff\xff", 12),
+       "more than 8589934592 bytes: corrupt"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.message);
+    write_bytes(dir / "bad", c.bytes);
+    CHECK_THROWS_WITH_AS(data::load_idx((dir / "bad").string()),
+                         doctest::Contains(c.message.c_str()), Error);
+  }
+  write_bytes(dir / "bad.gz", std::string("\x1f\x8b\x08\x00garbage", 11));
+  CHECK_THROWS_AS(data::load_idx((dir / "bad.gz").string()), Error);
+  CHECK_THROWS_WITH_AS(data::load_idx((dir / "missing").string()), doctest::Contains("cannot open"),
+                       Error);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("ImageFolder: sorted classes, grayscale and RGB, resize, unreadable files") {
+  fs::path root = scratch("folder");
+  fs::create_directories(root / "cat");
+  fs::create_directories(root / "ant");
+  Tensor red = zeros({3, 4, 6});
+  select(red, 0, 0).fill_(1.0);
+  data::write_png((root / "cat" / "b.png").string(), red);
+  data::write_png((root / "cat" / "a.png").string(), full({3, 4, 6}, 0.5));
+  data::write_png((root / "ant" / "x.png").string(), full({1, 4, 6}, 0.2));
+  data::ImageFolder rgb(root.string());
+  CHECK(rgb.classes() == std::vector<std::string>{"ant", "cat"});
+  REQUIRE(rgb.size() == 3);
+  Generator gen;
+  data::Example first = rgb.get(0, gen), red_back = rgb.get(2, gen);
+  CHECK(first.target.item<int64_t>() == 0);
+  CHECK(shape(first.data) == Shape{3, 4, 6});
+  CHECK(values(first.data)[0] == doctest::Approx(51 / 255.0));
+  CHECK(fs::path(rgb.path(2)).filename() == "b.png");  // files sorted within a class
+  CHECK(values(select(red_back.data, 0, 0))[0] == 1.0);
+  CHECK(values(select(red_back.data, 0, 1))[0] == 0.0);
+  data::ImageFolder gray(root.string(), {.channels = 1, .height = 8, .width = 3});
+  CHECK(shape(gray.get(1, gen).data) == Shape{1, 8, 3});
+  write_bytes(root / "cat" / "broken.png", "not a png at all");
+  data::ImageFolder with_broken(root.string());
+  REQUIRE(with_broken.size() == 4);  // ant/x, cat/a, cat/b, cat/broken
+  CHECK_THROWS_WITH_AS(with_broken.get(3, gen), doctest::Contains("broken.png"), Error);
+  CHECK(data::ImageFolder(root.string(), {.skip_unreadable = true}).size() == 3);
+  CHECK_THROWS_WITH_AS(data::ImageFolder((root / "nope").string()),
+                       doctest::Contains("is not a directory"), Error);
+  fs::remove_all(root);
+}
+
+TEST_CASE(
+    "DataLoader: every sample once per epoch, seeded order, same batches at 1 and 2 threads") {
+  Tensor x = view(arange(0, 103 * 2, 1, kFloat32), {103, 2});
+  Tensor y = arange(103);
+  auto dataset = std::make_shared<data::TensorDataset>(x, y);
+  auto epoch_batches = [&](uint64_t seed, int64_t epoch, bool prefetch) {
+    data::DataLoader loader(
+        dataset, {.batch_size = 10, .shuffle = true, .seed = seed, .prefetch = prefetch});
+    loader.start_epoch(epoch);
+    std::vector<std::vector<double>> out;
+    while (auto b = loader.next()) {
+      CHECK(values(select(b->data, 1, 0)) ==
+            values(to(b->targets, kFloat32) * 2.0));  // rows stay paired
+      out.push_back(values(b->targets));
+    }
+    return out;
+  };
+  auto a = epoch_batches(7, 0, true);
+  REQUIRE(a.size() == 11);
+  CHECK(a.back().size() == 3);
+  std::multiset<double> seen;
+  for (auto& batch : a) seen.insert(batch.begin(), batch.end());
+  CHECK(seen.size() == 103);
+  CHECK(std::set<double>(seen.begin(), seen.end()).size() == 103);
+  CHECK(epoch_batches(7, 0, false) == a);
+  CHECK(epoch_batches(7, 1, true) != a);
+  CHECK(epoch_batches(8, 0, true) != a);
+  int before = get_num_threads();
+  set_num_threads(1);
+  auto one = epoch_batches(7, 3, true);
+  set_num_threads(2);
+  CHECK(epoch_batches(7, 3, true) == one);
+  set_num_threads(before);
+  data::DataLoader drop(dataset, {.batch_size = 10, .drop_last = true});
+  CHECK(drop.batches_per_epoch() == 10);
+}
+
+TEST_CASE("transforms: normalize, seeded random crop and flip") {
+  Tensor img = view(arange(0, 2 * 3 * 3, 1, kFloat32), {2, 3, 3});
+  Generator g1(5), g2(5);
+  Tensor n = data::Normalize({1.0, 2.0}, {2.0, 4.0})(img, g1);
+  CHECK(values(n)[0] == -0.5);
+  auto augment = data::Compose({data::RandomCrop(3, 1), data::RandomHorizontalFlip(0.5)});
+  CHECK(values(augment(img, g1)) == values(augment(img, g2)));
+  CHECK(shape(augment(img, g1)) == Shape{2, 3, 3});
+  Generator always;
+  Tensor flipped = data::RandomHorizontalFlip(1.0)(img, always);
+  CHECK(values(select(select(flipped, 0, 0), 0, 0)) == values(tensor({2, 1, 0})));
+}
+
+TEST_CASE("train_fashion_mnist: a small run learns, resumes exactly, and fails clearly") {
+  fs::path dir = scratch("train");
+  write_fake_mnist(dir, 256, 64);
+  std::string common =
+      "--data " + dir.string() + " --limit 256 --threads 2 --batch-size 32 --lr 3e-3 ";
+  // Three epochs without interruption.
+  std::string out;
+  REQUIRE(run(common + "--epochs 3 --save " + (dir / "full.safetensors").string() + " --metrics " +
+                  (dir / "m.csv").string() + " --plot " + (dir / "p.svg").string(),
+              &out) == 0);
+  CHECK(out.find("final test accuracy") != std::string::npos);
+  auto rows = read_csv(dir / "m.csv");
+  REQUIRE(rows.size() == 4);
+  double first = std::stod(rows[1][1]), last = std::stod(rows[3][1]);
+  MESSAGE("synthetic data, train loss per epoch: ", rows[1][1], ", ", rows[2][1], ", ", rows[3][1]);
+  CHECK(last < first * 0.7);
+  CHECK(read_bytes(dir / "p.svg").find("<svg") == 0);
+  // One epoch, then resumed to three: the same final checkpoint, bit for bit.
+  REQUIRE(run(common + "--epochs 1 --save " + (dir / "part.safetensors").string()) == 0);
+  REQUIRE(run(common + "--epochs 3 --resume " + (dir / "part.safetensors").string() + " --save " +
+              (dir / "resumed.safetensors").string()) == 0);
+  TensorMap full = load_safetensors((dir / "full.safetensors").string());
+  TensorMap resumed = load_safetensors((dir / "resumed.safetensors").string());
+  REQUIRE(full.size() == resumed.size());
+  for (const auto& [name, t] : full) {
+    CAPTURE(name);
+    CHECK(values(t) == values(resumed.at(name)));
+  }
+  REQUIRE(
+      run("--eval-only --resume " + (dir / "full.safetensors").string() + " --data " + dir.string(),
+          &out) == 0);
+  CHECK(out.find("test accuracy") != std::string::npos);
+  // No dataset: a message saying how to get one, exit code 2.
+  CHECK(run("--data " + (dir / "nowhere").string(), &out) == 2);
+  CHECK(out.find("sudo apt-get install dataset-fashion-mnist") != std::string::npos);
+  // A corrupt file: the ember::Error message, exit code 1.
+  std::string images = read_bytes(dir / "train-images-idx3-ubyte.gz");
+  write_bytes(dir / "train-images-idx3-ubyte.gz", images.substr(0, images.size() / 2));
+  CHECK(run(common + "--epochs 1", &out) == 1);
+  CHECK(out.find("error: load_idx:") != std::string::npos);
+  fs::remove_all(dir);
+}
