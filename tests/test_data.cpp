@@ -2,59 +2,27 @@
 // rejected; ImageFolder over PNGs written here; the DataLoader's coverage, seeding and thread
 // independence; and train_fashion_mnist end to end on a small synthetic dataset (falling loss,
 // exact resume, the missing-dataset message and exit codes).
-#include <sys/wait.h>
-
 #include <filesystem>
 #include <fstream>
 #include <set>
 
-#include "helpers.h"
+#include "programs.h"
 
 using namespace ember;
+using ember::testing::read_bytes;
+using ember::testing::scratch;
 using ember::testing::shape;
 using ember::testing::values;
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path scratch(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("ember_test_data_" + name);
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p;
-}
-
 void write_bytes(const fs::path& p, const std::string& bytes) {
   std::ofstream(p, std::ios::binary) << bytes;
 }
 
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// A learnable stand-in for Fashion-MNIST: class k images are noise plus a bright band in row 2k+4.
-void write_fake_mnist(const fs::path& dir, int64_t train, int64_t test) {
-  manual_seed(123);
-  for (auto [prefix, n] : {std::pair{"train", train}, std::pair{"t10k", test}}) {
-    Tensor labels = randint(0, 10, {n});
-    Tensor images = rand({n, 28, 28}) * 80.0;
-    const int64_t* l = labels.data_ptr<int64_t>();
-    float* px = images.data_ptr<float>();
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t x = 0; x < 28; ++x) px[(i * 28 + 2 * l[i] + 4) * 28 + x] = 250;
-    data::save_idx_u8((dir / (std::string(prefix) + "-images-idx3-ubyte.gz")).string(), images);
-    data::save_idx_u8((dir / (std::string(prefix) + "-labels-idx1-ubyte.gz")).string(), labels);
-  }
-}
-
 int run(const std::string& args, std::string* output = nullptr) {
-  std::string log = (fs::temp_directory_path() / "ember_test_data_run.log").string();
-  std::string cmd =
-      std::string(EMBER_EXAMPLES_DIR) + "/train_fashion_mnist " + args + " > " + log + " 2>&1";
-  int status = std::system(cmd.c_str());
-  if (output) *output = read_bytes(log);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return ember::testing::run_training(args, output);
 }
 
 std::vector<std::vector<std::string>> read_csv(const fs::path& p) {
@@ -205,7 +173,7 @@ TEST_CASE("transforms: normalize, seeded random crop and flip") {
 
 TEST_CASE("train_fashion_mnist: a small run learns, resumes exactly, and fails clearly") {
   fs::path dir = scratch("train");
-  write_fake_mnist(dir, 256, 64);
+  ember::testing::write_fake_mnist(dir, 256, 64);
   std::string common =
       "--data " + dir.string() + " --limit 256 --threads 2 --batch-size 32 --lr 3e-3 ";
   // Three epochs without interruption.
