@@ -93,7 +93,8 @@ Tensor amin(const Tensor& x, const Shape& dims, bool keepdim) {
 // Shared by max and min along a dim: the values' gradient goes to the index found.
 static std::pair<Tensor, Tensor> extremum_along(const char* op, const Tensor& x, int64_t dim,
                                                 bool keepdim, bool take_max) {
-  auto [values, indices] = kernels::max_along(x, dim, keepdim, take_max);
+  std::pair<Tensor, Tensor> found = kernels::max_along(x, dim, keepdim, take_max);
+  Tensor values = found.first, indices = found.second;  // (clang 14 cannot capture bindings)
   int64_t d = x.dim() ? wrap_dim(dim, x.dim(), op) : 0;
   autograd::mark_nondifferentiable(op, indices, {x});
   // y = x[index] along dim      dx = scatter_add(zeros, dim, index, g)

@@ -8,8 +8,12 @@
 namespace ember {
 
 int64_t numel_of(IntList sizes) {
+  for (int64_t s : sizes)
+    if (s == 0) return 0;  // before multiplying: huge dims beside a 0 must not overflow
   int64_t n = 1;
-  for (int64_t s : sizes) n *= s;
+  for (int64_t s : sizes)
+    if (__builtin_mul_overflow(n, s, &n))
+      fail("shape ", shape_str(sizes), " has too many elements");
   return n;
 }
 
@@ -18,7 +22,8 @@ Shape contiguous_strides(IntList sizes) {
   int64_t stride = 1;
   for (size_t i = sizes.size(); i-- > 0;) {
     strides[i] = stride;
-    stride *= std::max<int64_t>(sizes[i], 1);
+    // Only a zero-size tensor can have dims whose product overflows; its strides are moot.
+    if (__builtin_mul_overflow(stride, std::max<int64_t>(sizes[i], 1), &stride)) stride = INT64_MAX;
   }
   return strides;
 }

@@ -115,12 +115,23 @@ Tensor load_idx(const std::string& path, DType dtype) {
   if (count * esize > kMaxBytes)
     fail("load_idx: '", path, "' header says ", shape_str(dims), ", more than ", kMaxBytes,
          " bytes: corrupt");
-  std::vector<unsigned char> payload(count * esize);
-  size_t got = read_some(f.get(), payload.data(), payload.size(), path);
-  if (got != payload.size()) {
-    uint64_t item_bytes = dims[0] ? payload.size() / dims[0] : 1;
+  // Read in chunks, so memory follows the bytes that arrive, not what the header claims: a
+  // short file with a huge header cannot make this allocate gigabytes.
+  std::vector<unsigned char> payload;
+  uint64_t want = count * esize;
+  while (payload.size() < want) {
+    size_t chunk =
+        static_cast<size_t>(std::min<uint64_t>(want - payload.size(), uint64_t{1} << 22));
+    size_t old = payload.size();
+    payload.resize(old + chunk);
+    size_t got = read_some(f.get(), payload.data() + old, chunk, path);
+    payload.resize(old + got);
+    if (got < chunk) break;
+  }
+  if (payload.size() != want) {
+    uint64_t item_bytes = dims[0] ? want / dims[0] : 1;
     fail("load_idx: '", path, "' is truncated: header says ", dims[0], " items (", shape_str(dims),
-         "), found ", got / std::max<uint64_t>(item_bytes, 1));
+         "), found ", payload.size() / std::max<uint64_t>(item_bytes, 1));
   }
   unsigned char extra;
   if (read_some(f.get(), &extra, 1, path) != 0)

@@ -130,8 +130,16 @@ class Progress {
 
 struct EpochMetrics {
   int epoch;
-  double train_loss, train_accuracy, test_loss, test_accuracy, images_per_s, seconds;
+  double train_loss, train_accuracy, test_loss, test_accuracy, images_per_s, seconds, rss_mib;
 };
+
+// Resident memory of this process now, from /proc/self/status (0 where unavailable).
+double resident_mib() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return 0;
+}
 
 std::pair<double, double> evaluate(nn::Module& model, const data::Dataset& test) {
   model.eval();
@@ -183,11 +191,11 @@ int load_checkpoint(const Config& c, nn::Module& model, optim::Optimizer* opt) {
 
 void write_metrics(const std::string& path, const std::vector<EpochMetrics>& rows) {
   std::ostringstream out;
-  out << "epoch,train_loss,train_accuracy,test_loss,test_accuracy,train_images_per_s,train_"
-         "seconds\n";
+  out << "epoch,train_loss,train_accuracy,test_loss,test_accuracy,train_images_per_s,"
+         "train_seconds,resident_mib\n";
   for (const auto& r : rows)
     out << r.epoch << ',' << r.train_loss << ',' << r.train_accuracy << ',' << r.test_loss << ','
-        << r.test_accuracy << ',' << r.images_per_s << ',' << r.seconds << '\n';
+        << r.test_accuracy << ',' << r.images_per_s << ',' << r.seconds << ',' << r.rss_mib << '\n';
   write_file_atomically(path, out.str());
 }
 
@@ -299,12 +307,13 @@ int run(const Config& c) {
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     auto [test_loss, test_acc] = evaluate(*model, *split.test);
-    rows.push_back(
-        {epoch, loss_sum / seen, correct / seen, test_loss, test_acc, seen / seconds, seconds});
+    rows.push_back({epoch, loss_sum / seen, correct / seen, test_loss, test_acc, seen / seconds,
+                    seconds, resident_mib()});
     std::printf(
         "epoch %d: train loss %.4f, train accuracy %.2f%%, %.0f img/s | test loss %.4f, test "
-        "accuracy %.2f%%\n",
-        epoch, loss_sum / seen, 100 * correct / seen, seen / seconds, test_loss, 100 * test_acc);
+        "accuracy %.2f%% | resident %.0f MiB\n",
+        epoch, loss_sum / seen, 100 * correct / seen, seen / seconds, test_loss, 100 * test_acc,
+        rows.back().rss_mib);
     if (!c.save.empty()) save_checkpoint(c, *model, *opt, epoch);
     if (!c.metrics.empty()) write_metrics(c.metrics, rows);
   }

@@ -104,7 +104,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 // y = max over each window      dx = g scattered back to each window's argmax
 Tensor max_pool2d(const Tensor& x, Pair kernel, const PoolArgs& a) {
   Pair stride = a.stride.value_or(kernel);
-  auto [y, indices] = kernels::max_pool2d(x, window(kernel, a.dilation, a.padding, stride));
+  std::pair<Tensor, Tensor> pooled =
+      kernels::max_pool2d(x, window(kernel, a.dilation, a.padding, stride));
+  Tensor y = pooled.first, indices = pooled.second;  // (clang 14 cannot capture bindings)
   return record("max_pool2d", y, {x},
                 [indices, sizes = shape_of(x)](const Tensor& g, const Needs&) {
                   int64_t n = sizes[0], c = sizes[1];
@@ -256,7 +258,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
   double scale = a.reduction == Reduction::Mean ? 1.0 / static_cast<double>(count) : 1.0;
   Reduction reduction = a.reduction;
   Tensor y = record("cross_entropy", loss.detach(), {logits},
-                    [rows_saved = save(rows), q, valid, scale, reduction, order, m, c,
+                    [rows_saved = save(rows), q, valid, scale, reduction, order, m,
                      logits_shape = shape_of(logits)](const Tensor& g, const Needs&) {
                       Tensor gr = reduction == Reduction::None ? reshape(g, {m, 1}) : g * scale;
                       Tensor d = (softmax(rows_saved.unpack(), 1) - q) * valid * gr;

@@ -89,6 +89,23 @@ TEST_CASE("bad IDX files are rejected before anything is allocated") {
   fs::remove_all(dir);
 }
 
+// Inputs the fuzzers found (tools/fuzz.sh); each was undefined behaviour before its fix.
+TEST_CASE("fuzzing regressions") {
+  fs::path dir = scratch("fuzz_regressions");
+  // fuzz_idx: an empty tensor whose other dims are huge overflowed the stride computation.
+  // (the crash input, byte for byte)
+  const char raw[] =
+      "\x00\x00\x08\x03"
+      "\x00\x00\x00\x00"
+      "\xfe\xff\xff\xff"
+      "\xff\xf7\xfd\xfc";
+  write_bytes(dir / "empty_huge.idx", std::string(raw, sizeof raw - 1));
+  Tensor t = data::load_idx((dir / "empty_huge.idx").string());
+  CHECK(t.numel() == 0);
+  CHECK(shape(t) == Shape{0, 4278190079, 4294442492});
+  fs::remove_all(dir);
+}
+
 TEST_CASE("ImageFolder: sorted classes, grayscale and RGB, resize, unreadable files") {
   fs::path root = scratch("folder");
   fs::create_directories(root / "cat");

@@ -74,7 +74,9 @@ std::pair<Dims, Dims> split(const Tensor& x, const std::vector<bool>& reduced) {
 template <typename T, typename Out, typename Acc, typename Step, typename Merge, typename Finish>
 Tensor reduce(const Tensor& x, const std::vector<bool>& reduced, bool keepdim, DType out_dtype,
               Acc init, Step step, Merge merge, Finish finish) {
-  auto [kept, red] = split(x, reduced);
+  std::pair<Dims, Dims> sides = split(x, reduced);  // (clang 14 cannot capture bindings)
+  const Dims& kept = sides.first;
+  const Dims& red = sides.second;
   Tensor out = empty(reduced_shape(x.sizes(), reduced, keepdim), out_dtype);
   int64_t outputs = kept.numel();
   int64_t per_output = red.numel();

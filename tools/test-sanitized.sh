@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds the library and every test with AddressSanitizer + UndefinedBehaviorSanitizer (and
+# LeakSanitizer) in build-asan and runs the whole suite there. CI runs it after tools/test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/install-deps.sh
+build="${EMBER_ASAN_BUILD_DIR:-build-asan}"
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DEMBER_SANITIZE=ON -DEMBER_BUILD_BENCH=OFF
+cmake --build "$build" -j "$(nproc)"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+ctest --test-dir "$build" --output-on-failure -j 2
