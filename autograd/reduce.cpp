@@ -24,8 +24,6 @@ Tensor keep_reduced_dims(const Tensor& g, IntList x_sizes, const std::vector<boo
   return reshape(g, kernels::reduced_shape(x_sizes, reduced, /*keepdim=*/true));
 }
 
-Shape shape_of(const Tensor& t) { return Shape(t.sizes().begin(), t.sizes().end()); }
-
 // Shared by amax and amin: y = max over dims; dx = g [x = y] / (number of ties).
 Tensor extremum(const char* op, const Tensor& x, const Shape& dims, bool keepdim, bool take_max) {
   auto reduced = kernels::reduced_dims(dims, x.dim(), op);

@@ -18,8 +18,6 @@ using autograd::record;
 
 namespace {
 
-Shape shape_of(const Tensor& t) { return Shape(t.sizes().begin(), t.sizes().end()); }
-
 // Strides that let (old_sizes, old_strides) be read as new_sizes without copying, if any.
 // Walks both shapes from the back, matching chunks of dims that are contiguous in the input.
 std::optional<Shape> view_strides(IntList old_sizes, IntList old_strides, const Shape& sizes) {

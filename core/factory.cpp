@@ -174,7 +174,6 @@ template Tensor from_vector(const std::vector<int64_t>&, const Shape&);
 
 Tensor scalar_tensor(double value, DType dtype) { return full({}, value, dtype); }
 
-static Shape shape_of(const Tensor& t) { return Shape(t.sizes().begin(), t.sizes().end()); }
 Tensor empty_like(const Tensor& t) { return empty(shape_of(t), t.dtype()); }
 Tensor zeros_like(const Tensor& t) { return zeros(shape_of(t), t.dtype()); }
 Tensor ones_like(const Tensor& t) { return ones(shape_of(t), t.dtype()); }

@@ -111,6 +111,9 @@ class Tensor {
   std::shared_ptr<TensorImpl> impl_;
 };
 
+/// The sizes of t as an owned Shape (t.sizes() is a view into the tensor).
+inline Shape shape_of(const Tensor& t) { return Shape(t.sizes().begin(), t.sizes().end()); }
+
 /// A tensor viewing `base`'s storage with other sizes, strides and offset (no autograd).
 Tensor make_view(const Tensor& base, Shape sizes, Shape strides, int64_t offset);
 

@@ -123,15 +123,23 @@ std::string describe(const AttentionOptions& o) {
   return out.str();
 }
 
+// Registers the block's four 1x1 convolutions under the reference module's names.
+template <typename Block>
+void register_projections(Block& block) {
+  const AttentionOptions& o = block.options;
+  check_heads(block.name().c_str(), o);
+  block.keys = block.register_module("keys", pointwise(o.in_channels, o.key_channels));
+  block.queries = block.register_module("queries", pointwise(o.in_channels, o.key_channels));
+  block.values = block.register_module("values", pointwise(o.in_channels, o.value_channels));
+  block.reprojection =
+      block.register_module("reprojection", pointwise(o.value_channels, o.in_channels));
+}
+
 }  // namespace
 
 EfficientAttention2d::EfficientAttention2d(const AttentionOptions& o)
     : Module("EfficientAttention2d"), options(o) {
-  check_heads("EfficientAttention2d", o);
-  keys = register_module("keys", pointwise(o.in_channels, o.key_channels));
-  queries = register_module("queries", pointwise(o.in_channels, o.key_channels));
-  values = register_module("values", pointwise(o.in_channels, o.value_channels));
-  reprojection = register_module("reprojection", pointwise(o.value_channels, o.in_channels));
+  register_projections(*this);
 }
 
 Tensor EfficientAttention2d::forward(const Tensor& x) {
@@ -145,11 +153,7 @@ std::string EfficientAttention2d::extra_repr() const { return describe(options);
 
 DotProductAttention2d::DotProductAttention2d(const AttentionOptions& o)
     : Module("DotProductAttention2d"), options(o) {
-  check_heads("DotProductAttention2d", o);
-  keys = register_module("keys", pointwise(o.in_channels, o.key_channels));
-  queries = register_module("queries", pointwise(o.in_channels, o.key_channels));
-  values = register_module("values", pointwise(o.in_channels, o.value_channels));
-  reprojection = register_module("reprojection", pointwise(o.value_channels, o.in_channels));
+  register_projections(*this);
 }
 
 Tensor DotProductAttention2d::forward(const Tensor& x) {

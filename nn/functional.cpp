@@ -21,8 +21,6 @@ using autograd::save;
 
 namespace {
 
-Shape shape_of(const Tensor& t) { return Shape(t.sizes().begin(), t.sizes().end()); }
-
 kernels::Window window(Pair kernel, Pair dilation, Pair padding, Pair stride) {
   return {kernel.h, kernel.w, stride.h, stride.w, padding.h, padding.w, dilation.h, dilation.w};
 }

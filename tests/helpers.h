@@ -37,6 +37,27 @@ inline std::string mismatch(const Tensor& a, const Tensor& b, double rtol, doubl
   return "";
 }
 
+/// One line of a gradient-check table: an op's name, a function of float64 inputs, the inputs.
+struct GradcheckLine {
+  std::string op;
+  autograd::TensorFn fn;
+  std::vector<Tensor> inputs;
+  bool second_order = true;  // also run gradgradcheck
+};
+
+/// Runs gradcheck (and gradgradcheck where asked) on every line, reporting failures by op.
+inline void check_gradients(const std::vector<GradcheckLine>& table) {
+  for (const GradcheckLine& line : table) {
+    CAPTURE(line.op);
+    auto first = autograd::gradcheck(line.fn, line.inputs);
+    CHECK_MESSAGE(first.passed, line.op, ": ", first.message);
+    if (line.second_order) {
+      auto second = autograd::gradgradcheck(line.fn, line.inputs);
+      CHECK_MESSAGE(second.passed, line.op, " (second order): ", second.message);
+    }
+  }
+}
+
 }  // namespace ember::testing
 
 #define CHECK_CLOSE(a, b, rtol) \

@@ -21,12 +21,7 @@ Tensor away(const Shape& s) {
   return (sign(r) * (abs(r) + 0.2)).detach().requires_grad_();
 }
 
-struct Line {
-  std::string op;
-  autograd::TensorFn fn;
-  Inputs inputs;
-  bool second_order = true;
-};
+using Line = ember::testing::GradcheckLine;
 
 std::vector<Line> table() {
   manual_seed(77);
@@ -143,15 +138,7 @@ std::set<std::string> declared_functional_ops() {
 }  // namespace
 
 TEST_CASE("every nn::functional op passes gradcheck and gradgradcheck in float64") {
-  for (const Line& line : table()) {
-    CAPTURE(line.op);
-    auto first = autograd::gradcheck(line.fn, line.inputs);
-    CHECK_MESSAGE(first.passed, line.op, ": ", first.message);
-    if (line.second_order) {
-      auto second = autograd::gradgradcheck(line.fn, line.inputs);
-      CHECK_MESSAGE(second.passed, line.op, " (second order): ", second.message);
-    }
-  }
+  ember::testing::check_gradients(table());
 }
 
 TEST_CASE("every op declared in nn/functional.h has a gradient-check line") {

@@ -26,12 +26,7 @@ Tensor away(const Shape& s) {
   return (sign(r) * (abs(r) + 0.2)).detach().requires_grad_();
 }
 
-struct Line {
-  std::string op;
-  autograd::TensorFn fn;
-  Inputs inputs;
-  bool second_order = true;
-};
+using Line = ember::testing::GradcheckLine;
 
 // Not differentiable: their results never require grad (checked below).
 const std::set<std::string> kNotDifferentiable{"eq", "ne", "lt",     "le",
@@ -221,15 +216,7 @@ std::set<std::string> declared_ops() {
 }  // namespace
 
 TEST_CASE("every differentiable op passes gradcheck and gradgradcheck in float64") {
-  for (const Line& line : table()) {
-    CAPTURE(line.op);
-    auto first = gradcheck(line.fn, line.inputs);
-    CHECK_MESSAGE(first.passed, line.op, ": ", first.message);
-    if (line.second_order) {
-      auto second = gradgradcheck(line.fn, line.inputs);
-      CHECK_MESSAGE(second.passed, line.op, " (second order): ", second.message);
-    }
-  }
+  ember::testing::check_gradients(table());
 }
 
 TEST_CASE("every op declared in autograd/ has a gradient-check line") {

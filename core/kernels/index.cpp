@@ -8,8 +8,6 @@
 namespace ember::kernels {
 namespace {
 
-Shape shape_of(const Tensor& t) { return Shape(t.sizes().begin(), t.sizes().end()); }
-
 int64_t checked(int64_t i, int64_t size, const char* op, int64_t dim) {
   check(i >= -size && i < size, op, ": index ", i, " is out of range for dim ", dim, " of size ",
         size);
