@@ -103,6 +103,21 @@ TEST_CASE("fuzzing regressions") {
   Tensor t = data::load_idx((dir / "empty_huge.idx").string());
   CHECK(t.numel() == 0);
   CHECK(shape(t) == Shape{0, 4278190079, 4294442492});
+  // fuzz_image: a 26-byte TGA claiming 65535 x 255 pixels kept the decoder busy past the
+  // fuzzer's 10 s timeout; such claims are now refused before decoding.
+  std::string tga = read_bytes(fs::path(EMBER_SOURCE_DIR) /
+                               "tests/fuzz/corpus/image/regression_tga_huge_claim.tga");
+  REQUIRE(tga.size() == 26);
+  write_bytes(dir / "huge_claim.tga", tga);
+  CHECK_THROWS_WITH_AS(
+      data::read_image((dir / "huge_claim.tga").string(), 3, 28, 28),
+      doctest::Contains("claims 65535x255 pixels, more than its 26 bytes can hold"), Error);
+  // fuzz_image: a BMP of height 0 decoded "successfully" and made the resize divide by zero.
+  std::string bmp = read_bytes(fs::path(EMBER_SOURCE_DIR) /
+                               "tests/fuzz/corpus/image/regression_bmp_zero_height.bmp");
+  write_bytes(dir / "zero_height.bmp", bmp);
+  CHECK_THROWS_WITH_AS(data::read_image((dir / "zero_height.bmp").string(), 3, 28, 28),
+                       doctest::Contains("is 14592x0: an image without pixels"), Error);
   fs::remove_all(dir);
 }
 

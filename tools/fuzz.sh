@@ -18,9 +18,15 @@ for harness in idx image safetensors state_dict; do
   mkdir -p "$corpus"
   cp tests/fuzz/corpus/$harness/* "$corpus/"
   echo "== fuzz_$harness for ${seconds}s"
+  log="$build/fuzz_$harness.log"
+  status=0
   "$build/tests/fuzz/fuzz_$harness" "$corpus" -max_total_time="$seconds" -rss_limit_mb=2048 \
-    -timeout=10 -print_final_stats=1 -artifact_prefix="$build/artifacts/${harness}_" 2>&1 |
-    grep -E "stat::number_of_executed_units|stat::peak_rss_mb|ERROR|SUMMARY|Done" || true
-  test "${PIPESTATUS[0]}" -eq 0
+    -timeout=10 -print_final_stats=1 -artifact_prefix="$build/artifacts/${harness}_" >"$log" 2>&1 ||
+    status=$?
+  grep -E "stat::number_of_executed_units|stat::peak_rss_mb|ERROR|SUMMARY|Done" "$log" || true
+  if [ "$status" -ne 0 ]; then
+    echo "fuzz_$harness: finding (exit $status); input saved under $build/artifacts/" >&2
+    exit 1
+  fi
 done
 echo "fuzz: all harnesses ran ${seconds}s without a finding"
