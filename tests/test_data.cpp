@@ -118,6 +118,12 @@ TEST_CASE("fuzzing regressions") {
   write_bytes(dir / "zero_height.bmp", bmp);
   CHECK_THROWS_WITH_AS(data::read_image((dir / "zero_height.bmp").string(), 3, 28, 28),
                        doctest::Contains("is 14592x0: an image without pixels"), Error);
+  // fuzz_image: a 96-byte PNG whose chunk lengths run past the end made stb allocate 2 GiB.
+  std::string past = read_bytes(fs::path(EMBER_SOURCE_DIR) /
+                                "tests/fuzz/corpus/image/regression_png_chunk_past_end.png");
+  write_bytes(dir / "chunk_past_end.png", past);
+  CHECK_THROWS_WITH_AS(data::read_image((dir / "chunk_past_end.png").string(), 3, 28, 28),
+                       doctest::Contains("is a corrupt PNG: a chunk claims"), Error);
   // fuzz_image: a PNG whose first IDAT chunk is empty (stb copies 0 bytes to a null buffer;
   // see CMakeLists.txt). It must end in an error or an image, never a crash.
   std::string png = read_bytes(fs::path(EMBER_SOURCE_DIR) /
