@@ -231,13 +231,28 @@ Tensor sigmoid(const Tensor& x) {
   });
 }
 
+namespace {
+
+// relu's backward, g where y > 0 (else 0), as an op of its own: one pass, and differentiable in g
+// (the mask is constant), so relu differentiates twice.
+Tensor relu_backward(const Tensor& g, const Tensor& y) {
+  Tensor dx = visit_dtype(g.dtype(), [&]<typename T>() {
+    return kernels::zip<T, T>(g, y, "relu_backward", [](T gv, T yv) { return yv > 0 ? gv : T(0); });
+  });
+  return record("relu_backward", dx, {g}, [y = y.detach()](const Tensor& gg, const Needs&) {
+    return grads{relu_backward(gg, y)};
+  });
+}
+
+}  // namespace
+
 // y = max(x, 0)      dx = g where y > 0
 Tensor relu(const Tensor& x) {
   Tensor y = visit_dtype(x.dtype(), [&]<typename T>() {
     return kernels::map<T, T>(x, [](T v) { return v > 0 ? v : T(0); });
   });
   return record("relu", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
-    return grads{where(gt(y.unpack(), 0.0), g, 0.0)};
+    return grads{relu_backward(g, y.unpack())};
   });
 }
 

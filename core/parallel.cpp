@@ -7,6 +7,7 @@
 #include <tbb/parallel_for.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -39,8 +40,14 @@ struct ThreadState {
     threads = n;
     control = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
                                                     static_cast<size_t>(n));
-    openblas_set_num_threads(n);
+    if (serial_blas_scopes == 0) openblas_set_num_threads(n);
   }
+
+  // OpenBLAS's thread count is process-wide. While any parallel_for_blas runs it is 1; a GEMM
+  // large enough for OpenBLAS to thread, called outside one, waits until none runs (and holds
+  // new ones off), so it always runs with ember's count. Guarded by g_mutex.
+  int serial_blas_scopes = 0;
+  int threaded_blas_calls = 0;
 };
 
 ThreadState& state() {
@@ -49,6 +56,27 @@ ThreadState& state() {
 }
 
 std::mutex g_mutex;
+std::condition_variable g_blas_changed;
+thread_local bool t_serial_blas = false;  // running a parallel_for_blas body
+
+// Holds OpenBLAS to the calling thread while alive (nested and concurrent scopes count).
+class SerialBlasScope {
+ public:
+  SerialBlasScope() {
+    std::unique_lock lock(g_mutex);
+    g_blas_changed.wait(lock, [] { return state().threaded_blas_calls == 0; });
+    if (state().serial_blas_scopes++ == 0) openblas_set_num_threads(1);
+  }
+  ~SerialBlasScope() {
+    std::lock_guard lock(g_mutex);
+    if (--state().serial_blas_scopes == 0) {
+      openblas_set_num_threads(state().threads);
+      g_blas_changed.notify_all();
+    }
+  }
+  SerialBlasScope(const SerialBlasScope&) = delete;
+  SerialBlasScope& operator=(const SerialBlasScope&) = delete;
+};
 
 }  // namespace
 
@@ -57,6 +85,14 @@ void set_num_threads(int n) {
   std::lock_guard lock(g_mutex);
   state().apply(n);
 }
+
+namespace {
+std::atomic<bool> g_thread_count_invariant{false};
+}  // namespace
+
+void set_thread_count_invariant(bool on) { g_thread_count_invariant = on; }
+
+bool thread_count_invariant() { return g_thread_count_invariant.load(std::memory_order_relaxed); }
 
 int get_num_threads() { return state().threads.load(std::memory_order_relaxed); }
 
@@ -77,6 +113,36 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain,
                       body(r.begin(), r.end());
                       t_in_parallel = outer;
                     });
+}
+
+void parallel_for_blas(int64_t begin, int64_t end, int64_t grain,
+                       const std::function<void(int64_t, int64_t)>& body) {
+  if (end <= begin) return;
+  if (t_serial_blas) {  // nested: OpenBLAS is serial already
+    parallel_for(begin, end, grain, body);
+    return;
+  }
+  SerialBlasScope serial;
+  parallel_for(begin, end, grain, [&](int64_t lo, int64_t hi) {
+    bool outer = t_serial_blas;
+    t_serial_blas = true;
+    body(lo, hi);
+    t_serial_blas = outer;
+  });
+}
+
+BlasCall::BlasCall(int64_t multiply_adds) {
+  if (t_serial_blas || multiply_adds <= kSerialBlasWork) return;
+  std::unique_lock lock(g_mutex);
+  g_blas_changed.wait(lock, [] { return state().serial_blas_scopes == 0; });
+  ++state().threaded_blas_calls;
+  counted_ = true;
+}
+
+BlasCall::~BlasCall() {
+  if (!counted_) return;
+  std::lock_guard lock(g_mutex);
+  if (--state().threaded_blas_calls == 0) g_blas_changed.notify_all();
 }
 
 }  // namespace ember

@@ -1,7 +1,8 @@
-// nn::functional ops. Convolution and pooling are built on unfold/fold (im2col and its adjoint),
-// so conv2d is a composite: unfold, one GEMM per group, bias. Normalisations, most losses and
-// activations are composites too; the ops below that record their own backward do so for speed
-// or stability, with the formula written in ember ops (so they differentiate twice).
+// nn::functional ops. Convolution runs a GEMM per sample over im2col columns (core/kernels/conv),
+// pooling is built on unfold/fold (im2col and its adjoint). Normalisations, most losses and
+// activations are composites. The ops that record their own backward do so for speed or
+// stability, with the formula written in ember ops so that they differentiate twice; conv2d's
+// backward is a kernel, with the ember-op formula used under create_graph.
 // Read next: nn/module.h.
 #include "functional.h"
 
@@ -9,7 +10,9 @@
 #include <numbers>
 
 #include "../autograd/function.h"
+#include "../autograd/grad_mode.h"
 #include "../core/kernels/conv.h"
+#include "../core/kernels/norm.h"
 #include "../core/kernels/reduce.h"
 
 namespace ember::nn::functional {
@@ -71,32 +74,51 @@ Tensor fold(const Tensor& cols, Pair output_size, Pair kernel, Pair dilation, Pa
   });
 }
 
-// y = W @ unfold(x) + b      (composite: unfold/fold and matmul carry the backward)
-// The batch is folded into the GEMM's columns: patches (C*kh*kw, N*L) per group, so the forward,
-// the weight gradient and the input gradient are one large GEMM each instead of N small ones
-// (and the weight gradient needs no reduction over the batch).
+// y = W ⋆ x + b: per sample W @ im2col(x) + b                      (kernels::conv2d)
+// dx = col2im(Wᵀ g)      dW = Σ_samples g im2col(x)ᵀ      db = Σ g over samples and positions
+// The backward runs kernels::conv2d_backward. Under create_graph the same formulas are written in
+// ember ops (unfold, fold, matmul) instead, so conv2d has second derivatives.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvArgs& a) {
   if (x.dim() != 4 || weight.dim() != 4)
     fail("conv2d: expected a 4-D input and weight, got input ", shape_str(x.sizes()),
          " and weight ", shape_str(weight.sizes()));
-  int64_t n = x.size(0), c = x.size(1), out = weight.size(0), g = a.groups;
+  int64_t c = x.size(1), out = weight.size(0), g = a.groups;
   if (g < 1 || c != weight.size(1) * g || out % g != 0)
     fail("conv2d: input has ", c, " channels but weight expects ", weight.size(1) * g, " (input ",
          shape_str(x.sizes()), ", weight ", shape_str(weight.sizes()), ", groups ", g, ")");
   if (bias.defined() && (bias.dim() != 1 || bias.size(0) != out))
     fail("conv2d: bias ", shape_str(bias.sizes()), " does not match ", out, " output channels");
+  if (x.dtype() != weight.dtype() || (bias.defined() && bias.dtype() != x.dtype()))
+    fail("conv2d: input, weight and bias must have the same dtype, got ", x.dtype(), ", ",
+         weight.dtype(), (bias.defined() ? ", " : ""), (bias.defined() ? bias.dtype() : x.dtype()));
   Pair k{weight.size(2), weight.size(3)};
-  int64_t oh =
-      kernels::Window::out_size(x.size(2), k.h, a.stride.h, a.padding.h, a.dilation.h, "conv2d");
-  int64_t ow =
-      kernels::Window::out_size(x.size(3), k.w, a.stride.w, a.padding.w, a.dilation.w, "conv2d");
-  int64_t l = oh * ow;
-  Tensor cols = unfold(x, k, a.dilation, a.padding, a.stride);  // (N, C*kh*kw, L)
-  Tensor patches = reshape(permute(reshape(cols, {n, g, -1, l}), {1, 2, 0, 3}),
-                           {g, -1, n * l});                       // (G, C/G*kh*kw, N*L)
-  Tensor y = matmul(reshape(weight, {g, out / g, -1}), patches);  // (G, out/G, N*L)
-  y = reshape(permute(reshape(y, {out, n, l}), {1, 0, 2}), {n, out, oh, ow});
-  return bias.defined() ? y + per_channel(bias, 4) : y;
+  kernels::Window win = window(k, a.dilation, a.padding, a.stride);
+  Tensor y = kernels::conv2d(x, weight, bias, win, g);
+  return record(
+      "conv2d", y, {x, weight, bias},
+      [x = save(x), weight = save(weight), win, a, k](const Tensor& grad, const Needs& needs) {
+        Tensor xs = x.unpack(), ws = weight.unpack();
+        if (!GradMode::is_enabled()) {
+          kernels::Conv2dGrads r =
+              kernels::conv2d_backward(grad, xs, ws, win, a.groups, needs[0], needs[1], needs[2]);
+          return grads{r.input, r.weight, r.bias};
+        }
+        int64_t n = xs.size(0), groups = a.groups, l = grad.size(2) * grad.size(3);
+        Tensor gy = reshape(grad, {n, groups, ws.size(0) / groups, l});  // (N, G, O/G, L)
+        Tensor wg = reshape(ws, {groups, ws.size(0) / groups, -1});      // (G, O/G, C/G*kk)
+        Tensor dx, dw, db;
+        if (needs[0]) {
+          Tensor dcols = reshape(matmul(transpose(wg, 1, 2), gy), {n, -1, l});
+          dx = fold(dcols, {xs.size(2), xs.size(3)}, k, a.dilation, a.padding, a.stride);
+        }
+        if (needs[1]) {
+          Tensor cols = reshape(unfold(xs, k, a.dilation, a.padding, a.stride),
+                                {n, groups, -1, l});  // (N, G, C/G*kk, L)
+          dw = reshape(sum(matmul(gy, transpose(cols, 2, 3)), {0}), shape_of(ws));
+        }
+        if (needs[2]) db = sum(grad, {0, 2, 3});
+        return grads{dx, dw, db};
+      });
 }
 
 // y = max over each window      dx = g scattered back to each window's argmax
@@ -148,37 +170,68 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Pair out) {
   return stack(rows, 2);  // (N, C, OH, OW)
 }
 
-// y = (x - mean) / sqrt(var + eps) * weight + bias, statistics per channel      (composite)
+// y = xhat w + b, xhat = (x - mean) / sqrt(var + eps) per channel. Training uses the batch's mean
+// and biased variance and updates the running statistics (unbiased variance); evaluation uses
+// the running ones.
+// dw = sum g xhat      db = sum g      dx = see kernels/norm.h (batch or fixed statistics)
+// The backward runs kernels::batch_norm_backward; under create_graph the same formulas in ember
+// ops, so batch_norm has second derivatives.
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
                   const Tensor& weight, const Tensor& bias, bool training, double momentum,
                   double eps) {
   if (x.dim() < 2) fail("batch_norm: expected (N, C, ...), got ", shape_str(x.sizes()));
   int64_t rank = x.dim(), c = x.size(1);
+  for (const Tensor* t : {&running_mean, &running_var, &weight, &bias})
+    if (t->defined() && (t->dim() != 1 || t->size(0) != c || t->dtype() != x.dtype()))
+      fail("batch_norm: expected per-channel vectors of ", c, " ", x.dtype(), " values for input ",
+           shape_str(x.sizes()), ", got ", t->dtype(), " ", shape_str(t->sizes()));
   Shape dims{0};
   for (int64_t d = 2; d < rank; ++d) dims.push_back(d);
-  Tensor xhat;
-  if (training) {
-    int64_t count = x.numel() / std::max<int64_t>(c, 1);
-    if (count <= 1)
-      fail("batch_norm: expected more than 1 value per channel when training, got input ",
-           shape_str(x.sizes()));
-    Tensor mu = mean(x, dims, /*keepdim=*/true);
-    Tensor v = var(x, dims, /*correction=*/0, /*keepdim=*/true);
-    xhat = (x - mu) * rsqrt(v + eps);
-    if (running_mean.defined()) {
-      NoGradGuard no_grad;  // running statistics are buffers, updated in place
-      double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
-      running_mean.copy_(running_mean * (1 - momentum) + reshape(mu, {c}) * momentum);
-      running_var.copy_(running_var * (1 - momentum) + reshape(v, {c}) * (momentum * unbias));
+  Tensor mu, invstd;
+  {
+    NoGradGuard no_grad;  // statistics are constants here; the backward differentiates them
+    if (training) {
+      int64_t count = x.numel() / std::max<int64_t>(c, 1);
+      if (count <= 1)
+        fail("batch_norm: expected more than 1 value per channel when training, got input ",
+             shape_str(x.sizes()));
+      auto [m, v] = kernels::batch_norm_stats(x);
+      mu = m;
+      invstd = rsqrt(v + eps);
+      if (running_mean.defined()) {  // buffers, updated in place
+        double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
+        running_mean.copy_(running_mean * (1 - momentum) + m * momentum);
+        running_var.copy_(running_var * (1 - momentum) + v * (momentum * unbias));
+      }
+    } else {
+      if (!running_mean.defined())
+        fail("batch_norm: evaluation needs running statistics (track_running_stats)");
+      mu = clone(running_mean);
+      invstd = rsqrt(running_var + eps);
     }
-  } else {
-    if (!running_mean.defined())
-      fail("batch_norm: evaluation needs running statistics (track_running_stats)");
-    xhat = (x - per_channel(running_mean, rank)) * rsqrt(per_channel(running_var, rank) + eps);
   }
-  if (weight.defined()) xhat = xhat * per_channel(weight, rank);
-  if (bias.defined()) xhat = xhat + per_channel(bias, rank);
-  return xhat;
+  Tensor y = kernels::batch_norm_apply(x, mu, invstd, weight, bias);
+  return record(
+      "batch_norm", y, {x, weight, bias},
+      [x = save(x), weight = save(weight), mu, invstd, training, eps, dims, rank](
+          const Tensor& g, const Needs& needs) {
+        Tensor xs = x.unpack(), w = weight.unpack();
+        if (!GradMode::is_enabled()) {
+          kernels::BatchNormGrads r = kernels::batch_norm_backward(g, xs, mu, invstd, w, training,
+                                                                   needs[0], needs[1], needs[2]);
+          return grads{r.input, r.weight, r.bias};
+        }
+        // The statistics as functions of x, so that the gradients differentiate again.
+        Tensor inv = training ? rsqrt(var(xs, dims, 0, true) + eps) : per_channel(invstd, rank);
+        Tensor centered = xs - (training ? mean(xs, dims, true) : per_channel(mu, rank));
+        Tensor xhat = centered * inv;
+        Tensor gx = w.defined() ? g * per_channel(w, rank) : g;  // the gradient of xhat
+        Tensor dx = training
+                        ? (gx - mean(gx, dims, true) - xhat * mean(gx * xhat, dims, true)) * inv
+                        : gx * inv;
+        return grads{needs[0] ? dx : Tensor(), needs[1] ? sum(g * xhat, dims) : Tensor(),
+                     needs[2] ? sum(g, dims) : Tensor()};
+      });
 }
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,

@@ -121,6 +121,13 @@ std::vector<Line> table() {
   lines.push_back({"conv2d",
                    [](const Inputs& x) { return F::conv2d(x[0], x[1]); },
                    {in({1, 2, 3, 3}), in({3, 2, 1, 1})}});
+  // 1x1 kernels: stride 1 reads the input as its own columns; stride 2 does not.
+  for (int64_t stride : {1, 2}) {
+    nn::ConvArgs args{.stride = stride, .groups = 2};
+    lines.push_back({"conv2d",
+                     [args](const Inputs& x) { return F::conv2d(x[0], x[1], x[2], args); },
+                     {in({3, 4, 3, 2}), in({6, 2, 1, 1}), in({6})}});
+  }
   return lines;
 }
 

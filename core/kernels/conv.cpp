@@ -7,6 +7,7 @@
 
 #include "../factory.h"
 #include "../parallel.h"
+#include "blas.h"
 #include "copy.h"
 
 namespace ember::kernels {
@@ -29,10 +30,6 @@ void check_4d(const Tensor& x, const char* op) {
   if (x.dim() != 4) fail(op, ": expected a 4-D input (N, C, H, W), got ", shape_str(x.sizes()));
 }
 
-}  // namespace
-
-namespace {
-
 // The output columns [lo, hi) whose input column ox*stride - pad + offset lies inside [0, width).
 std::pair<int64_t, int64_t> valid_range(int64_t out, int64_t width, int64_t stride, int64_t pad,
                                         int64_t offset) {
@@ -40,6 +37,74 @@ std::pair<int64_t, int64_t> valid_range(int64_t out, int64_t width, int64_t stri
   int64_t lo = first <= 0 ? 0 : (first + stride - 1) / stride;
   int64_t hi = (width + pad - offset + stride - 1) / stride;  // first ox past the last column
   return {std::min(lo, out), std::clamp<int64_t>(hi, std::min(lo, out), out)};
+}
+
+// The columns of one (channel) plane: kh*kw rows of oh*ow, in im2col's order.
+template <typename T>
+void im2col_plane(const T* plane, int64_t h, int64_t wd, const Window& w, int64_t oh, int64_t ow,
+                  T* out) {
+  for (int64_t i = 0; i < w.kh; ++i)
+    for (int64_t j = 0; j < w.kw; ++j, out += oh * ow) {
+      // Columns outside [x0, x1) read padding; inside, the row is a strided copy.
+      auto [x0, x1] = valid_range(ow, wd, w.sw, w.pw, j * w.dw);
+      for (int64_t oy = 0; oy < oh; ++oy) {
+        int64_t y = oy * w.sh - w.ph + i * w.dh;
+        T* row = out + oy * ow;
+        if (y < 0 || y >= h) {
+          std::fill(row, row + ow, T(0));
+          continue;
+        }
+        std::fill(row, row + x0, T(0));
+        const T* src = plane + y * wd - w.pw + j * w.dw;
+        if (w.sw == 1) {
+          std::copy(src + x0, src + x1, row + x0);
+        } else {
+          for (int64_t ox = x0; ox < x1; ++ox) row[ox] = src[ox * w.sw];
+        }
+        std::fill(row + x1, row + ow, T(0));
+      }
+    }
+}
+
+// The adjoint of im2col_plane: adds each column entry into its pixel of `plane`.
+template <typename T>
+void col2im_plane(const T* in, int64_t h, int64_t wd, const Window& w, int64_t oh, int64_t ow,
+                  T* plane) {
+  for (int64_t i = 0; i < w.kh; ++i)
+    for (int64_t j = 0; j < w.kw; ++j, in += oh * ow) {
+      auto [x0, x1] = valid_range(ow, wd, w.sw, w.pw, j * w.dw);
+      for (int64_t oy = 0; oy < oh; ++oy) {
+        int64_t y = oy * w.sh - w.ph + i * w.dh;
+        if (y < 0 || y >= h) continue;
+        T* dst = plane + y * wd - w.pw + j * w.dw;
+        const T* row = in + oy * ow;
+        for (int64_t ox = x0; ox < x1; ++ox) dst[ox * w.sw] += row[ox];
+      }
+    }
+}
+
+// max_pool2d over one plane when no window reaches into padding. NaN wins, as in PyTorch.
+template <typename T>
+void max_pool_plane_unpadded(const T* plane, int64_t wd, const Window& w, int64_t oh, int64_t ow,
+                             T* values, int64_t* indices) {
+  for (int64_t oy = 0; oy < oh; ++oy)
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      int64_t first = oy * w.sh * wd + ox * w.sw;
+      T best = plane[first];
+      int64_t arg = first;
+      for (int64_t i = 0; i < w.kh && best == best; ++i)
+        for (int64_t j = 0; j < w.kw; ++j) {
+          int64_t at = first + i * w.dh * wd + j * w.dw;
+          T v = plane[at];
+          if (v > best || v != v) {
+            best = v;
+            arg = at;
+            if (v != v) break;
+          }
+        }
+      values[oy * ow + ox] = best;
+      indices[oy * ow + ox] = arg;
+    }
 }
 
 }  // namespace
@@ -54,36 +119,12 @@ Tensor im2col(const Tensor& x_in, const Window& w) {
   visit_floating(x.dtype(), "im2col", [&]<typename T>() {
     const T* xp = x.data_ptr<T>();
     T* cp = cols.data_ptr<T>();
-    int64_t plane_cols = w.kh * w.kw * oh * ow;
+    int64_t plane_cols =
+        w.kh * w.kw * oh * ow;  // rows (c*kh + i)*kw + j of a sample are contiguous
     parallel_for(0, n * c, std::max<int64_t>(1, kGrainElements / std::max<int64_t>(plane_cols, 1)),
                  [&](int64_t lo, int64_t hi) {
-                   for (int64_t nc = lo; nc < hi; ++nc) {
-                     const T* plane = xp + nc * h * wd;
-                     T* out =
-                         cp + nc * plane_cols;  // rows (c*kh + i)*kw + j of sample n are contiguous
-                     for (int64_t i = 0; i < w.kh; ++i)
-                       for (int64_t j = 0; j < w.kw; ++j, out += oh * ow) {
-                         // Columns outside [x0, x1) read padding; inside, the row is a strided
-                         // copy.
-                         auto [x0, x1] = valid_range(ow, wd, w.sw, w.pw, j * w.dw);
-                         for (int64_t oy = 0; oy < oh; ++oy) {
-                           int64_t y = oy * w.sh - w.ph + i * w.dh;
-                           T* row = out + oy * ow;
-                           if (y < 0 || y >= h) {
-                             std::fill(row, row + ow, T(0));
-                             continue;
-                           }
-                           std::fill(row, row + x0, T(0));
-                           const T* src = plane + y * wd - w.pw + j * w.dw;
-                           if (w.sw == 1) {
-                             std::copy(src + x0, src + x1, row + x0);
-                           } else {
-                             for (int64_t ox = x0; ox < x1; ++ox) row[ox] = src[ox * w.sw];
-                           }
-                           std::fill(row + x1, row + ow, T(0));
-                         }
-                       }
-                   }
+                   for (int64_t nc = lo; nc < hi; ++nc)
+                     im2col_plane(xp + nc * h * wd, h, wd, w, oh, ow, cp + nc * plane_cols);
                  });
   });
   return cols;
@@ -106,20 +147,8 @@ Tensor col2im(const Tensor& cols_in, int64_t c, int64_t h, int64_t wd, const Win
     int64_t plane_cols = w.kh * w.kw * oh * ow;
     parallel_for(0, n * c, std::max<int64_t>(1, kGrainElements / std::max<int64_t>(plane_cols, 1)),
                  [&](int64_t lo, int64_t hi) {
-                   for (int64_t nc = lo; nc < hi; ++nc) {
-                     T* plane = xp + nc * h * wd;
-                     const T* in = cp + nc * plane_cols;
-                     for (int64_t i = 0; i < w.kh; ++i)
-                       for (int64_t j = 0; j < w.kw; ++j, in += oh * ow)
-                         for (int64_t oy = 0; oy < oh; ++oy) {
-                           int64_t y = oy * w.sh - w.ph + i * w.dh;
-                           if (y < 0 || y >= h) continue;
-                           for (int64_t ox = 0; ox < ow; ++ox) {
-                             int64_t xx = ox * w.sw - w.pw + j * w.dw;
-                             if (xx >= 0 && xx < wd) plane[y * wd + xx] += in[oy * ow + ox];
-                           }
-                         }
-                   }
+                   for (int64_t nc = lo; nc < hi; ++nc)
+                     col2im_plane(cp + nc * plane_cols, h, wd, w, oh, ow, xp + nc * h * wd);
                  });
   });
   return x;
@@ -144,6 +173,11 @@ std::pair<Tensor, Tensor> max_pool2d(const Tensor& x_in, const Window& w) {
                  [&](int64_t lo, int64_t hi) {
                    for (int64_t nc = lo; nc < hi; ++nc) {
                      const T* plane = xp + nc * h * wd;
+                     if (w.ph == 0 && w.pw == 0) {  // every window lies inside: no bounds checks
+                       max_pool_plane_unpadded(plane, wd, w, oh, ow, vp + nc * oh * ow,
+                                               ip + nc * oh * ow);
+                       continue;
+                     }
                      for (int64_t oy = 0; oy < oh; ++oy)
                        for (int64_t ox = 0; ox < ow; ++ox) {
                          T best = -std::numeric_limits<T>::infinity();
@@ -170,6 +204,168 @@ std::pair<Tensor, Tensor> max_pool2d(const Tensor& x_in, const Window& w) {
                  });
   });
   return {values, indices};
+}
+
+}  // namespace ember::kernels
+
+namespace ember::kernels {
+namespace {
+
+// The sizes one convolution works with; a group's slice of the weight is (og x rows) and of a
+// sample's columns (rows x l).
+struct ConvShape {
+  int64_t n, c, h, wd, out, l;
+  int64_t groups, og, rows;
+  int64_t kk;   // kernel positions kh*kw
+  bool direct;  // 1x1, stride 1, no padding: a sample's input already is its columns
+
+  ConvShape(const Tensor& x, const Tensor& weight, const Window& w, int64_t groups_)
+      : n(x.size(0)),
+        c(x.size(1)),
+        h(x.size(2)),
+        wd(x.size(3)),
+        out(weight.size(0)),
+        groups(groups_),
+        og(out / groups_),
+        kk(w.kh * w.kw) {
+    l = Window::out_size(h, w.kh, w.sh, w.ph, w.dh, "conv2d") *
+        Window::out_size(wd, w.kw, w.sw, w.pw, w.dw, "conv2d");
+    rows = c / groups * kk;
+    direct = kk == 1 && w.sh == 1 && w.sw == 1 && w.ph == 0 && w.pw == 0;
+  }
+  int64_t oh(const Window& w) const {
+    return Window::out_size(h, w.kh, w.sh, w.ph, w.dh, "conv2d");
+  }
+  int64_t ow(const Window& w) const {
+    return Window::out_size(wd, w.kw, w.sw, w.pw, w.dw, "conv2d");
+  }
+};
+
+// A sample's columns (C*kh*kw, L): the sample itself when direct, else built into `buffer`.
+template <typename T>
+const T* sample_columns(const ConvShape& s, const Window& w, const T* sample, T* buffer) {
+  if (s.direct) return sample;
+  int64_t oh = s.oh(w), ow = s.ow(w);
+  for (int64_t ch = 0; ch < s.c; ++ch)
+    im2col_plane(sample + ch * s.h * s.wd, s.h, s.wd, w, oh, ow, buffer + ch * s.kk * s.l);
+  return buffer;
+}
+
+// Weight-gradient chunks of the batch: a function of the sizes alone (never of the thread
+// count), at most 16 and few enough that their partial sums stay under 4M elements.
+int64_t samples_per_chunk(int64_t n, int64_t weight_numel) {
+  int64_t chunks = std::min<int64_t>(
+      {n, 16, std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(weight_numel, 1))});
+  return (n + chunks - 1) / std::max<int64_t>(chunks, 1);
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, const Window& w,
+              int64_t groups) {
+  Tensor x = contiguous(x_in), weight = contiguous(weight_in);
+  Tensor bias = bias_in.defined() ? contiguous(bias_in) : bias_in;
+  ConvShape s(x, weight, w, groups);
+  Tensor y = empty({s.n, s.out, s.oh(w), s.ow(w)}, x.dtype());
+  if (y.numel() == 0) return y;
+  visit_floating(x.dtype(), "conv2d", [&]<typename T>() {
+    const T* xp = x.data_ptr<T>();
+    const T* wp = weight.data_ptr<T>();
+    const T* bp = bias.defined() ? bias.data_ptr<T>() : nullptr;
+    T* yp = y.data_ptr<T>();
+    parallel_for_blas(0, s.n, 1, [&](int64_t lo, int64_t hi) {
+      Tensor buffer = empty({s.direct ? 0 : s.c * s.kk * s.l}, x.dtype());
+      for (int64_t b = lo; b < hi; ++b) {
+        const T* cols = sample_columns(s, w, xp + b * s.c * s.h * s.wd, buffer.data_ptr<T>());
+        T* yb = yp + b * s.out * s.l;
+        for (int64_t o = 0; o < s.out; ++o) std::fill_n(yb + o * s.l, s.l, bp ? bp[o] : T(0));
+        if (s.rows == 0) continue;
+        for (int64_t g = 0; g < s.groups; ++g)
+          gemm(false, false, s.og, s.l, s.rows, wp + g * s.og * s.rows, s.rows,
+               cols + g * s.rows * s.l, s.l, T(1), yb + g * s.og * s.l, s.l);
+      }
+    });
+  });
+  return y;
+}
+
+Conv2dGrads conv2d_backward(const Tensor& grad_in, const Tensor& x_in, const Tensor& weight_in,
+                            const Window& w, int64_t groups, bool need_input, bool need_weight,
+                            bool need_bias) {
+  Tensor grad = contiguous(grad_in), x = contiguous(x_in), weight = contiguous(weight_in);
+  ConvShape s(x, weight, w, groups);
+  Conv2dGrads r;
+  int64_t per = samples_per_chunk(s.n, weight.numel());
+  int64_t chunks = s.n == 0 ? 0 : (s.n + per - 1) / per;
+  Tensor partial;  // (chunks, O, C/G*kh*kw): each chunk's weight gradient
+  if (need_input) r.input = empty(shape_of(x), x.dtype());
+  if (need_weight) partial = zeros({chunks, s.out, s.rows}, x.dtype());
+  visit_floating(x.dtype(), "conv2d backward", [&]<typename T>() {
+    const T* gp = grad.data_ptr<T>();
+    const T* xp = x.data_ptr<T>();
+    const T* wp = weight.data_ptr<T>();
+    if (need_input || need_weight) {
+      parallel_for_blas(0, chunks, 1, [&](int64_t lo, int64_t hi) {
+        Tensor buffer = empty({s.direct ? 0 : s.c * s.kk * s.l}, x.dtype());
+        for (int64_t chunk = lo; chunk < hi; ++chunk) {
+          T* part = need_weight ? partial.data_ptr<T>() + chunk * s.out * s.rows : nullptr;
+          for (int64_t b = chunk * per; b < std::min(s.n, (chunk + 1) * per); ++b) {
+            const T* gb = gp + b * s.out * s.l;
+            if (need_weight && s.rows > 0) {  // part += grad_b @ columns_bᵀ
+              const T* cols = sample_columns(s, w, xp + b * s.c * s.h * s.wd, buffer.data_ptr<T>());
+              for (int64_t g = 0; g < s.groups; ++g)
+                gemm(false, true, s.og, s.rows, s.l, gb + g * s.og * s.l, s.l,
+                     cols + g * s.rows * s.l, s.l, T(1), part + g * s.og * s.rows, s.rows);
+            }
+            if (!need_input) continue;
+            T* xb = r.input.data_ptr<T>() + b * s.c * s.h * s.wd;
+            if (s.rows == 0 || s.og == 0) {
+              std::fill_n(xb, s.c * s.h * s.wd, T(0));
+              continue;
+            }
+            T* dcols = s.direct ? xb : buffer.data_ptr<T>();  // weightᵀ @ grad_b, then col2im
+            for (int64_t g = 0; g < s.groups; ++g)
+              gemm(true, false, s.rows, s.l, s.og, wp + g * s.og * s.rows, s.rows,
+                   gb + g * s.og * s.l, s.l, T(0), dcols + g * s.rows * s.l, s.l);
+            if (s.direct) continue;
+            std::fill_n(xb, s.c * s.h * s.wd, T(0));
+            for (int64_t ch = 0; ch < s.c; ++ch)
+              col2im_plane(dcols + ch * s.kk * s.l, s.h, s.wd, w, s.oh(w), s.ow(w),
+                           xb + ch * s.h * s.wd);
+          }
+        }
+      });
+    }
+    if (need_weight) {  // the chunks' partial sums, added in chunk order
+      r.weight = empty(shape_of(weight), x.dtype());
+      const T* pp = partial.data_ptr<T>();
+      T* dw = r.weight.data_ptr<T>();
+      int64_t size = weight.numel();
+      parallel_for(0, size, kGrainElements, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) {
+          T acc = chunks > 0 ? pp[i] : T(0);
+          for (int64_t k = 1; k < chunks; ++k) acc += pp[k * size + i];
+          dw[i] = acc;
+        }
+      });
+    }
+    if (need_bias) {  // per channel, samples then positions in order, accumulated in double
+      r.bias = empty({s.out}, x.dtype());
+      T* db = r.bias.data_ptr<T>();
+      parallel_for(0, s.out, std::max<int64_t>(1, kGrainElements / std::max<int64_t>(s.n * s.l, 1)),
+                   [&](int64_t lo, int64_t hi) {
+                     for (int64_t o = lo; o < hi; ++o) {
+                       double acc = 0;
+                       for (int64_t b = 0; b < s.n; ++b) {
+                         const T* row = gp + (b * s.out + o) * s.l;
+                         for (int64_t p = 0; p < s.l; ++p) acc += row[p];
+                       }
+                       db[o] = static_cast<T>(acc);
+                     }
+                   });
+    }
+  });
+  return r;
 }
 
 }  // namespace ember::kernels

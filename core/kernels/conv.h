@@ -1,5 +1,6 @@
-// Kernels for convolution and pooling: im2col and its adjoint col2im (convolution becomes one
-// GEMM over the unfolded patches), and max pooling with the argmax that its backward needs.
+// Kernels for convolution and pooling: im2col and its adjoint col2im, convolution as one GEMM per
+// sample over its im2col columns (and its backward), and max pooling with the argmax that its
+// backward needs.
 // Read next: nn/functional.cpp (conv2d, max_pool2d).
 #pragma once
 
@@ -26,6 +27,26 @@ Tensor im2col(const Tensor& x, const Window& w);
 /// The adjoint of im2col: sums every patch entry back into its pixel.
 /// cols: (N, C*kh*kw, OH*OW) -> x: (N, C, H, W) with H, W given.
 Tensor col2im(const Tensor& cols, int64_t channels, int64_t height, int64_t width, const Window& w);
+
+/// y (N, O, OH, OW) = x (N, C, H, W) cross-correlated with weight (O, C/groups, kh, kw), plus
+/// bias (O) when defined. Shapes are checked by the caller (nn::functional::conv2d). Per sample
+/// and group one GEMM, weight (O/G, C/G*kh*kw) @ columns (C/G*kh*kw, OH*OW), with the columns
+/// built in a per-thread buffer that stays in cache; samples are spread over threads, so every
+/// output has one writer and the same bits at every thread count.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Window& w,
+              int64_t groups);
+
+struct Conv2dGrads {
+  Tensor input, weight, bias;  // undefined where not asked for
+};
+
+/// The gradients of conv2d for its output gradient `grad`: input = col2im(weightᵀ @ grad) per
+/// sample; weight = sum over samples of grad @ columnsᵀ, summed within fixed chunks of the batch
+/// and then chunk by chunk in order (the chunks depend on the sizes alone, so the result does
+/// not depend on the thread count); bias = sum of grad over samples and positions.
+Conv2dGrads conv2d_backward(const Tensor& grad, const Tensor& x, const Tensor& weight,
+                            const Window& w, int64_t groups, bool need_input, bool need_weight,
+                            bool need_bias);
 
 /// Max over each window (padding never wins) and the flat index (y*W + x) of the winner in its
 /// plane, as PyTorch's max_pool2d_with_indices. x: (N, C, H, W) -> both (N, C, OH, OW).

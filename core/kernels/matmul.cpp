@@ -7,9 +7,25 @@
 
 #include "../factory.h"
 #include "../parallel.h"
+#include "blas.h"
 #include "copy.h"
 
 namespace ember::kernels {
+
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+          const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  BlasCall call(m * n * k);
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+}
+
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
+          const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
+  BlasCall call(m * n * k);
+  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+              trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
+}
+
 namespace {
 
 // A row-major matrix as BLAS sees it: a pointer, a transpose flag and a leading dimension.
@@ -31,27 +47,22 @@ std::optional<BlasMatrix> blas_layout(int64_t rows, int64_t cols, int64_t rs, in
   return std::nullopt;
 }
 
-void gemm(const BlasMatrix& la, const BlasMatrix& lb, int64_t m, int64_t n, int64_t k,
-          const float* a, const float* b, float* c, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, la.transposed ? CblasTrans : CblasNoTrans,
-              lb.transposed ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, la.ld, b, lb.ld, 0.0f, c,
-              ldc);
-}
-
-void gemm(const BlasMatrix& la, const BlasMatrix& lb, int64_t m, int64_t n, int64_t k,
-          const double* a, const double* b, double* c, int64_t ldc) {
-  cblas_dgemm(CblasRowMajor, la.transposed ? CblasTrans : CblasNoTrans,
-              lb.transposed ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a, la.ld, b, lb.ld, 0.0, c,
-              ldc);
+template <typename T>
+void gemm(const BlasMatrix& la, const BlasMatrix& lb, int64_t m, int64_t n, int64_t k, const T* a,
+          const T* b, T* c, int64_t ldc) {
+  kernels::gemm(la.transposed, lb.transposed, m, n, k, a, la.ld, b, lb.ld, T(0), c, ldc);
 }
 
 // OpenBLAS runs a GEMM of at most 64^3 multiply-adds on the calling thread (its
-// GEMM_MULTITHREAD_THRESHOLD), so a batch of such GEMMs is spread over ember's threads; larger
+// GEMM_MULTITHREAD_THRESHOLD), so a batch of such GEMMs is spread over ember's threads. Larger
 // GEMMs run one after another, each threaded by OpenBLAS, which shares its packed panels across
-// threads (splitting them into independent calls would repack them and lose 10-35%).
-// NOTE: the small GEMMs, like every ember kernel, give bitwise-identical results at every thread
-// count; OpenBLAS-threaded ones may differ in the last bits between thread counts.
-constexpr int64_t kSmallGemm = int64_t{64} * 64 * 64;
+// threads; OpenBLAS's results then differ in the last bits between thread counts (even with a
+// single block of k). Under set_thread_count_invariant(true) they are split instead into panels
+// fixed by their sizes, each a single-thread GEMM: the same bits at every thread count, at the
+// cost of packing the shared operand once per panel (5-30% on large square products, measured by
+// bench/bench_matmul).
+constexpr int64_t kSmallGemm = kSerialBlasWork;
+constexpr int64_t kPanel = 256;
 
 // out (B, m, n) = a (B, m, k) @ b (B, k, n), with a and b given by arbitrary strides.
 // Batch strides of 0 broadcast one matrix over the batch.
@@ -71,22 +82,41 @@ Tensor batched(const Tensor& a, const Tensor& b) {
     const T* ap = a.data_ptr<T>();
     const T* bp = b.data_ptr<T>();
     T* cp = out.data_ptr<T>();
+    int64_t a_step = a.stride(0), rows = m;
     // One matrix on the right for every batch, and rows that stack: a single tall GEMM.
-    if (batch > 1 && b.stride(0) == 0 && !la->transposed && a.stride(0) == m * la->ld) {
-      gemm(*la, *lb, batch * m, n, k, ap, bp, cp, n);
-      return;
+    if (batch > 1 && b.stride(0) == 0 && !la->transposed && a_step == m * la->ld) {
+      rows = batch * m;
+      batch = 1;
     }
     auto one = [&](int64_t i) {
-      gemm(*la, *lb, m, n, k, ap + i * a.stride(0), bp + i * b.stride(0), cp + i * m * n, n);
+      gemm(*la, *lb, rows, n, k, ap + i * a_step, bp + i * b.stride(0), cp + i * rows * n, n);
     };
-    int64_t work = m * n * k;
+    int64_t work = rows * n * k;
     if (batch > 1 && work <= kSmallGemm) {
       parallel_for(0, batch, std::max<int64_t>(1, kSmallGemm / std::max<int64_t>(work, 1)),
                    [&](int64_t lo, int64_t hi) {
                      for (int64_t i = lo; i < hi; ++i) one(i);
                    });
-    } else {
+    } else if (work <= kSmallGemm || !thread_count_invariant()) {
       for (int64_t i = 0; i < batch; ++i) one(i);
+    } else {
+      // Panels of the larger output dim, fixed by the sizes alone, each a single-thread GEMM.
+      bool by_rows = rows >= n;
+      int64_t dim = by_rows ? rows : n;
+      int64_t panels = std::max<int64_t>(1, dim / kPanel);
+      int64_t width = (dim + panels - 1) / panels;
+      parallel_for_blas(0, batch * panels, 1, [&](int64_t lo, int64_t hi) {
+        for (int64_t t = lo; t < hi; ++t) {
+          int64_t i = t / panels, p0 = (t % panels) * width, p = std::min(width, dim - p0);
+          const T* ai = ap + i * a_step;
+          const T* bi = bp + i * b.stride(0);
+          T* ci = cp + i * rows * n;
+          if (by_rows)
+            gemm(*la, *lb, p, n, k, ai + p0 * (la->transposed ? 1 : la->ld), bi, ci + p0 * n, n);
+          else
+            gemm(*la, *lb, rows, p, k, ai, bi + p0 * (lb->transposed ? lb->ld : 1), ci + p0, n);
+        }
+      });
     }
   });
   return out;
