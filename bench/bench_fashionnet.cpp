@@ -1,6 +1,6 @@
 // W4 (FashionNet's two convolutions at batch 64, forward + backward: input, weight and bias
-// gradients) and one W1 training step (FashionNet without attention: forward, cross-entropy,
-// backward, Adam step) at batch 64. Prints median milliseconds; bench/compare_peer.sh runs this
+// gradients) and one W1 training step (FashionNet without attention and with efficient attention:
+// forward, cross-entropy, backward, Adam step) at batch 64. Prints median milliseconds; bench/compare_peer.sh runs this
 // and the PyTorch peer (bench/peer_fashionnet.py) in alternation and prints the ratios.
 // Run: ./build/bench/bench_fashionnet [--reps N]
 #include <ember/ember.h>
@@ -33,9 +33,13 @@ double conv_ms(const Shape& input, int64_t out_channels, int reps) {
   return 1e3 * bench::median(t);
 }
 
-double w1_step_ms(int reps) {
+double w1_step_ms(int reps, bool efficient_attention) {
   manual_seed(0);
-  auto model = std::make_shared<examples::FashionNet>();
+  nn::AttentionOptions o{
+      .in_channels = 32, .key_channels = 32, .value_channels = 32, .head_count = 4};
+  auto model = efficient_attention ? std::make_shared<examples::FashionNet>(
+                                         std::make_shared<nn::EfficientAttention2d>(o))
+                                   : std::make_shared<examples::FashionNet>();
   optim::Adam adam(model->parameters(), {.lr = 1e-3});
   Tensor x = randn({64, 1, 28, 28});
   Tensor y = randint(0, 10, {64});
@@ -60,6 +64,7 @@ int main(int argc, char** argv) {
   std::printf("threads=%d\n", get_num_threads());
   std::printf("conv1_fwd_bwd_ms=%.3f\n", conv_ms({64, 1, 28, 28}, 32, reps));
   std::printf("conv2_fwd_bwd_ms=%.3f\n", conv_ms({64, 32, 14, 14}, 64, reps));
-  std::printf("w1_step_none_ms=%.3f\n", w1_step_ms(reps));
+  std::printf("w1_step_none_ms=%.3f\n", w1_step_ms(reps, false));
+  std::printf("w1_step_efficient_ms=%.3f\n", w1_step_ms(reps, true));
   return 0;
 }

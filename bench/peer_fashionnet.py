@@ -1,14 +1,20 @@
 #!/usr/bin/python3
 """The PyTorch peer of bench_fashionnet.cpp: W4 (FashionNet's convolutions at batch 64, forward
 + backward with input, weight and bias gradients) and one W1 training step (FashionNet without
-attention, Adam, batch 64). Prints median milliseconds in the same key=value form."""
+attention and with efficient attention, Adam, batch 64). Prints median milliseconds in the same
+key=value form. The attention module is the reference one in tools/make_attention_goldens.py."""
 import argparse
+import os
 import statistics
+import sys
 import time
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from make_attention_goldens import EfficientAttention  # noqa: E402
 
 
 def median_ms(step, reps):
@@ -34,10 +40,11 @@ def conv_ms(shape, out_channels, reps):
     return median_ms(step, reps)
 
 
-def w1_ms(reps):
+def w1_ms(reps, attention):
     torch.manual_seed(0)
+    attn = EfficientAttention(32, 32, 4, 32) if attention == "efficient" else nn.Identity()
     model = nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2), attn,
         nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -60,4 +67,5 @@ if __name__ == "__main__":
     print(f"threads={torch.get_num_threads()}")
     print(f"conv1_fwd_bwd_ms={conv_ms((64, 1, 28, 28), 32, args.reps):.3f}")
     print(f"conv2_fwd_bwd_ms={conv_ms((64, 32, 14, 14), 64, args.reps):.3f}")
-    print(f"w1_step_none_ms={w1_ms(args.reps):.3f}")
+    print(f"w1_step_none_ms={w1_ms(args.reps, 'none'):.3f}")
+    print(f"w1_step_efficient_ms={w1_ms(args.reps, 'efficient'):.3f}")

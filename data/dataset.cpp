@@ -28,7 +28,12 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, const DataLoaderO
 }
 
 DataLoader::~DataLoader() {
-  if (pending_.valid()) pending_.wait();
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  changed_.notify_all();
+  if (worker_.joinable()) worker_.join();
 }
 
 int64_t DataLoader::batches_per_epoch() const {
@@ -37,8 +42,13 @@ int64_t DataLoader::batches_per_epoch() const {
 }
 
 void DataLoader::start_epoch(int64_t epoch) {
-  if (pending_.valid()) pending_.wait();
-  pending_ = {};
+  wait_idle();  // the worker reads the order being replaced
+  {
+    std::lock_guard lock(mutex_);
+    requested_ = -1;
+    ready_.reset();
+    error_ = nullptr;
+  }
   epoch_ = epoch;
   next_batch_ = 0;
   int64_t n = dataset_->size();
@@ -77,11 +87,62 @@ Batch DataLoader::make_batch(int64_t index) const {
 
 std::optional<Batch> DataLoader::next() {
   if (next_batch_ >= batches_per_epoch()) return std::nullopt;
-  Batch batch = pending_.valid() ? pending_.get() : make_batch(next_batch_);
+  std::optional<Batch> batch = take(next_batch_);
+  if (!batch) batch = make_batch(next_batch_);
   ++next_batch_;
-  if (options_.prefetch && next_batch_ < batches_per_epoch())
-    pending_ = std::async(std::launch::async, [this, i = next_batch_] { return make_batch(i); });
+  if (options_.prefetch && next_batch_ < batches_per_epoch()) request(next_batch_);
   return batch;
+}
+
+void DataLoader::request(int64_t index) {
+  {
+    std::lock_guard lock(mutex_);
+    requested_ = index;
+    ready_.reset();
+    error_ = nullptr;
+  }
+  if (!worker_.joinable()) worker_ = std::thread([this] { work(); });
+  changed_.notify_all();
+}
+
+std::optional<Batch> DataLoader::take(int64_t index) {
+  std::unique_lock lock(mutex_);
+  if (requested_ != index) return std::nullopt;
+  changed_.wait(lock, [&] { return ready_ || error_; });
+  requested_ = -1;
+  if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+  return std::exchange(ready_, std::nullopt);
+}
+
+void DataLoader::wait_idle() {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return !building_; });
+}
+
+void DataLoader::work() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    changed_.wait(lock,
+                  [&] { return stop_ || (requested_ >= 0 && !ready_ && !error_ && !building_); });
+    if (stop_) return;
+    int64_t index = requested_;
+    building_ = true;
+    lock.unlock();
+    std::optional<Batch> batch;
+    std::exception_ptr error;
+    try {
+      batch = make_batch(index);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    lock.lock();
+    building_ = false;
+    if (requested_ == index) {  // still wanted
+      ready_ = std::move(batch);
+      error_ = error;
+    }
+    changed_.notify_all();
+  }
 }
 
 }  // namespace ember::data

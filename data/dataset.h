@@ -7,10 +7,13 @@
 // Read next: transforms.h, image_folder.h.
 #pragma once
 
+#include <condition_variable>
+#include <exception>
 #include <functional>
-#include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include "../core/random.h"
 #include "../core/tensor.h"
@@ -69,11 +72,24 @@ class DataLoader {
 
  private:
   Batch make_batch(int64_t index) const;
+  // Prefetching: one long-lived worker thread builds the batch after the one handed out.
+  void request(int64_t index);               // asks the worker for batch `index`
+  std::optional<Batch> take(int64_t index);  // that batch if it was requested (waits for it)
+  void wait_idle();                          // until the worker holds no request
+  void work();                               // the worker's loop
+
   std::shared_ptr<const Dataset> dataset_;
   DataLoaderOptions options_;
   int64_t epoch_ = 0, next_batch_ = 0;
   std::vector<int64_t> order_;
-  std::future<Batch> pending_;
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int64_t requested_ = -1;  // the batch asked for or built, -1 for none
+  bool building_ = false, stop_ = false;
+  std::optional<Batch> ready_;
+  std::exception_ptr error_;
+  std::thread worker_;
 };
 
 }  // namespace ember::data

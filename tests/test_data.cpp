@@ -219,7 +219,9 @@ TEST_CASE("transforms: normalize, seeded random crop and flip") {
   CHECK(values(select(select(flipped, 0, 0), 0, 0)) == values(tensor({2, 1, 0})));
 }
 
-TEST_CASE("train_fashion_mnist: a small run learns, resumes exactly, and fails clearly") {
+TEST_CASE(
+    "train_fashion_mnist: a small run learns, resumes exactly, ignores the thread count, fails "
+    "clearly") {
   fs::path dir = scratch("train");
   ember::testing::write_fake_mnist(dir, 256, 64);
   std::string common =
@@ -246,6 +248,15 @@ TEST_CASE("train_fashion_mnist: a small run learns, resumes exactly, and fails c
   for (const auto& [name, t] : full) {
     CAPTURE(name);
     CHECK(values(t) == values(resumed.at(name)));
+  }
+  // One thread instead of two: the same checkpoint, bit for bit (--threads changes only speed).
+  std::string one_thread = common;
+  one_thread.replace(one_thread.find("--threads 2"), 11, "--threads 1");
+  REQUIRE(run(one_thread + "--epochs 3 --save " + (dir / "one.safetensors").string()) == 0);
+  TensorMap one = load_safetensors((dir / "one.safetensors").string());
+  for (const auto& [name, t] : full) {
+    CAPTURE(name);
+    CHECK(values(t) == values(one.at(name)));
   }
   REQUIRE(
       run("--eval-only --resume " + (dir / "full.safetensors").string() + " --data " + dir.string(),

@@ -7,6 +7,7 @@
 
 #include "../factory.h"
 #include "../parallel.h"
+#include "accumulate.h"
 #include "blas.h"
 #include "copy.h"
 
@@ -43,10 +44,30 @@ std::pair<int64_t, int64_t> valid_range(int64_t out, int64_t width, int64_t stri
 template <typename T>
 void im2col_plane(const T* plane, int64_t h, int64_t wd, const Window& w, int64_t oh, int64_t ow,
                   T* out) {
+  // Stride 1 and an output as wide as the input (a "same" convolution): the rows of a block are
+  // consecutive input rows, so each block is one copy whose wrapped-around edge columns are then
+  // zeroed (short rows copied one by one cost more in calls than in bytes).
+  bool same_width = w.sh == 1 && w.sw == 1 && ow == wd;
   for (int64_t i = 0; i < w.kh; ++i)
     for (int64_t j = 0; j < w.kw; ++j, out += oh * ow) {
       // Columns outside [x0, x1) read padding; inside, the row is a strided copy.
       auto [x0, x1] = valid_range(ow, wd, w.sw, w.pw, j * w.dw);
+      if (same_width) {
+        int64_t y_lo = std::clamp<int64_t>(w.ph - i * w.dh, 0, oh);  // rows inside the plane
+        int64_t y_hi = std::clamp<int64_t>(h + w.ph - i * w.dh, y_lo, oh);
+        std::fill(out, out + y_lo * ow, T(0));
+        std::fill(out + y_hi * ow, out + oh * ow, T(0));
+        int64_t start = (y_lo - w.ph + i * w.dh) * wd + j * w.dw - w.pw;  // source of row y_lo
+        int64_t k0 = std::max<int64_t>(0, -start);
+        int64_t k1 = std::min((y_hi - y_lo) * ow, h * wd - start);
+        if (k1 > k0) std::copy(plane + start + k0, plane + start + k1, out + y_lo * ow + k0);
+        for (int64_t oy = y_lo; oy < y_hi; ++oy) {
+          T* row = out + oy * ow;
+          for (int64_t ox = 0; ox < x0; ++ox) row[ox] = T(0);
+          for (int64_t ox = x1; ox < ow; ++ox) row[ox] = T(0);
+        }
+        continue;
+      }
       for (int64_t oy = 0; oy < oh; ++oy) {
         int64_t y = oy * w.sh - w.ph + i * w.dh;
         T* row = out + oy * ow;
@@ -358,7 +379,7 @@ Conv2dGrads conv2d_backward(const Tensor& grad_in, const Tensor& x_in, const Ten
                        double acc = 0;
                        for (int64_t b = 0; b < s.n; ++b) {
                          const T* row = gp + (b * s.out + o) * s.l;
-                         for (int64_t p = 0; p < s.l; ++p) acc += row[p];
+                         acc += lane_sum(s.l, [&](int64_t p) { return double(row[p]); });
                        }
                        db[o] = static_cast<T>(acc);
                      }

@@ -3,6 +3,7 @@
 
 #include "../factory.h"
 #include "../parallel.h"
+#include "accumulate.h"
 #include "copy.h"
 
 namespace ember::kernels {
@@ -25,7 +26,7 @@ double channel_sum(const T* x, const Planes& p, int64_t ch, F f) {
   double acc = 0;
   for (int64_t b = 0; b < p.n; ++b) {
     const T* plane = x + (b * p.c + ch) * p.s;
-    for (int64_t i = 0; i < p.s; ++i) acc += f(plane[i]);
+    acc += lane_sum(p.s, [&](int64_t i) { return f(plane[i]); });
   }
   return acc;
 }
@@ -108,10 +109,8 @@ BatchNormGrads batch_norm_backward(const Tensor& g_in, const Tensor& x_in, const
         for (int64_t b = 0; b < p.n; ++b) {
           const T* gq = gp + (b * p.c + ch) * p.s;
           const T* xq = xp + (b * p.c + ch) * p.s;
-          for (int64_t i = 0; i < p.s; ++i) {
-            sum_g += gq[i];
-            sum_g_centered += gq[i] * (xq[i] - mu);
-          }
+          sum_g += lane_sum(p.s, [&](int64_t i) { return double(gq[i]); });
+          sum_g_centered += lane_sum(p.s, [&](int64_t i) { return gq[i] * (xq[i] - mu); });
         }
         double sum_g_xhat = sum_g_centered * inv;
         if (need_weight) r.weight.data_ptr<T>()[ch] = static_cast<T>(sum_g_xhat);
