@@ -60,7 +60,7 @@ void im2col_plane(const T* plane, int64_t h, int64_t wd, const Window& w, int64_
         int64_t start = (y_lo - w.ph + i * w.dh) * wd + j * w.dw - w.pw;  // source of row y_lo
         int64_t k0 = std::max<int64_t>(0, -start);
         int64_t k1 = std::min((y_hi - y_lo) * ow, h * wd - start);
-        if (k1 > k0) std::copy(plane + start + k0, plane + start + k1, out + y_lo * ow + k0);
+        if (k1 > k0) std::copy(plane + (start + k0), plane + (start + k1), out + y_lo * ow + k0);
         for (int64_t oy = y_lo; oy < y_hi; ++oy) {
           T* row = out + oy * ow;
           for (int64_t ox = 0; ox < x0; ++ox) row[ox] = T(0);
