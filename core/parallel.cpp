@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "error.h"
 
@@ -108,10 +109,11 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain,
   }
   tbb::parallel_for(tbb::blocked_range<int64_t>(begin, end, grain),
                     [&](const tbb::blocked_range<int64_t>& r) {
-                      bool outer = t_in_parallel;
-                      t_in_parallel = true;
+                      struct Flag {  // restored even if the body throws
+                        bool outer = std::exchange(t_in_parallel, true);
+                        ~Flag() { t_in_parallel = outer; }
+                      } flag;
                       body(r.begin(), r.end());
-                      t_in_parallel = outer;
                     });
 }
 
@@ -124,10 +126,11 @@ void parallel_for_blas(int64_t begin, int64_t end, int64_t grain,
   }
   SerialBlasScope serial;
   parallel_for(begin, end, grain, [&](int64_t lo, int64_t hi) {
-    bool outer = t_serial_blas;
-    t_serial_blas = true;
+    struct Flag {  // restored even if the body throws
+      bool outer = std::exchange(t_serial_blas, true);
+      ~Flag() { t_serial_blas = outer; }
+    } flag;
     body(lo, hi);
-    t_serial_blas = outer;
   });
 }
 

@@ -42,13 +42,7 @@ int64_t DataLoader::batches_per_epoch() const {
 }
 
 void DataLoader::start_epoch(int64_t epoch) {
-  wait_idle();  // the worker reads the order being replaced
-  {
-    std::lock_guard lock(mutex_);
-    requested_ = -1;
-    ready_.reset();
-    error_ = nullptr;
-  }
+  cancel();  // the worker reads the order being replaced
   epoch_ = epoch;
   next_batch_ = 0;
   int64_t n = dataset_->size();
@@ -114,9 +108,12 @@ std::optional<Batch> DataLoader::take(int64_t index) {
   return std::exchange(ready_, std::nullopt);
 }
 
-void DataLoader::wait_idle() {
+void DataLoader::cancel() {
   std::unique_lock lock(mutex_);
   changed_.wait(lock, [&] { return !building_; });
+  requested_ = -1;  // in the same critical section: the worker cannot claim it in between
+  ready_.reset();
+  error_ = nullptr;
 }
 
 void DataLoader::work() {

@@ -75,7 +75,7 @@ class DataLoader {
   // Prefetching: one long-lived worker thread builds the batch after the one handed out.
   void request(int64_t index);               // asks the worker for batch `index`
   std::optional<Batch> take(int64_t index);  // that batch if it was requested (waits for it)
-  void wait_idle();                          // until the worker holds no request
+  void cancel();                             // waits for the worker, then drops any request
   void work();                               // the worker's loop
 
   std::shared_ptr<const Dataset> dataset_;

@@ -227,15 +227,12 @@ std::pair<Tensor, Tensor> max_pool2d(const Tensor& x_in, const Window& w) {
   return {values, indices};
 }
 
-}  // namespace ember::kernels
-
-namespace ember::kernels {
 namespace {
 
 // The sizes one convolution works with; a group's slice of the weight is (og x rows) and of a
 // sample's columns (rows x l).
 struct ConvShape {
-  int64_t n, c, h, wd, out, l;
+  int64_t n, c, h, wd, out, oh, ow, l;
   int64_t groups, og, rows;
   int64_t kk;   // kernel positions kh*kw
   bool direct;  // 1x1, stride 1, no padding: a sample's input already is its columns
@@ -246,29 +243,22 @@ struct ConvShape {
         h(x.size(2)),
         wd(x.size(3)),
         out(weight.size(0)),
+        oh(Window::out_size(h, w.kh, w.sh, w.ph, w.dh, "conv2d")),
+        ow(Window::out_size(wd, w.kw, w.sw, w.pw, w.dw, "conv2d")),
+        l(oh * ow),
         groups(groups_),
         og(out / groups_),
-        kk(w.kh * w.kw) {
-    l = Window::out_size(h, w.kh, w.sh, w.ph, w.dh, "conv2d") *
-        Window::out_size(wd, w.kw, w.sw, w.pw, w.dw, "conv2d");
-    rows = c / groups * kk;
-    direct = kk == 1 && w.sh == 1 && w.sw == 1 && w.ph == 0 && w.pw == 0;
-  }
-  int64_t oh(const Window& w) const {
-    return Window::out_size(h, w.kh, w.sh, w.ph, w.dh, "conv2d");
-  }
-  int64_t ow(const Window& w) const {
-    return Window::out_size(wd, w.kw, w.sw, w.pw, w.dw, "conv2d");
-  }
+        rows(c / groups_ * w.kh * w.kw),
+        kk(w.kh * w.kw),
+        direct(kk == 1 && w.sh == 1 && w.sw == 1 && w.ph == 0 && w.pw == 0) {}
 };
 
 // A sample's columns (C*kh*kw, L): the sample itself when direct, else built into `buffer`.
 template <typename T>
 const T* sample_columns(const ConvShape& s, const Window& w, const T* sample, T* buffer) {
   if (s.direct) return sample;
-  int64_t oh = s.oh(w), ow = s.ow(w);
   for (int64_t ch = 0; ch < s.c; ++ch)
-    im2col_plane(sample + ch * s.h * s.wd, s.h, s.wd, w, oh, ow, buffer + ch * s.kk * s.l);
+    im2col_plane(sample + ch * s.h * s.wd, s.h, s.wd, w, s.oh, s.ow, buffer + ch * s.kk * s.l);
   return buffer;
 }
 
@@ -287,7 +277,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
   Tensor x = contiguous(x_in), weight = contiguous(weight_in);
   Tensor bias = bias_in.defined() ? contiguous(bias_in) : bias_in;
   ConvShape s(x, weight, w, groups);
-  Tensor y = empty({s.n, s.out, s.oh(w), s.ow(w)}, x.dtype());
+  Tensor y = empty({s.n, s.out, s.oh, s.ow}, x.dtype());
   if (y.numel() == 0) return y;
   visit_floating(x.dtype(), "conv2d", [&]<typename T>() {
     const T* xp = x.data_ptr<T>();
@@ -351,7 +341,7 @@ Conv2dGrads conv2d_backward(const Tensor& grad_in, const Tensor& x_in, const Ten
             if (s.direct) continue;
             std::fill_n(xb, s.c * s.h * s.wd, T(0));
             for (int64_t ch = 0; ch < s.c; ++ch)
-              col2im_plane(dcols + ch * s.kk * s.l, s.h, s.wd, w, s.oh(w), s.ow(w),
+              col2im_plane(dcols + ch * s.kk * s.l, s.h, s.wd, w, s.oh, s.ow,
                            xb + ch * s.h * s.wd);
           }
         }
