@@ -68,6 +68,8 @@ Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
 }
 
 // y = sum((x - mean)^2) / (count - correction)      (composite)
+Tensor var(const Tensor& x) { return var(x, {}); }
+
 Tensor var(const Tensor& x, const Shape& dims, int64_t correction, bool keepdim) {
   check(x.is_floating_point(), "var: expected a floating tensor, got ", x.dtype());
   auto reduced = kernels::reduced_dims(dims, x.dim(), "var");

@@ -13,7 +13,9 @@ Tensor sum(const Tensor& x);
 Tensor sum(const Tensor& x, const Shape& dims, bool keepdim = false);
 Tensor mean(const Tensor& x);
 Tensor mean(const Tensor& x, const Shape& dims, bool keepdim = false);
-/// Variance with Bessel's correction by default (correction = 1), as torch.var.
+/// Variance with Bessel's correction by default (correction = 1), as torch.var; of all elements
+/// without dims.
+Tensor var(const Tensor& x);
 Tensor var(const Tensor& x, const Shape& dims, int64_t correction = 1, bool keepdim = false);
 /// Max/min of all elements; gradient split evenly among ties.
 Tensor max(const Tensor& x);

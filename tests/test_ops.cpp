@@ -173,6 +173,7 @@ TEST_CASE("sum, mean, var, amax and max over any dims match the reference") {
   CHECK(values(sum(zeros({0, 3}), {0})) == std::vector<double>{0, 0, 0});
   CHECK(values(sum(arange(5))) == std::vector<double>{10});
   Tensor v = tensor({1, 2, 3, 4}, kFloat64);
+  CHECK(var(v).item<double>() == doctest::Approx(1.6666666666666667));
   CHECK(var(v, {}).item<double>() == doctest::Approx(1.6666666666666667));
   CHECK(var(v, {}, 0).item<double>() == doctest::Approx(1.25));
 
