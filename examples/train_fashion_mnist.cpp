@@ -62,18 +62,16 @@ Split load_idx_split(const Config& c) {
     if (x.dim() != 3 || y.dim() != 1 || x.size(0) != y.size(0))
       fail("train_fashion_mnist: images ", shape_str(x.sizes()), " and labels ",
            shape_str(y.sizes()), " do not match");
-    if (c.limit > 0 && c.limit < x.size(0)) {
-      x = narrow(x, 0, 0, c.limit);
-      y = narrow(y, 0, 0, c.limit);
+    if (c.limit > 0 && c.limit < x.size(0)) {  // copies, so the full set can be freed
+      x = clone(narrow(x, 0, 0, c.limit));
+      y = clone(narrow(y, 0, 0, c.limit));
     }
-    // (N, 1, 28, 28), normalised a chunk at a time: loading holds one extra chunk, not a copy
-    // of the whole set per arithmetic step.
-    Tensor normalized = empty({x.size(0), 1, x.size(1), x.size(2)});
+    // Normalised in place, a chunk at a time: loading never holds a second copy of the images.
     for (int64_t i = 0; i < x.size(0); i += 4096) {
-      int64_t len = std::min<int64_t>(4096, x.size(0) - i);
-      narrow(normalized, 0, i, len)
-          .copy_((unsqueeze(narrow(x, 0, i, len), 1) / 255.0 - kMean) / kStd);
+      Tensor chunk = narrow(x, 0, i, std::min<int64_t>(4096, x.size(0) - i));
+      chunk.copy_((chunk / 255.0 - kMean) / kStd);
     }
+    Tensor normalized = unsqueeze(x, 1);  // (N, 1, 28, 28)
     return std::make_shared<data::TensorDataset>(normalized, y.contiguous());
   };
   return {load("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -374,7 +372,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"adam", "sgd"}));
   app.add_option("--attention", c.attention, "efficient, dot or none")
       ->check(CLI::IsMember({"efficient", "dot", "none"}));
-  app.add_option("--threads", c.threads, "threads (default: all cores, or EMBER_NUM_THREADS); the results do not depend on it");
+  app.add_option(
+      "--threads", c.threads,
+      "threads (default: all cores, or EMBER_NUM_THREADS); the results do not depend on it");
   app.add_option("--seed", c.seed, "seed for initialisation and shuffling");
   app.add_option("--data", c.data, "folder with MNIST-format IDX files (.gz or plain)");
   app.add_option("--image-folder", c.image_folder,
