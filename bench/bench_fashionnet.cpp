@@ -1,8 +1,8 @@
 // W4 (FashionNet's two convolutions at batch 64, forward + backward: input, weight and bias
 // gradients) and one W1 training step (FashionNet without attention and with efficient attention:
-// forward, cross-entropy, backward, Adam step) at batch 64. Prints median milliseconds; bench/compare_peer.sh runs this
-// and the PyTorch peer (bench/peer_fashionnet.py) in alternation and prints the ratios.
-// Run: ./build/bench/bench_fashionnet [--reps N]
+// forward, cross-entropy, backward, Adam step) at batch 64. Prints median milliseconds;
+// bench/compare_peer.sh runs this and the PyTorch peer (bench/peer_fashionnet.py) in alternation
+// and prints the ratios. Run: ./build/bench/bench_fashionnet [--reps N]
 #include <ember/ember.h>
 
 #include <cstdio>
@@ -35,11 +35,7 @@ double conv_ms(const Shape& input, int64_t out_channels, int reps) {
 
 double w1_step_ms(int reps, bool efficient_attention) {
   manual_seed(0);
-  nn::AttentionOptions o{
-      .in_channels = 32, .key_channels = 32, .value_channels = 32, .head_count = 4};
-  auto model = efficient_attention ? std::make_shared<examples::FashionNet>(
-                                         std::make_shared<nn::EfficientAttention2d>(o))
-                                   : std::make_shared<examples::FashionNet>();
+  auto model = std::make_shared<examples::FashionNet>(efficient_attention ? "efficient" : "none");
   optim::Adam adam(model->parameters(), {.lr = 1e-3});
   Tensor x = randn({64, 1, 28, 28});
   Tensor y = randint(0, 10, {64});

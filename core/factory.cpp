@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
+#include <numbers>
 
 #include "kernels/copy.h"
 #include "parallel.h"
@@ -94,47 +96,124 @@ Tensor eye(int64_t n, int64_t m, DType dtype) {
   return t;
 }
 
+// The random factories follow PyTorch's CPU kernels draw for draw (aten's
+// uniform_real_distribution, normal_fill and randperm_cpu), so a seed gives PyTorch's numbers.
+namespace {
+
+Generator& generator_or_default(Generator* gen) { return gen ? *gen : default_generator(); }
+
+// Runs fill(pointer, count) on t's elements in memory order: directly when t is contiguous,
+// otherwise on a contiguous copy that is then written back.
+template <typename T, typename Fill>
+void fill_in_order(const Tensor& t, Fill fill) {
+  if (t.is_contiguous()) return fill(t.data_ptr<T>(), t.numel());
+  Tensor dense = empty(shape_of(t), t.dtype());
+  fill(dense.data_ptr<T>(), dense.numel());
+  t.copy_(dense);
+}
+
+// Box-Muller on 16 uniforms: the first 8 give the radii, the last 8 the angles (normal_fill_16).
+template <typename T>
+void box_muller_16(T* data, T mean, T std) {
+  for (int j = 0; j < 8; ++j) {
+    T u1 = 1 - data[j];  // [0, 1) -> (0, 1] for the log
+    T u2 = data[j + 8];
+    T radius = std::sqrt(-2 * std::log(u1));
+    auto theta = static_cast<T>(2.0 * std::numbers::pi * static_cast<double>(u2));
+    data[j] = radius * std::cos(theta) * std + mean;
+    data[j + 8] = radius * std::sin(theta) * std + mean;
+  }
+}
+
+}  // namespace
+
+void uniform_(const Tensor& t, double from, double to, Generator* gen) {
+  check(is_floating(t.dtype()), "uniform_: dtype must be floating, got ", t.dtype());
+  check(from <= to, "uniform_: expected from <= to, got from=", from, " to=", to);
+  Generator& g = generator_or_default(gen);
+  std::lock_guard lock(g.mutex());
+  visit_floating(t.dtype(), "uniform_", [&]<typename T>() {
+    fill_in_order<T>(t, [&](T* p, int64_t n) {
+      for (int64_t i = 0; i < n; ++i) {
+        if constexpr (std::is_same_v<T, float>)
+          p[i] = g.uniform_float(static_cast<float>(from), static_cast<float>(to));
+        else
+          p[i] = g.uniform_double(from, to);
+      }
+    });
+  });
+}
+
+void normal_(const Tensor& t, double mean, double std, Generator* gen) {
+  check(is_floating(t.dtype()), "normal_: dtype must be floating, got ", t.dtype());
+  check(std >= 0, "normal_: expected std >= 0, got ", std);
+  Generator& g = generator_or_default(gen);
+  std::lock_guard lock(g.mutex());
+  visit_floating(t.dtype(), "normal_", [&]<typename T>() {
+    int64_t n = t.numel();
+    if (n >= 16 && t.is_contiguous()) {  // uniforms first, then Box-Muller 16 at a time
+      T* p = t.data_ptr<T>();
+      auto uniform01 = [&] {
+        if constexpr (std::is_same_v<T, float>)
+          return g.uniform_float(0, 1);
+        else
+          return g.uniform_double(0, 1);
+      };
+      for (int64_t i = 0; i < n; ++i) p[i] = uniform01();
+      for (int64_t i = 0; i + 16 <= n; i += 16)
+        box_muller_16<T>(p + i, static_cast<T>(mean), static_cast<T>(std));
+      if (n % 16 != 0) {  // the last 16 are drawn again and transformed together
+        T* tail = p + n - 16;
+        for (int i = 0; i < 16; ++i) tail[i] = uniform01();
+        box_muller_16<T>(tail, static_cast<T>(mean), static_cast<T>(std));
+      }
+      return;
+    }
+    fill_in_order<T>(t, [&](T* p, int64_t count) {
+      for (int64_t i = 0; i < count; ++i) p[i] = static_cast<T>(g.normal() * std + mean);
+    });
+  });
+}
+
 Tensor rand(const Shape& sizes, DType dtype, Generator* gen) {
   check(is_floating(dtype), "rand: dtype must be floating, got ", dtype);
-  Generator& g = gen ? *gen : default_generator();
   Tensor t = empty(sizes, dtype);
-  uint64_t first = g.reserve(t.numel());
-  fill_indexed(t, [&](int64_t k) { return g.uniform(first + k); });
-  if (dtype == kFloat32) {  // rounding can give 1.0f; keep the interval half-open
-    float* p = t.data_ptr<float>();
-    for (int64_t k = 0; k < t.numel(); ++k) p[k] = std::min(p[k], 0x1.fffffep-1f);
-  }
+  uniform_(t, 0.0, 1.0, gen);
   return t;
 }
 
 Tensor randn(const Shape& sizes, DType dtype, Generator* gen) {
   check(is_floating(dtype), "randn: dtype must be floating, got ", dtype);
-  Generator& g = gen ? *gen : default_generator();
   Tensor t = empty(sizes, dtype);
-  uint64_t first = g.reserve(t.numel());
-  fill_indexed(t, [&](int64_t k) { return g.normal(first + k); });
+  normal_(t, 0.0, 1.0, gen);
   return t;
 }
 
 Tensor randint(int64_t low, int64_t high, const Shape& sizes, DType dtype, Generator* gen) {
   check(high > low, "randint: expected low < high, got low=", low, " high=", high);
-  Generator& g = gen ? *gen : default_generator();
+  Generator& g = generator_or_default(gen);
+  std::lock_guard lock(g.mutex());
   Tensor t = empty(sizes, dtype);
-  uint64_t first = g.reserve(t.numel());
-  auto range = static_cast<uint64_t>(high - low);
-  fill_indexed(t, [&](int64_t k) { return low + static_cast<int64_t>(g.bits(first + k) % range); });
+  auto range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
+  visit_dtype(dtype, [&]<typename T>() {
+    T* p = t.data_ptr<T>();
+    for (int64_t k = 0; k < t.numel(); ++k) {
+      uint64_t bits = range >= (uint64_t{1} << 32) ? g.random64() : g.random();
+      p[k] = static_cast<T>(low + static_cast<int64_t>(bits % range));
+    }
+  });
   return t;
 }
 
 Tensor randperm(int64_t n, Generator* gen) {
   check(n >= 0, "randperm: n must be non-negative, got ", n);
-  Generator& g = gen ? *gen : default_generator();
+  Generator& g = generator_or_default(gen);
+  std::lock_guard lock(g.mutex());
   Tensor t = arange(n, kInt64);
   int64_t* p = t.data_ptr<int64_t>();
-  uint64_t first = g.reserve(static_cast<uint64_t>(n));
-  for (int64_t i = n - 1; i > 0; --i) {  // Fisher-Yates
-    auto j = static_cast<int64_t>(g.bits(first + i) % static_cast<uint64_t>(i + 1));
-    std::swap(p[i], p[j]);
+  for (int64_t i = 0; i + 1 < n; ++i) {  // swaps position i with one of i..n-1
+    auto z = static_cast<int64_t>(g.random() % static_cast<uint64_t>(n - i));
+    std::swap(p[i], p[i + z]);
   }
   return t;
 }

@@ -24,6 +24,10 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype = kFloat32)
 /// n x m identity (m = n when omitted).
 Tensor eye(int64_t n, int64_t m = -1, DType dtype = kFloat32);
 
+// Random numbers, the same as PyTorch's for the same seed and generator (random.h): rand,
+// randint, randperm and uniform_ bit for bit; randn and normal_ bit for bit in float64 and for
+// fewer than 16 elements; a float32 fill of 16 or more goes through PyTorch's vectorised
+// log/sin/cos, which round differently in the last bits.
 /// Uniform on [0, 1).
 Tensor rand(const Shape& sizes, DType dtype = kFloat32, Generator* gen = nullptr);
 /// Standard normal.
@@ -33,6 +37,11 @@ Tensor randint(int64_t low, int64_t high, const Shape& sizes, DType dtype = kInt
                Generator* gen = nullptr);
 /// A random permutation of 0..n-1 (int64), as torch.randperm.
 Tensor randperm(int64_t n, Generator* gen = nullptr);
+/// Fills t in place with numbers uniform on [from, to), as Tensor.uniform_.
+void uniform_(const Tensor& t, double from, double to, Generator* gen = nullptr);
+/// Fills t in place with normal numbers of the given mean and standard deviation, as
+/// Tensor.normal_.
+void normal_(const Tensor& t, double mean, double std, Generator* gen = nullptr);
 
 /// A 1-D tensor: tensor({1.0, 2.0}) is float32; pass kFloat64 or kInt64 for others.
 Tensor tensor(std::initializer_list<double> values, DType dtype = kFloat32);

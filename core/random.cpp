@@ -1,36 +1,53 @@
-// Counter-based random numbers; see random.h.
+// PyTorch's CPU random generator; see random.h.
 #include "random.h"
 
 #include <cmath>
 #include <numbers>
+#include <utility>
 
 namespace ember {
-namespace {
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
+Generator::Generator(const Generator& other) {
+  std::lock_guard lock(other.mutex_);
+  seed_ = other.seed_;
+  engine_ = other.engine_;
+  next_normal_ = other.next_normal_;
 }
 
-}  // namespace
+Generator& Generator::operator=(const Generator& other) {
+  if (this == &other) return *this;
+  std::scoped_lock lock(mutex_, other.mutex_);
+  seed_ = other.seed_;
+  engine_ = other.engine_;
+  next_normal_ = other.next_normal_;
+  return *this;
+}
 
-uint64_t Generator::bits(uint64_t k) const { return splitmix64(splitmix64(seed_) ^ k); }
+void Generator::manual_seed(uint64_t seed) {
+  seed_ = seed;
+  engine_.seed(static_cast<uint32_t>(seed & 0xFFFFFFFFu));
+  next_normal_.reset();
+}
 
-double Generator::normal(uint64_t k) const {
-  // Two uniforms from a stream that never meets uniform()'s: u1 in (0, 1] so log is finite.
-  uint64_t stream = splitmix64(seed_ ^ 0x6A09E667F3BCC909ull);
-  double u1 = 1.0 - static_cast<double>(splitmix64(stream ^ (2 * k)) >> 11) * 0x1.0p-53;
-  double u2 = static_cast<double>(splitmix64(stream ^ (2 * k + 1)) >> 11) * 0x1.0p-53;
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+double Generator::normal() {
+  if (next_normal_) return *std::exchange(next_normal_, std::nullopt);
+  double u1 = uniform_double(0, 1);
+  double u2 = uniform_double(0, 1);
+  double radius = std::sqrt(-2.0 * std::log1p(-u2));  // 1 - u2 is in (0, 1]: log is finite
+  double theta = 2.0 * std::numbers::pi * u1;
+  next_normal_ = radius * std::sin(theta);
+  return radius * std::cos(theta);
 }
 
 Generator& default_generator() {
-  static Generator generator(0);
+  static Generator generator;
   return generator;
 }
 
-void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
+void manual_seed(uint64_t seed) {
+  Generator& g = default_generator();
+  std::lock_guard lock(g.mutex());
+  g.manual_seed(seed);
+}
 
 }  // namespace ember

@@ -1,46 +1,68 @@
-// The seeded random generator. Counter-based: the k-th number drawn after manual_seed(s) is a
-// pure function of (s, k), so tensors fill in parallel and give the same values on every run and
-// at every thread count. Read next: factory.h (rand, randn, randint, randperm use it).
+// The seeded random generator: the same numbers as PyTorch's CPU generator. A Mersenne Twister
+// (mt19937) seeded with the low 32 bits of the seed, turned into numbers the way PyTorch does, so
+// manual_seed(s) followed by rand, randint, randperm or a layer's initialisation gives what
+// torch.manual_seed(s) gives in PyTorch, bit for bit (randn: see factory.h). A tensor is filled
+// serially under the generator's lock, so the numbers never depend on the thread count.
+// Read next: factory.h (rand, randn, randint, randperm, uniform_, normal_ draw from it).
 #pragma once
 
-#include <atomic>
 #include <cstdint>
+#include <mutex>
+#include <optional>
+#include <random>
 
 namespace ember {
 
 class Generator {
  public:
-  explicit Generator(uint64_t seed = 0) : seed_(seed) {}
-  Generator(const Generator& other) : seed_(other.seed_), offset_(other.offset_.load()) {}
+  /// PyTorch's default seed (default_rng_seed_val), used until manual_seed is called.
+  static constexpr uint64_t kDefaultSeed = 67280421310721ull;
 
-  void manual_seed(uint64_t seed) {
-    seed_ = seed;
-    offset_ = 0;
-  }
+  explicit Generator(uint64_t seed = kDefaultSeed) { manual_seed(seed); }
+  Generator(const Generator& other);
+  Generator& operator=(const Generator& other);
+
+  /// Restarts the sequence; only the low 32 bits reach the engine, as in PyTorch.
+  void manual_seed(uint64_t seed);
   uint64_t seed() const { return seed_; }
-  /// How many numbers have been drawn since the seed was set; with the seed, the whole state.
-  uint64_t offset() const { return offset_.load(); }
-  void set_offset(uint64_t offset) { offset_ = offset; }
 
-  /// Reserves `count` consecutive counters and returns the first.
-  uint64_t reserve(uint64_t count) { return offset_.fetch_add(count); }
+  // Draws. Callers filling a tensor hold mutex() for the whole fill.
+  /// 32 random bits: one output of the engine.
+  uint32_t random() { return static_cast<uint32_t>(engine_()); }
+  /// 64 random bits from two outputs, the first one in the high half.
+  uint64_t random64() {
+    uint64_t high = random();
+    return high << 32 | random();
+  }
+  /// Uniform on [from, to): the low 24 bits of one output scaled to [0, 1), then
+  /// x * (to - from) + from, all in float.
+  float uniform_float(float from, float to) {
+    float x = static_cast<float>(random() & 0xFFFFFFu) * 0x1.0p-24f;
+    return x * (to - from) + from;
+  }
+  /// Uniform on [from, to) with the low 53 bits of random64(), in double.
+  double uniform_double(double from, double to) {
+    double x = static_cast<double>(random64() & 0x1FFFFFFFFFFFFFull) * 0x1.0p-53;
+    return x * (to - from) + from;
+  }
+  /// A standard normal in double (Box-Muller on two uniform_double draws); each pair gives two
+  /// numbers, the second kept for the next call, as PyTorch's normal_distribution<double>.
+  double normal();
 
-  /// 64 random bits for counter k: splitmix64 applied to the seed and the counter.
-  uint64_t bits(uint64_t k) const;
-  /// Uniform in [0, 1) for counter k, with 53 random bits.
-  double uniform(uint64_t k) const { return static_cast<double>(bits(k) >> 11) * 0x1.0p-53; }
-  /// Standard normal for counter k (Box-Muller on counters 2k and 2k+1 of a derived stream).
-  double normal(uint64_t k) const;
+  std::mutex& mutex() const { return mutex_; }
 
  private:
-  uint64_t seed_;
-  std::atomic<uint64_t> offset_{0};
+  uint64_t seed_ = 0;
+  std::mt19937 engine_;
+  std::optional<double> next_normal_;
+  mutable std::mutex mutex_;
 };
 
 /// The global generator that rand, randn, randint, randperm, dropout and init draw from.
 Generator& default_generator();
 
-/// Seeds the global generator: the same seed gives the same numbers on every run.
+/// Seeds the global generator: the same seed gives the same numbers on every run, and the same
+/// numbers as torch.manual_seed(seed).
 void manual_seed(uint64_t seed);
 
 }  // namespace ember

@@ -5,6 +5,22 @@
 #include "../core/parallel.h"
 
 namespace ember::data {
+namespace {
+
+// The seed of sample `sample`'s augmentation in epoch `epoch`: (seed, epoch, sample) hashed
+// (splitmix64 steps) so that nearby triples give unrelated 32-bit engine seeds.
+uint64_t augmentation_seed(uint64_t seed, int64_t epoch, int64_t sample) {
+  uint64_t x = seed;
+  for (uint64_t v : {static_cast<uint64_t>(epoch), static_cast<uint64_t>(sample)}) {
+    x ^= v + 0x9E3779B97F4A7C15ull + (x << 6) + (x >> 2);
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    x ^= x >> 31;
+  }
+  return x ^ (x >> 32);  // the engine keeps the low 32 bits: fold the high ones in
+}
+
+}  // namespace
 
 TensorDataset::TensorDataset(Tensor data, Tensor targets)
     : data_(std::move(data)), targets_(std::move(targets)) {
@@ -20,7 +36,7 @@ Example TensorDataset::get(int64_t i, Generator&) const {
 }
 
 DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, const DataLoaderOptions& options)
-    : dataset_(std::move(dataset)), options_(options) {
+    : dataset_(std::move(dataset)), options_(options), shuffle_gen_(options.seed) {
   if (!dataset_) fail("DataLoader: no dataset");
   if (options_.batch_size < 1)
     fail("DataLoader: batch_size must be positive, got ", options_.batch_size);
@@ -42,13 +58,22 @@ int64_t DataLoader::batches_per_epoch() const {
 }
 
 void DataLoader::start_epoch(int64_t epoch) {
+  if (epoch < 0) fail("DataLoader: epoch must be non-negative, got ", epoch);
   cancel();  // the worker reads the order being replaced
   epoch_ = epoch;
   next_batch_ = 0;
   int64_t n = dataset_->size();
   if (options_.shuffle) {
-    Generator gen(options_.seed * 1000003 + static_cast<uint64_t>(epoch));
-    Tensor perm = randperm(n, &gen);
+    if (epoch == shuffled_epoch_) return;  // order_ already holds this epoch's order
+    if (epoch < shuffled_epoch_) {         // back to the seed; the draws up to `epoch` are replayed
+      shuffle_gen_.manual_seed(options_.seed);
+      shuffled_epoch_ = -1;
+    }
+    Tensor perm;
+    while (shuffled_epoch_ < epoch) {
+      perm = randperm(n, &shuffle_gen_);
+      ++shuffled_epoch_;
+    }
     order_.assign(perm.data_ptr<int64_t>(), perm.data_ptr<int64_t>() + n);
   } else {
     order_.resize(n);
@@ -66,8 +91,7 @@ Batch DataLoader::make_batch(int64_t index) const {
   parallel_for(0, end - begin, 8, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
       int64_t sample = order_[begin + i];
-      Generator gen(options_.seed ^ (static_cast<uint64_t>(epoch_) << 40) ^
-                    static_cast<uint64_t>(sample));
+      Generator gen(augmentation_seed(options_.seed, epoch_, sample));
       examples[i] = dataset_->get(sample, gen);
     }
   });

@@ -63,7 +63,10 @@ class DataLoader {
  public:
   DataLoader(std::shared_ptr<const Dataset> dataset, const DataLoaderOptions& options);
   ~DataLoader();
-  /// Starts an epoch: the order is a function of (seed, epoch) alone.
+  /// Starts epoch `epoch` (counting from 0). Its order is a function of (seed, epoch) alone: the
+  /// (epoch+1)-th torch.randperm(n, generator=g) drawn from g =
+  /// torch.Generator().manual_seed(seed), as a PyTorch training loop that shuffles with its own
+  /// generator gets them.
   void start_epoch(int64_t epoch);
   /// The next batch of this epoch, or nothing at its end.
   std::optional<Batch> next();
@@ -82,6 +85,10 @@ class DataLoader {
   DataLoaderOptions options_;
   int64_t epoch_ = 0, next_batch_ = 0;
   std::vector<int64_t> order_;
+  // The shuffling generator after drawing the order of epoch `shuffled_epoch_`, so consecutive
+  // epochs continue it; any other epoch replays the draws from the seed.
+  Generator shuffle_gen_;
+  int64_t shuffled_epoch_ = -1;
 
   std::mutex mutex_;
   std::condition_variable changed_;

@@ -34,9 +34,9 @@ Transform RandomCrop(int64_t size, int64_t padding) {
       fail("RandomCrop: padded image ", h, "x", w, " is smaller than the crop ", size);
     Tensor padded = zeros({x.size(0), h, w}, x.dtype());
     narrow(narrow(padded, 1, padding, x.size(1)), 2, padding, x.size(2)).copy_(x);
-    uint64_t k = gen.reserve(2);
-    int64_t top = static_cast<int64_t>(gen.bits(k) % static_cast<uint64_t>(h - size + 1));
-    int64_t left = static_cast<int64_t>(gen.bits(k + 1) % static_cast<uint64_t>(w - size + 1));
+    // As torchvision: top, then left, each torch.randint(0, extent - size + 1).
+    int64_t top = randint(0, h - size + 1, {}, kInt64, &gen).item<int64_t>();
+    int64_t left = randint(0, w - size + 1, {}, kInt64, &gen).item<int64_t>();
     return narrow(narrow(padded, 1, top, size), 2, left, size).contiguous();
   };
 }
@@ -44,7 +44,7 @@ Transform RandomCrop(int64_t size, int64_t padding) {
 Transform RandomHorizontalFlip(double p) {
   return [p](const Tensor& x, Generator& gen) {
     check_image(x, "RandomHorizontalFlip");
-    if (gen.uniform(gen.reserve(1)) >= p) return x;
+    if (rand({}, kFloat32, &gen).item<double>() >= p) return x;  // flips when torch.rand(1) < p
     Tensor reversed = arange(x.size(2) - 1, -1, -1, kInt64);
     return index_select(x, 2, reversed);
   };

@@ -53,11 +53,10 @@ int main(int argc, char** argv) {
                    data.c_str());
       return 2;
     }
-    nn::AttentionOptions o{
-        .in_channels = 32, .key_channels = 32, .value_channels = 32, .head_count = 4};
-    auto attention = std::make_shared<nn::EfficientAttention2d>(o);
     manual_seed(0);
-    auto model = std::make_shared<examples::FashionNet>(attention);
+    auto model = std::make_shared<examples::FashionNet>("efficient");
+    auto attention = std::dynamic_pointer_cast<nn::EfficientAttention2d>(model->attn);
+    const nn::AttentionOptions& o = attention->options;
     auto normalise = [](const Tensor& raw) { return (unsqueeze(raw, 1) / 255.0 - kMean) / kStd; };
     if (!checkpoint.empty()) {
       TensorMap state;

@@ -2,28 +2,39 @@
 // same model gets in PyTorch (block1.0.weight, block1.1.running_mean, head.3.bias, ...), so a
 // checkpoint moves between the two through safetensors:
 //   Conv2d(1, 32, 3, padding=1) -> BatchNorm2d(32) -> ReLU -> MaxPool2d(2)      (N, 32, 14, 14)
-//   attention (none: identity)                                                 (N, 32, 14, 14)
+//   attention: efficient, dot or none (identity)                               (N, 32, 14, 14)
 //   Conv2d(32, 64, 3, padding=1) -> BatchNorm2d(64) -> ReLU -> MaxPool2d(2)     (N, 64, 7, 7)
 //   Flatten -> Linear(3136, 128) -> ReLU -> Linear(128, 10)
 #pragma once
 
 #include <ember/ember.h>
 
+#include <string>
+
 namespace ember::examples {
 
 class FashionNet : public nn::Module {
  public:
-  /// attention: the module between the two blocks (nullptr: identity).
-  explicit FashionNet(std::shared_ptr<nn::Module> attention = nullptr) : Module("FashionNet") {
+  /// attention: "efficient" (EfficientAttention2d), "dot" (DotProductAttention2d) or "none"
+  /// (identity), with in = key = value = 32 channels and 4 heads. The layers are built in
+  /// PyTorch's order, so after the same seed they start from the PyTorch model's weights.
+  explicit FashionNet(const std::string& attention = "none") : Module("FashionNet") {
     using namespace nn;
     using List = std::initializer_list<std::shared_ptr<Module>>;
+    if (attention != "efficient" && attention != "dot" && attention != "none")
+      fail("FashionNet: attention must be efficient, dot or none, got '", attention, "'");
     block1 = register_module(
         "block1", std::make_shared<Sequential>(List{
                       std::make_shared<Conv2d>(Conv2dOptions{
                           .in_channels = 1, .out_channels = 32, .kernel_size = 3, .padding = 1}),
                       std::make_shared<BatchNorm2d>(32), std::make_shared<ReLU>(),
                       std::make_shared<MaxPool2d>(2)}));
-    attn = register_module("attn", attention ? attention : std::make_shared<Identity>());
+    AttentionOptions o{
+        .in_channels = 32, .key_channels = 32, .value_channels = 32, .head_count = 4};
+    std::shared_ptr<Module> block;
+    if (attention == "efficient") block = std::make_shared<EfficientAttention2d>(o);
+    if (attention == "dot") block = std::make_shared<DotProductAttention2d>(o);
+    attn = register_module("attn", block ? block : std::make_shared<Identity>());
     block2 = register_module(
         "block2", std::make_shared<Sequential>(List{
                       std::make_shared<Conv2d>(Conv2dOptions{

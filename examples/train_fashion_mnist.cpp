@@ -88,14 +88,6 @@ Split load_image_folder(const Config& c) {
           std::make_shared<data::ImageFolder>((fs::path(c.image_folder) / "test").string(), o)};
 }
 
-std::shared_ptr<nn::Module> make_attention(const std::string& kind) {
-  nn::AttentionOptions o{
-      .in_channels = 32, .key_channels = 32, .value_channels = 32, .head_count = 4};
-  if (kind == "efficient") return std::make_shared<nn::EfficientAttention2d>(o);
-  if (kind == "dot") return std::make_shared<nn::DotProductAttention2d>(o);
-  return nullptr;
-}
-
 // A progress line per epoch: a bar on a terminal, plain lines (every 10%) otherwise.
 class Progress {
  public:
@@ -286,7 +278,7 @@ int run(const Config& c) {
   set_thread_count_invariant(true);  // --threads changes the speed, never the result
   Split split = c.image_folder.empty() ? load_idx_split(c) : load_image_folder(c);
   manual_seed(c.seed);
-  auto model = std::make_shared<examples::FashionNet>(make_attention(c.attention));
+  auto model = std::make_shared<examples::FashionNet>(c.attention);
   std::unique_ptr<optim::Optimizer> opt;
   if (c.optimizer == "adam")
     opt = std::make_unique<optim::Adam>(model->parameters(), optim::AdamOptions{.lr = c.lr});
@@ -310,7 +302,7 @@ int run(const Config& c) {
                           {.batch_size = c.batch_size, .shuffle = true, .seed = c.seed});
   std::vector<EpochMetrics> rows;
   for (int epoch = start + 1; epoch <= c.epochs; ++epoch) {
-    loader.start_epoch(epoch);
+    loader.start_epoch(epoch - 1);  // the loader counts epochs from 0
     Progress progress(epoch, c.epochs, loader.batches_per_epoch());
     double loss_sum = 0, correct = 0;
     int64_t seen = 0, batch_index = 0;
@@ -375,7 +367,9 @@ int main(int argc, char** argv) {
   app.add_option(
       "--threads", c.threads,
       "threads (default: all cores, or EMBER_NUM_THREADS); the results do not depend on it");
-  app.add_option("--seed", c.seed, "seed for initialisation and shuffling");
+  app.add_option("--seed", c.seed,
+                 "seed for initialisation and shuffling (as torch.manual_seed: the PyTorch "
+                 "model gets the same initial weights and batches)");
   app.add_option("--data", c.data, "folder with MNIST-format IDX files (.gz or plain)");
   app.add_option("--image-folder", c.image_folder,
                  "folder with train/ and test/ class folders of images");

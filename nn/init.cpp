@@ -24,14 +24,15 @@ double calculate_gain(const std::string& nonlinearity, double param) {
   fail("calculate_gain: unknown nonlinearity '", nonlinearity, "'");
 }
 
+// The tensor's own uniform_ and normal_ (factory.h), so a seed gives PyTorch's weights.
 void uniform_(const Tensor& t, double low, double high) {
   NoGradGuard no_grad;
-  t.copy_(rand(Shape(t.sizes().begin(), t.sizes().end()), t.dtype()) * (high - low) + low);
+  ember::uniform_(t, low, high);
 }
 
 void normal_(const Tensor& t, double mean, double std) {
   NoGradGuard no_grad;
-  t.copy_(randn(Shape(t.sizes().begin(), t.sizes().end()), t.dtype()) * std + mean);
+  ember::normal_(t, mean, std);
 }
 
 void constant_(const Tensor& t, double value) {
@@ -45,12 +46,12 @@ void ones_(const Tensor& t) { constant_(t, 1.0); }
 void xavier_uniform_(const Tensor& t, double gain) {
   auto [fan_in, fan_out] = fan_in_and_fan_out(t);
   double bound = gain * std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
-  uniform_(t, -bound, bound);
+  init::uniform_(t, -bound, bound);
 }
 
 void xavier_normal_(const Tensor& t, double gain) {
   auto [fan_in, fan_out] = fan_in_and_fan_out(t);
-  normal_(t, 0.0, gain * std::sqrt(2.0 / static_cast<double>(fan_in + fan_out)));
+  init::normal_(t, 0.0, gain * std::sqrt(2.0 / static_cast<double>(fan_in + fan_out)));
 }
 
 static double kaiming_std(const Tensor& t, double a, const std::string& mode,
@@ -66,12 +67,12 @@ static double kaiming_std(const Tensor& t, double a, const std::string& mode,
 void kaiming_uniform_(const Tensor& t, double a, const std::string& mode,
                       const std::string& nonlinearity) {
   double bound = std::sqrt(3.0) * kaiming_std(t, a, mode, nonlinearity);
-  uniform_(t, -bound, bound);
+  init::uniform_(t, -bound, bound);
 }
 
 void kaiming_normal_(const Tensor& t, double a, const std::string& mode,
                      const std::string& nonlinearity) {
-  normal_(t, 0.0, kaiming_std(t, a, mode, nonlinearity));
+  init::normal_(t, 0.0, kaiming_std(t, a, mode, nonlinearity));
 }
 
 }  // namespace ember::nn::init

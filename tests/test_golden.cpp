@@ -1,9 +1,12 @@
 // Golden parity with PyTorch: composite expressions evaluated by tools/make_goldens.py with
 // PyTorch, stored in tests/golden/autograd.safetensors. ember must reproduce the outputs and the
 // gradients to 1e-12 relative in float64 and 1e-5 in float32.
+#include <zlib.h>
+
 #include <functional>
 #include <map>
 
+#include "../examples/fashion_net.h"
 #include "helpers.h"
 
 using namespace ember;
@@ -74,5 +77,64 @@ TEST_CASE("composite expressions match PyTorch's outputs and gradients") {
         CHECK_CLOSE_ABS(inputs[i].grad(), golden.at(key + "grad" + std::to_string(i)), rtol, atol);
       }
     }
+  }
+}
+
+// tools/make_random_goldens.py: PyTorch's numbers for the same seeds. Equal bit for bit (values()
+// is exact for float32 and int64), except randn's float32 fill of 1000, which PyTorch computes
+// with vectorised log/sin/cos (a few ulps apart).
+TEST_CASE("random numbers, initial weights and shuffles are PyTorch's for the same seed") {
+  using testing::values;
+  TensorMap golden = load_safetensors(std::string(EMBER_GOLDEN_DIR) + "/random.safetensors");
+  auto same = [&](const std::string& key, const Tensor& ours) {
+    INFO(key);
+    CHECK(ours.dtype() == golden.at(key).dtype());
+    CHECK(values(ours) == values(golden.at(key)));
+  };
+  manual_seed(0);
+  same("rand_f32", rand({1000}));
+  same("rand_f64", rand({100}, kFloat64));
+  same("randn_f32_small", randn({7}));
+  same("randn_f64", randn({1000}, kFloat64));
+  same("randn_f64_small", randn({5}, kFloat64));
+  Tensor fill = randn({1000});
+  CHECK_CLOSE_ABS(fill, golden.at("randn_f32"), 1e-6, 1e-6);
+  same("randint", randint(3, 10, {100}));
+  same("randint_wide", randint(0, int64_t{1} << 40, {10}));
+  same("randperm", randperm(1000));
+  Tensor u = empty({3, 4});
+  uniform_(u, -0.3, 0.7);
+  same("uniform", u);
+  Tensor n = empty({37}, kFloat64);
+  normal_(n, 2.0, 0.5);
+  same("normal", n);
+
+  manual_seed(1);
+  std::vector<std::pair<std::string, std::shared_ptr<nn::Module>>> modules = {
+      {"linear", std::make_shared<nn::Linear>(20, 5)},
+      {"conv", std::make_shared<nn::Conv2d>(
+                   nn::Conv2dOptions{.in_channels = 3, .out_channels = 8, .kernel_size = 3})},
+      {"mha", std::make_shared<nn::MultiheadAttention>(
+                  nn::TokenAttentionOptions{.embed_dim = 16, .num_heads = 4})}};
+  for (auto& [name, module] : modules)
+    for (auto& [key, value] : module->state_dict()) same("module." + name + "." + key, value);
+
+  manual_seed(0);  // the main job's model: every float tensor's bytes, by CRC-32
+  for (auto& [key, value] : examples::FashionNet("efficient").state_dict()) {
+    if (value.dtype() != kFloat32) continue;
+    INFO(key);
+    Tensor dense = value.contiguous();
+    auto crc =
+        static_cast<int64_t>(crc32(0, reinterpret_cast<const Bytef*>(dense.data_ptr<float>()),
+                                   static_cast<uInt>(dense.numel() * sizeof(float))));
+    CHECK(values(golden.at("fashionnet." + key)) ==
+          std::vector<double>{double(crc), double(dense.numel())});
+  }
+
+  auto samples = std::make_shared<data::TensorDataset>(arange(50), arange(50));
+  data::DataLoader loader(samples, {.batch_size = 50, .shuffle = true, .seed = 3});
+  for (int epoch : {0, 1, 2, 1, 0}) {  // consecutive epochs and jumps back give the same orders
+    loader.start_epoch(epoch);
+    same("loader_epoch" + std::to_string(epoch), loader.next()->targets);
   }
 }

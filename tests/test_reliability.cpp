@@ -20,10 +20,7 @@ std::vector<double> training_losses(int steps, int threads) {
   int before = get_num_threads();
   set_num_threads(threads);
   manual_seed(42);
-  nn::AttentionOptions o{
-      .in_channels = 32, .key_channels = 32, .value_channels = 32, .head_count = 4};
-  auto model =
-      std::make_shared<examples::FashionNet>(std::make_shared<nn::EfficientAttention2d>(o));
+  auto model = std::make_shared<examples::FashionNet>("efficient");
   optim::Adam adam(model->parameters(), {.lr = 1e-3});
   Generator data_gen(7);
   std::vector<double> losses;
@@ -72,10 +69,7 @@ TEST_CASE("1 and 2 threads agree over 50 training steps") {
 
 TEST_CASE("two threads running inference on one model get the single-thread outputs") {
   manual_seed(3);
-  nn::AttentionOptions o{
-      .in_channels = 32, .key_channels = 32, .value_channels = 32, .head_count = 4};
-  auto model =
-      std::make_shared<examples::FashionNet>(std::make_shared<nn::EfficientAttention2d>(o));
+  auto model = std::make_shared<examples::FashionNet>("efficient");
   model->eval();
   Tensor a = randn({32, 1, 28, 28}), b = randn({32, 1, 28, 28});
   std::vector<double> want_a, want_b;
