@@ -17,6 +17,7 @@ void LRScheduler::apply() {
   auto& groups = optimizer_.param_groups();
   for (size_t i = 0; i < groups.size(); ++i)
     groups[i].options["lr"] = lr_at(base_lrs_.at(i), last_epoch_);
+  on_apply(groups, last_epoch_);
 }
 
 void LRScheduler::step() {
@@ -82,31 +83,49 @@ double LinearLR::lr_at(double base, int64_t epoch) const {
   return base * (start_ + (end_ - start_) * progress);
 }
 
-OneCycleLR::OneCycleLR(Optimizer& optimizer, double max_lr, int64_t total_steps, double pct_start,
-                       double div_factor, double final_div_factor)
+OneCycleLR::OneCycleLR(Optimizer& optimizer, double max_lr, int64_t total_steps,
+                       const OneCycleLROptions& options)
     : LRScheduler(optimizer),
       max_lr_(max_lr),
-      initial_lr_(max_lr / div_factor),
-      min_lr_(max_lr / div_factor / final_div_factor),
+      initial_lr_(max_lr / options.div_factor),
+      min_lr_(max_lr / options.div_factor / options.final_div_factor),
       total_steps_(total_steps),
-      pct_start_(pct_start) {
-  check(total_steps > 1 && pct_start > 0 && pct_start < 1,
-        "OneCycleLR: expected total_steps > 1 and 0 < pct_start < 1");
+      options_(options) {
+  check(total_steps > 1 && options.pct_start > 0 && options.pct_start < 1,
+        "OneCycleLR: expected total_steps > 1 and 0 < pct_start < 1, got total_steps ", total_steps,
+        " and pct_start ", options.pct_start);
+  if (options.cycle_momentum) {
+    const Options& first = optimizer.param_groups().at(0).options;
+    momentum_key_ = first.count("beta1") ? "beta1" : first.count("momentum") ? "momentum" : "";
+    if (momentum_key_.empty())
+      fail("OneCycleLR: cycle_momentum needs an optimizer with momentum or beta1");
+  }
   apply();
 }
 
 // Two cosine phases, exactly as PyTorch computes them (including its float phase boundary).
-double OneCycleLR::lr_at(double, int64_t epoch) const {
+double OneCycleLR::anneal(int64_t epoch, double up_start, double peak, double down_end) const {
   check(epoch < total_steps_, "OneCycleLR: stepped ", epoch + 1, " times, more than total_steps ",
         total_steps_);
-  auto anneal = [](double start, double end, double pct) {
+  auto cosine = [](double start, double end, double pct) {
     return end + (start - end) / 2.0 * (std::cos(std::numbers::pi * pct) + 1);
   };
-  double up_end = pct_start_ * static_cast<double>(total_steps_) - 1;
+  double up_end = options_.pct_start * static_cast<double>(total_steps_) - 1;
   double step = static_cast<double>(epoch);
-  if (step <= up_end) return anneal(initial_lr_, max_lr_, step / up_end);
-  double down_end = static_cast<double>(total_steps_ - 1);
-  return anneal(max_lr_, min_lr_, (step - up_end) / (down_end - up_end));
+  if (step <= up_end) return cosine(up_start, peak, step / up_end);
+  double last = static_cast<double>(total_steps_ - 1);
+  return cosine(peak, down_end, (step - up_end) / (last - up_end));
+}
+
+double OneCycleLR::lr_at(double, int64_t epoch) const {
+  return anneal(epoch, initial_lr_, max_lr_, min_lr_);
+}
+
+void OneCycleLR::on_apply(std::vector<ParamGroup>& groups, int64_t epoch) const {
+  if (momentum_key_.empty()) return;
+  double momentum =
+      anneal(epoch, options_.max_momentum, options_.base_momentum, options_.max_momentum);
+  for (ParamGroup& g : groups) g.options[momentum_key_] = momentum;
 }
 
 }  // namespace ember::optim

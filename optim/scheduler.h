@@ -3,6 +3,7 @@
 // batch for OneCycleLR), after optimizer.step(). Construction sets the epoch-0 rate, as PyTorch.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "optimizer.h"
@@ -22,6 +23,8 @@ class LRScheduler {
   explicit LRScheduler(Optimizer& optimizer);
   /// The rate of a group with initial rate base_lr at `epoch`.
   virtual double lr_at(double base_lr, int64_t epoch) const = 0;
+  /// Other hyperparameters a scheduler sets along with the rate (OneCycleLR's momentum).
+  virtual void on_apply(std::vector<ParamGroup>&, int64_t) const {}
   void apply();  // subclasses call this at the end of their constructor
 
  private:
@@ -77,17 +80,31 @@ class LinearLR : public LRScheduler {
 
 /// The 1cycle policy (cosine annealing, two phases): from max_lr / div_factor up to max_lr over
 /// pct_start of total_steps, then down to max_lr / div_factor / final_div_factor. Stepped once
-/// per batch. NOTE: unlike PyTorch's default, momentum is not cycled.
+/// per batch. With cycle_momentum (PyTorch's default), the momentum moves the other way: from
+/// max_momentum down to base_momentum while the rate rises, then back up; it is the optimizer's
+/// "momentum" (SGD, RMSprop) or "beta1" (Adam, AdamW), and construction sets it to max_momentum.
+struct OneCycleLROptions {
+  double pct_start = 0.3, div_factor = 25.0, final_div_factor = 1e4;
+  bool cycle_momentum = true;
+  double base_momentum = 0.85, max_momentum = 0.95;
+};
+
 class OneCycleLR : public LRScheduler {
  public:
-  OneCycleLR(Optimizer& optimizer, double max_lr, int64_t total_steps, double pct_start = 0.3,
-             double div_factor = 25.0, double final_div_factor = 1e4);
+  OneCycleLR(Optimizer& optimizer, double max_lr, int64_t total_steps,
+             const OneCycleLROptions& options = {});
 
  protected:
   double lr_at(double base, int64_t epoch) const override;
+  void on_apply(std::vector<ParamGroup>& groups, int64_t epoch) const override;
+
+ private:
+  // Where `epoch` falls: the phase's start and end values of lr or momentum, and how far along.
+  double anneal(int64_t epoch, double up_start, double peak, double down_end) const;
   double max_lr_, initial_lr_, min_lr_;
   int64_t total_steps_;
-  double pct_start_;
+  OneCycleLROptions options_;
+  std::string momentum_key_;  // "momentum" or "beta1"; empty when momentum is not cycled
 };
 
 }  // namespace ember::optim

@@ -156,6 +156,32 @@ TEST_CASE("schedulers give torch.optim.lr_scheduler's learning rates") {
   }
 }
 
+TEST_CASE("OneCycleLR cycles SGD's momentum and Adam's beta1 as PyTorch does") {
+  TensorMap g = golden();
+  Tensor p = zeros({1}).requires_grad_();
+  optim::SGD sgd({p}, {.lr = 0.1, .momentum = 0.9});
+  optim::Adam adam({p}, {.lr = 0.1});
+  std::vector<std::pair<std::string, optim::Optimizer*>> cases{{"onecycle_momentum_sgd", &sgd},
+                                                               {"onecycle_momentum_adam", &adam}};
+  for (auto& [name, opt] : cases) {
+    CAPTURE(name);
+    optim::OneCycleLR sched(*opt, 0.1, 15, {.pct_start = 0.4});
+    std::string key = opt == &sgd ? "momentum" : "beta1";
+    std::vector<double> lr = values(g.at(name + ".lr")),
+                        momentum = values(g.at(name + ".momentum"));
+    for (size_t epoch = 0; epoch < lr.size(); ++epoch) {
+      CAPTURE(epoch);
+      CHECK(opt->param_groups()[0].options.at("lr") == doctest::Approx(lr[epoch]).epsilon(1e-12));
+      CHECK(opt->param_groups()[0].options.at(key) ==
+            doctest::Approx(momentum[epoch]).epsilon(1e-12));
+      if (epoch + 1 < lr.size()) sched.step();
+    }
+  }
+  optim::SGD plain({p}, {.lr = 0.1});
+  optim::OneCycleLR without(plain, 0.1, 15, {.cycle_momentum = false});
+  CHECK(plain.param_groups()[0].options.at("momentum") == 0.0);
+}
+
 TEST_CASE("gradient clipping by norm and by value") {
   Tensor a = zeros({2}).requires_grad_(), b = zeros({1}).requires_grad_();
   a.set_grad(tensor({3.0, 0.0}));

@@ -178,6 +178,25 @@ def make_optim(tensors):
             if epoch + 1 < epochs:
                 sched.step()
         tensors[f"{name}.lr"] = torch.tensor(lrs, dtype=torch.float64)
+    # OneCycleLR with its default cycle_momentum: SGD's momentum and Adam's beta1 move too.
+    cycled = {
+        "onecycle_momentum_sgd": (lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), "momentum"),
+        "onecycle_momentum_adam": (lambda p: torch.optim.Adam(p, lr=0.1), "betas"),
+    }
+    for name, (make, key) in cycled.items():
+        p = torch.zeros(1, requires_grad=True)
+        opt = make([p])
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=15, pct_start=0.4)
+        lrs, momenta = [], []
+        for epoch in range(15):
+            group = opt.param_groups[0]
+            lrs.append(group["lr"])
+            momenta.append(group[key][0] if key == "betas" else group[key])
+            opt.step()
+            if epoch + 1 < 15:
+                sched.step()
+        tensors[f"{name}.lr"] = torch.tensor(lrs, dtype=torch.float64)
+        tensors[f"{name}.momentum"] = torch.tensor(momenta, dtype=torch.float64)
 
 
 class FashionNet(nn.Module):
