@@ -38,7 +38,18 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
 }
 
 // y = x; y at index += src along dim      dx = g      dsrc = gather(g, dim, index)
-Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+// As PyTorch, src may be larger than index in any dim: only its index-shaped corner is read
+// (a narrowed view, whose backward puts zeros elsewhere).
+Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& input_src) {
+  Tensor src = input_src;
+  if (src.dim() == index.dim() && shape_of(src) != shape_of(index)) {
+    for (int64_t d = 0; d < index.dim(); ++d) {
+      if (src.size(d) < index.size(d))
+        fail("scatter_add: src ", shape_str(src.sizes()), " is smaller than index ",
+             shape_str(index.sizes()), " in dim ", d);
+      if (src.size(d) > index.size(d)) src = narrow(src, d, 0, index.size(d));
+    }
+  }
   Tensor y = kernels::scatter_add(x, dim, index, src);
   return record("scatter_add", y, {x, src}, [dim, index](const Tensor& g, const Needs& needs) {
     return grads{g, needs[1] ? gather(g, dim, index) : Tensor()};

@@ -179,6 +179,9 @@ std::vector<Line> table() {
       {"scatter_add",
        [gidx](const Inputs& x) { return scatter_add(x[0], 1, gidx, x[1]); },
        {in({3, 4}), in({3, 2})}},
+      {"scatter_add",  // src larger than index: its corner is read
+       [gidx](const Inputs& x) { return scatter_add(x[0], 1, gidx, x[1]); },
+       {in({3, 4}), in({4, 3})}},
 
       {"matmul", [](const Inputs& x) { return matmul(x[0], x[1]); }, {in({3, 4}), in({4, 2})}},
       {"matmul",

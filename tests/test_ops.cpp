@@ -282,6 +282,12 @@ TEST_CASE("index_select, index_add, gather and scatter_add match the reference")
   CHECK(values(gather(x, 1, gi)) == std::vector<double>{3, 0, 5, 5, 8, 10});
   Tensor sc = scatter_add(zeros({3, 4}, kFloat64), 1, gi, ones({3, 2}, kFloat64));
   CHECK(values(sc) == std::vector<double>{1, 0, 0, 1, 0, 2, 0, 0, 1, 0, 1, 0});
+  // src larger than index: as torch.scatter_add, only src[:3, :2] is read.
+  Tensor big = view(arange(1, 16, 1, kFloat64), {3, 5});
+  CHECK(values(scatter_add(zeros({3, 4}, kFloat64), 1, gi, big)) ==
+        std::vector<double>{2, 0, 0, 1, 0, 13, 0, 0, 11, 0, 12, 0});
+  CHECK_THROWS_WITH_AS(scatter_add(zeros({3, 4}, kFloat64), 1, gi, ones({3, 1}, kFloat64)),
+                       "scatter_add: src [3, 1] is smaller than index [3, 2] in dim 1", Error);
   // gather on a transposed input reads through its strides.
   CHECK(values(gather(transpose(x, 0, 1), 0, tensor({{2, 1, 0}}, kInt64))) ==
         std::vector<double>{2, 5, 8});

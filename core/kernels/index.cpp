@@ -122,8 +122,8 @@ Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tens
   check(x.dtype() == src.dtype(), "scatter_add: src dtype ", src.dtype(), " differs from ",
         x.dtype());
   if (shape_of(src) != shape_of(index))
-    fail("scatter_add: src ", shape_str(src.sizes()), " must have the shape of index ",
-         shape_str(index.sizes()));
+    fail("scatter_add: src ", shape_str(src.sizes()), " must have the rank of index ",
+         shape_str(index.sizes()), " and at least its size in every dim");
   check_gather_shapes("scatter_add", x, d, index);
   Tensor out = empty_like(x);
   copy(out, x);
