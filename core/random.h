@@ -6,6 +6,7 @@
 // Read next: factory.h (rand, randn, randint, randperm, uniform_, normal_ draw from it).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -35,15 +36,17 @@ class Generator {
     return high << 32 | random();
   }
   /// Uniform on [from, to): the low 24 bits of one output scaled to [0, 1), then
-  /// x * (to - from) + from, all in float.
+  /// x * (to - from) + from in float, as one fused multiply-add (PyTorch's x86-64 kernels are
+  /// compiled with FMA, so their product and sum round once; spelled out here so that the
+  /// result does not depend on how the compiler contracts).
   float uniform_float(float from, float to) {
     float x = static_cast<float>(random() & 0xFFFFFFu) * 0x1.0p-24f;
-    return x * (to - from) + from;
+    return std::fma(x, to - from, from);
   }
   /// Uniform on [from, to) with the low 53 bits of random64(), in double.
   double uniform_double(double from, double to) {
     double x = static_cast<double>(random64() & 0x1FFFFFFFFFFFFFull) * 0x1.0p-53;
-    return x * (to - from) + from;
+    return std::fma(x, to - from, from);
   }
   /// A standard normal in double (Box-Muller on two uniform_double draws); each pair gives two
   /// numbers, the second kept for the next call, as PyTorch's normal_distribution<double>.
