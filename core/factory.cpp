@@ -102,6 +102,15 @@ namespace {
 
 Generator& generator_or_default(Generator* gen) { return gen ? *gen : default_generator(); }
 
+// One uniform number on [from, to) in T's precision, as PyTorch draws it for a T tensor.
+template <typename T>
+T draw_uniform(Generator& g, T from, T to) {
+  if constexpr (std::is_same_v<T, float>)
+    return g.uniform_float(from, to);
+  else
+    return g.uniform_double(from, to);
+}
+
 // Runs fill(pointer, count) on t's elements in memory order: directly when t is contiguous,
 // otherwise on a contiguous copy that is then written back.
 template <typename T, typename Fill>
@@ -134,12 +143,8 @@ void uniform_(const Tensor& t, double from, double to, Generator* gen) {
   std::lock_guard lock(g.mutex());
   visit_floating(t.dtype(), "uniform_", [&]<typename T>() {
     fill_in_order<T>(t, [&](T* p, int64_t n) {
-      for (int64_t i = 0; i < n; ++i) {
-        if constexpr (std::is_same_v<T, float>)
-          p[i] = g.uniform_float(static_cast<float>(from), static_cast<float>(to));
-        else
-          p[i] = g.uniform_double(from, to);
-      }
+      for (int64_t i = 0; i < n; ++i)
+        p[i] = draw_uniform<T>(g, static_cast<T>(from), static_cast<T>(to));
     });
   });
 }
@@ -153,12 +158,7 @@ void normal_(const Tensor& t, double mean, double std, Generator* gen) {
     int64_t n = t.numel();
     if (n >= 16 && t.is_contiguous()) {  // uniforms first, then Box-Muller 16 at a time
       T* p = t.data_ptr<T>();
-      auto uniform01 = [&] {
-        if constexpr (std::is_same_v<T, float>)
-          return g.uniform_float(0, 1);
-        else
-          return g.uniform_double(0, 1);
-      };
+      auto uniform01 = [&] { return draw_uniform<T>(g, 0, 1); };
       for (int64_t i = 0; i < n; ++i) p[i] = uniform01();
       for (int64_t i = 0; i + 16 <= n; i += 16)
         box_muller_16<T>(p + i, static_cast<T>(mean), static_cast<T>(std));

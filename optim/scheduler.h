@@ -99,7 +99,8 @@ class OneCycleLR : public LRScheduler {
   void on_apply(std::vector<ParamGroup>& groups, int64_t epoch) const override;
 
  private:
-  // Where `epoch` falls: the phase's start and end values of lr or momentum, and how far along.
+  // The value at `epoch` of a quantity (the rate or the momentum) that follows a cosine from
+  // up_start to peak in the first phase and from peak to down_end in the second.
   double anneal(int64_t epoch, double up_start, double peak, double down_end) const;
   double max_lr_, initial_lr_, min_lr_;
   int64_t total_steps_;
