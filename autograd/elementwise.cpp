@@ -9,6 +9,7 @@
 
 #include "../core/kernels/copy.h"
 #include "../core/kernels/elementwise.h"
+#include "../core/kernels/vmath.h"
 #include "function.h"
 #include "ops.h"
 
@@ -19,6 +20,7 @@ using autograd::Needs;
 using autograd::record;
 using autograd::save;
 using autograd::save_output;
+namespace vmath = kernels::vmath;
 
 namespace {
 
@@ -27,6 +29,14 @@ template <typename F>
 Tensor unary(const Tensor& x, const char* op, F f) {
   return visit_floating(x.dtype(), op, [&]<typename T>() {
     return kernels::map<T, T>(x, [&](T v) { return static_cast<T>(f(v)); });
+  });
+}
+
+// y = f(x) for floating x, f one of the vectorised array functions of kernels/vmath.h.
+template <typename F>
+Tensor unary_vectorised(const Tensor& x, const char* op, F f) {
+  return visit_floating(x.dtype(), op, [&]<typename T>() {
+    return kernels::map_array<T>(x, f);
   });
 }
 
@@ -155,7 +165,7 @@ Tensor sign(const Tensor& x) {
 
 // y = e^x      dx = g * y
 Tensor exp(const Tensor& x) {
-  Tensor y = unary(x, "exp", [](auto v) { return std::exp(v); });
+  Tensor y = unary_vectorised(x, "exp", [](auto* y, auto* v, int64_t n) { vmath::exp(y, v, n); });
   return record("exp", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
     return grads{g * y.unpack()};
   });
@@ -163,7 +173,7 @@ Tensor exp(const Tensor& x) {
 
 // y = ln x      dx = g / x
 Tensor log(const Tensor& x) {
-  Tensor y = unary(x, "log", [](auto v) { return std::log(v); });
+  Tensor y = unary_vectorised(x, "log", [](auto* y, auto* v, int64_t n) { vmath::log(y, v, n); });
   return record("log", y, {x},
                 [x = save(x)](const Tensor& g, const Needs&) { return grads{g / x.unpack()}; });
 }
@@ -215,16 +225,18 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 
 // y = tanh x      dx = g (1 - y^2)
 Tensor tanh(const Tensor& x) {
-  Tensor y = unary(x, "tanh", [](auto v) { return std::tanh(v); });
+  Tensor y =
+      unary_vectorised(x, "tanh", [](auto* y, auto* v, int64_t n) { vmath::tanh(y, v, n); });
   return record("tanh", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
     Tensor yv = y.unpack();
     return grads{g * (1.0 - yv * yv)};
   });
 }
 
-// y = 1 / (1 + e^-x)      dx = g y (1 - y)
+// y = 1 / (1 + e^-x)      dx = g y (1 - y)      (vmath.cpp evaluates it without overflow)
 Tensor sigmoid(const Tensor& x) {
-  Tensor y = unary(x, "sigmoid", [](auto v) { return 1 / (1 + std::exp(-v)); });
+  Tensor y = unary_vectorised(x, "sigmoid",
+                              [](auto* y, auto* v, int64_t n) { vmath::sigmoid(y, v, n); });
   return record("sigmoid", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
     Tensor yv = y.unpack();
     return grads{g * yv * (1.0 - yv)};
@@ -258,7 +270,7 @@ Tensor relu(const Tensor& x) {
 
 // y = erf x      dx = g 2/sqrt(pi) e^(-x^2)
 Tensor erf(const Tensor& x) {
-  Tensor y = unary(x, "erf", [](auto v) { return std::erf(v); });
+  Tensor y = unary_vectorised(x, "erf", [](auto* y, auto* v, int64_t n) { vmath::erf(y, v, n); });
   return record("erf", y, {x}, [x = save(x)](const Tensor& g, const Needs&) {
     Tensor xv = x.unpack();
     return grads{g * exp(neg(xv * xv)) * (2.0 / std::sqrt(std::numbers::pi))};

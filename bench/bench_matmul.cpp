@@ -1,41 +1,52 @@
-// W3: square float32 GEMM. ember::matmul against a direct cblas_sgemm on the same buffers, at
-// 1 and 2 threads, and against the machine's FMA peak (Zen 4: 32 float32 flop per cycle per
-// core, 2 x 256-bit FMA pipes). Prints GFLOP/s from median times and the ratios; the last column
-// is ember::matmul with set_thread_count_invariant(true) (panels of single-thread GEMMs).
+// W3: square float32 GEMM. ember::matmul against the direct OpenBLAS sgemm call on the same
+// buffers, at 1 and 2 threads, and against the machine's FMA peak. Prints GFLOP/s from median
+// times and the ratios; the last column is ember::matmul with set_thread_count_invariant(true)
+// (panels of single-thread GEMMs).
+// With --cores, it also runs itself once per OpenBLAS core (OPENBLAS_CORETYPE set in a child
+// process), round-robin, and prints each core's sgemm speed next to ember's default choice.
 // Run: ./build/bench/bench_matmul [--sizes 256,512,1024,2048] [--threads 1,2]
-#include <cblas.h>
+//                                 [--cores Haswell,Zen,SkylakeX,Cooperlake]
+#include <ember/core/blas.h>
+#include <ember/core/kernels/blas.h>
 #include <ember/ember.h>
 
 #include <cstdio>
+#include <map>
 #include <sstream>
 
 #include "harness.h"
 
 namespace {
 
-std::vector<int> parse_list(const char* text) {
-  std::vector<int> out;
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> out;
   std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) out.push_back(std::stoi(item));
+  for (std::string item; std::getline(in, item, ',');) out.push_back(item);
   return out;
 }
 
-}  // namespace
+std::vector<int> parse_list(const std::string& text) {
+  std::vector<int> out;
+  for (const auto& item : split(text)) out.push_back(std::stoi(item));
+  return out;
+}
 
-int main(int argc, char** argv) {
-  std::vector<int> sizes{256, 512, 1024, 2048}, threads{1, 2};
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i];
-    if (flag == "--sizes")
-      sizes = parse_list(argv[i + 1]);
-    else if (flag == "--threads")
-      threads = parse_list(argv[i + 1]);
-  }
-  double mhz = ember::bench::cpu_mhz();
-  std::printf("W3 sgemm, median of interleaved reps; cpu MHz %.0f (peak = threads x MHz x 32)\n",
-              mhz);
-  std::printf("%7s %5s %12s %12s %12s %8s %10s %16s\n", "threads", "n", "ember GF/s", "cblas GF/s",
-              "peak GF/s", "ember/cblas", "ember/peak", "invariant/cblas");
+// float32 FMA flop per cycle per core: two FMA pipes of 256 bits (AVX2 CPUs and Zen 4, which
+// splits 512-bit FMAs in two) or of 512 bits (Intel AVX-512 server cores).
+int flop_per_cycle() {
+  auto f = ember::blas::cpu_features();
+  return f.intel && f.avx512f ? 64 : 32;
+}
+
+struct Row {
+  int threads, n;
+  double ember_gf, cblas_gf, invariant_gf;
+};
+
+std::vector<Row> measure(const std::vector<int>& sizes, const std::vector<int>& threads,
+                         double target_s) {
+  std::vector<Row> rows;
+  const auto& blas = ember::kernels::blas_library();
   for (int t : threads) {
     ember::set_num_threads(t);
     for (int n : sizes) {
@@ -51,19 +62,94 @@ int main(int argc, char** argv) {
         ember::Tensor r = ember::matmul(a, b);
         ember::set_thread_count_invariant(false);
       };
-      auto times =
-          ember::bench::interleaved({[&] { ember::Tensor r = ember::matmul(a, b); },
-                                     [&] {
-                                       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n,
-                                                   n, 1.0f, ap, n, bp, n, 0.0f, cp, n);
-                                     },
-                                     invariant},
-                                    2.0);
+      auto direct = [&] {
+        blas.sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, ap, n, bp, n, 0.0f,
+                   cp, n);
+      };
+      auto times = ember::bench::interleaved(
+          {[&] { ember::Tensor r = ember::matmul(a, b); }, direct, invariant}, target_s);
       double flop = 2.0 * n * double(n) * n;
-      double ge = flop / times[0] / 1e9, gc = flop / times[1] / 1e9, gi = flop / times[2] / 1e9;
-      double peak = t * mhz * 1e6 * 32 / 1e9;
-      std::printf("%7d %5d %12.1f %12.1f %12.1f %8.3f %10.3f %16.3f\n", t, n, ge, gc, peak, ge / gc,
-                  peak > 0 ? ge / peak : 0.0, gi / gc);
+      rows.push_back({t, n, flop / times[0] / 1e9, flop / times[1] / 1e9, flop / times[2] / 1e9});
+    }
+  }
+  return rows;
+}
+
+// Runs this program per core in child processes, `rounds` times round-robin; median GF/s of
+// the direct sgemm per (core, threads, n). The core "default" is ember's own choice.
+std::map<std::string, std::map<std::pair<int, int>, double>> per_core(
+    const char* self, const std::vector<std::string>& cores, const std::string& sizes,
+    const std::string& threads, int rounds) {
+  std::map<std::string, std::map<std::pair<int, int>, std::vector<double>>> runs;
+  for (int r = 0; r < rounds; ++r) {
+    for (const auto& core : cores) {
+      std::string cmd = (core == "default" ? std::string("env -u OPENBLAS_CORETYPE ")
+                                           : "env OPENBLAS_CORETYPE=" + core + " ") +
+                        self + " --child --sizes " + sizes + " --threads " + threads;
+      FILE* pipe = popen(cmd.c_str(), "r");
+      char line[256];
+      while (pipe && std::fgets(line, sizeof(line), pipe)) {
+        int t = 0, n = 0;
+        double ge = 0, gc = 0;
+        if (std::sscanf(line, "%d %d %lf %lf", &t, &n, &ge, &gc) == 4)
+          runs[core][{t, n}].push_back(core == "default" ? ge : gc);
+      }
+      if (pipe) pclose(pipe);
+    }
+  }
+  std::map<std::string, std::map<std::pair<int, int>, double>> out;
+  for (auto& [core, points] : runs)
+    for (auto& [key, values] : points) out[core][key] = ember::bench::median(values);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string sizes = "256,512,1024,2048", threads = "1,2", cores;
+  bool child = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (flag == "--child") child = true;
+    else if (i + 1 < argc && flag == "--sizes") sizes = argv[++i];
+    else if (i + 1 < argc && flag == "--threads") threads = argv[++i];
+    else if (i + 1 < argc && flag == "--cores") cores = argv[++i];
+  }
+  if (child) {  // one line per point: threads n ember_GF/s direct_GF/s
+    for (const Row& r : measure(parse_list(sizes), parse_list(threads), 1.0))
+      std::printf("%d %d %.2f %.2f\n", r.threads, r.n, r.ember_gf, r.cblas_gf);
+    return 0;
+  }
+  double mhz = ember::bench::cpu_mhz();
+  int fpc = flop_per_cycle();
+  std::printf("W3 sgemm, median of interleaved reps\n%s\ncpu MHz %.0f (peak = threads x MHz x %d)\n",
+              ember::to_string(ember::blas_info()).c_str(), mhz, fpc);
+  std::printf("%7s %5s %12s %12s %12s %8s %10s %16s\n", "threads", "n", "ember GF/s", "cblas GF/s",
+              "peak GF/s", "ember/cblas", "ember/peak", "invariant/cblas");
+  for (const Row& r : measure(parse_list(sizes), parse_list(threads), 2.0)) {
+    double peak = r.threads * mhz * 1e6 * fpc / 1e9;
+    std::printf("%7d %5d %12.1f %12.1f %12.1f %8.3f %10.3f %16.3f\n", r.threads, r.n, r.ember_gf,
+                r.cblas_gf, peak, r.ember_gf / r.cblas_gf, peak > 0 ? r.ember_gf / peak : 0.0,
+                r.invariant_gf / r.cblas_gf);
+  }
+  if (cores.empty()) return 0;
+  std::vector<std::string> names = split(cores);
+  names.insert(names.begin(), "default");
+  auto table = per_core(argv[0], names, sizes, threads, 3);
+  std::printf("\nsgemm GF/s per OpenBLAS core (child processes, median of 3 round-robin runs);\n"
+              "'default' is ember::matmul with the core ember chose\n%7s %5s", "threads", "n");
+  for (const auto& core : names) std::printf(" %11s", core.c_str());
+  std::printf(" %13s\n", "default/best");
+  for (int t : parse_list(threads)) {
+    for (int n : parse_list(sizes)) {
+      std::printf("%7d %5d", t, n);
+      double best = 0;
+      for (const auto& core : names) {
+        double v = table[core][{t, n}];
+        if (core != "default") best = std::max(best, v);
+        std::printf(" %11.1f", v);
+      }
+      std::printf(" %13.3f\n", best > 0 ? table["default"][{t, n}] / best : 0.0);
     }
   }
   return 0;

@@ -11,11 +11,27 @@ find_package(OpenBLAS CONFIG QUIET)
 if(NOT OpenBLAS_FOUND OR NOT OpenBLAS_LIBRARIES)
   ember_missing("OpenBLAS with cblas" libopenblas-dev)
 endif()
+# ember compiles against OpenBLAS's headers but does not link it: core/blas.cpp loads the library
+# at first use, after choosing the kernels that fit the CPU (OpenBLAS decides once, when loaded).
 if(NOT TARGET ember::openblas)
   add_library(ember::openblas INTERFACE IMPORTED)
   set_target_properties(ember::openblas PROPERTIES
     INTERFACE_INCLUDE_DIRECTORIES "${OpenBLAS_INCLUDE_DIRS}"
-    INTERFACE_LINK_LIBRARIES "${OpenBLAS_LIBRARIES}")
+    INTERFACE_COMPILE_DEFINITIONS "EMBER_OPENBLAS_LIBRARY=\"${OpenBLAS_LIBRARIES}\""
+    INTERFACE_LINK_LIBRARIES "${CMAKE_DL_LIBS}")
+endif()
+
+# SLEEF: vectorised exp, log, tanh, erf (core/kernels/vmath.cpp). Debian ships no CMake config.
+find_path(EMBER_SLEEF_INCLUDE_DIR sleef.h)
+find_library(EMBER_SLEEF_LIBRARY sleef)
+if(NOT EMBER_SLEEF_INCLUDE_DIR OR NOT EMBER_SLEEF_LIBRARY)
+  ember_missing("SLEEF (vectorised math functions)" libsleef-dev)
+endif()
+if(NOT TARGET ember::sleef)
+  add_library(ember::sleef INTERFACE IMPORTED)
+  set_target_properties(ember::sleef PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${EMBER_SLEEF_INCLUDE_DIR}"
+    INTERFACE_LINK_LIBRARIES "${EMBER_SLEEF_LIBRARY}")
 endif()
 
 find_package(TBB CONFIG QUIET)

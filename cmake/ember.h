@@ -12,6 +12,7 @@
 #include "nn/nn.h"
 #include "optim/optim.h"
 #include "data/data.h"
+#include "core/blas.h"
 #include "core/factory.h"
 #include "core/parallel.h"
 #include "core/random.h"

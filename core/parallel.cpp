@@ -1,7 +1,7 @@
 // oneTBB and OpenBLAS thread control; see parallel.h.
 #include "parallel.h"
 
-#include <cblas.h>
+#include <xmmintrin.h>
 #include <tbb/blocked_range.h>
 #include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
@@ -11,15 +11,43 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <utility>
 
 #include "error.h"
+#include "kernels/blas.h"
 
 namespace ember {
 namespace {
 
 thread_local bool t_in_parallel = false;
+
+// Flush-to-zero (denormal results become 0) and denormals-are-zero (denormal inputs read as 0):
+// bits 15 and 6 of MXCSR, the SSE/AVX control register, which every thread has its own copy of.
+constexpr unsigned kFlushDenormalBits = 0x8040;
+
+// The process-wide setting. Every thread sets its MXCSR to it before doing ember's work
+// (sync_fp_mode): at each parallel_for chunk and each BLAS call. NOTE: checking a cached
+// per-thread flag is not enough, because oneTBB itself sets a worker's MXCSR to the one it
+// captured when its task arena was made, before every task.
+std::atomic<bool>& flush_setting() {
+  static std::atomic<bool> on = [] {
+    const char* env = std::getenv("EMBER_FLUSH_DENORMAL");
+    if (!env) return true;
+    std::string v = env;
+    check(v == "0" || v == "1", "EMBER_FLUSH_DENORMAL: expected 0 or 1, got '", v, "'");
+    return v == "1";
+  }();
+  return on;
+}
+
+void sync_fp_mode() {
+  unsigned csr = _mm_getcsr();
+  unsigned want = flush_setting().load(std::memory_order_relaxed) ? csr | kFlushDenormalBits
+                                                                   : csr & ~kFlushDenormalBits;
+  if (want != csr) _mm_setcsr(want);
+}
 
 struct ThreadState {
   std::atomic<int> threads{1};
@@ -34,6 +62,7 @@ struct ThreadState {
             "EMBER_NUM_THREADS: expected a whole number from 1 to 1024, got '", env, "'");
       n = static_cast<int>(v);
     }
+    sync_fp_mode();  // before OpenBLAS loads: its threads inherit this thread's mode
     apply(n);
   }
 
@@ -41,7 +70,7 @@ struct ThreadState {
     threads = n;
     control = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
                                                     static_cast<size_t>(n));
-    if (serial_blas_scopes == 0) openblas_set_num_threads(n);
+    if (serial_blas_scopes == 0) kernels::blas_library().set_num_threads(n);
   }
 
   // OpenBLAS's thread count is process-wide. While any parallel_for_blas runs it is 1; a GEMM
@@ -66,12 +95,12 @@ class SerialBlasScope {
   SerialBlasScope() {
     std::unique_lock lock(g_mutex);
     g_blas_changed.wait(lock, [] { return state().threaded_blas_calls == 0; });
-    if (state().serial_blas_scopes++ == 0) openblas_set_num_threads(1);
+    if (state().serial_blas_scopes++ == 0) kernels::blas_library().set_num_threads(1);
   }
   ~SerialBlasScope() {
     std::lock_guard lock(g_mutex);
     if (--state().serial_blas_scopes == 0) {
-      openblas_set_num_threads(state().threads);
+      kernels::blas_library().set_num_threads(state().threads);
       g_blas_changed.notify_all();
     }
   }
@@ -102,6 +131,7 @@ bool in_parallel_region() { return t_in_parallel; }
 void parallel_for(int64_t begin, int64_t end, int64_t grain,
                   const std::function<void(int64_t, int64_t)>& body) {
   if (end <= begin) return;
+  sync_fp_mode();
   grain = std::max<int64_t>(grain, 1);
   if (end - begin <= grain || t_in_parallel || get_num_threads() == 1) {
     body(begin, end);
@@ -113,6 +143,7 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain,
                         bool outer = std::exchange(t_in_parallel, true);
                         ~Flag() { t_in_parallel = outer; }
                       } flag;
+                      sync_fp_mode();
                       body(r.begin(), r.end());
                     });
 }
@@ -134,7 +165,24 @@ void parallel_for_blas(int64_t begin, int64_t end, int64_t grain,
   });
 }
 
+bool set_flush_denormal(bool on) {
+  state();  // OpenBLAS loaded, and its threads started, before the restart below
+  std::lock_guard lock(g_mutex);
+  flush_setting() = on;
+  sync_fp_mode();
+  // OpenBLAS's threads took the mode of the thread that started them, and ember cannot reach
+  // into them: stop them, and OpenBLAS starts them anew, from a thread of ember's, at its next
+  // threaded call.
+  if (state().serial_blas_scopes == 0 && state().threaded_blas_calls == 0 &&
+      kernels::blas_library().shutdown_threads)
+    kernels::blas_library().shutdown_threads();
+  return true;
+}
+
+bool flush_denormal() { return flush_setting().load(); }
+
 BlasCall::BlasCall(int64_t multiply_adds) {
+  sync_fp_mode();
   if (t_serial_blas || multiply_adds <= kSerialBlasWork) return;
   std::unique_lock lock(g_mutex);
   g_blas_changed.wait(lock, [] { return state().serial_blas_scopes == 0; });

@@ -33,7 +33,7 @@ struct Config {
   int threads = 0;
   uint64_t seed = 0;
   std::string data = "/usr/share/datasets/fashion-mnist", image_folder, save, resume, metrics, plot;
-  bool eval_only = false, detect_anomaly = false;
+  bool eval_only = false, detect_anomaly = false, flush_denormal = true;
 };
 
 struct Split {
@@ -275,6 +275,7 @@ void write_plot(const std::string& path, const std::vector<EpochMetrics>& rows) 
 
 int run(const Config& c) {
   if (c.threads > 0) set_num_threads(c.threads);
+  set_flush_denormal(c.flush_denormal);
   set_thread_count_invariant(true);  // --threads changes the speed, never the result
   Split split = c.image_folder.empty() ? load_idx_split(c) : load_image_folder(c);
   manual_seed(c.seed);
@@ -288,9 +289,10 @@ int run(const Config& c) {
   int start = c.resume.empty() ? 0 : load_checkpoint(c, *model, opt.get());
   std::printf(
       "FashionNet (attention: %s), %lld parameters, %d threads; %lld training and %lld test "
-      "images\n",
+      "images\n%s; denormals %s\n",
       c.attention.c_str(), (long long)nn::parameter_count(*model), get_num_threads(),
-      (long long)split.train->size(), (long long)split.test->size());
+      (long long)split.train->size(), (long long)split.test->size(),
+      to_string(blas_info()).c_str(), flush_denormal() ? "flushed to zero" : "kept (IEEE)");
   if (c.eval_only) {
     auto [loss, acc] = evaluate(*model, *split.test);
     std::printf("test loss %.4f, test accuracy %.2f%%\n", loss, 100 * acc);
@@ -379,6 +381,8 @@ int main(int argc, char** argv) {
   app.add_option("--limit", c.limit, "train (and test) on the first N images, for a quick try");
   app.add_option("--metrics", c.metrics, "CSV of per-epoch metrics");
   app.add_option("--plot", c.plot, "SVG plot of loss and test accuracy per epoch");
+  app.add_flag("--flush-denormal,!--no-flush-denormal", c.flush_denormal,
+               "flush denormal floats to zero in every thread (default on; see set_flush_denormal)");
   app.add_flag("--detect-anomaly", c.detect_anomaly,
                "stop at the first op whose backward makes NaN or Inf");
   CLI11_PARSE(app, argc, argv);

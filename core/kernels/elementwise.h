@@ -33,6 +33,26 @@ Tensor map(const Tensor& x, F f) {
   return y;
 }
 
+/// y = f(x) elementwise, where f(y, x, n) maps a contiguous array (the vectorised functions of
+/// vmath.h). Strided rows are gathered into the output row first and mapped in place.
+template <typename T, typename ArrayFn>
+Tensor map_array(const Tensor& x, ArrayFn f) {
+  Shape sizes(x.sizes().begin(), x.sizes().end());
+  Tensor y = empty(sizes, dtype_of<T>());
+  T* yp = y.data_ptr<T>();
+  const T* xp = x.data_ptr<T>();
+  for_each_row<2>(sizes, {y.impl().strides, x.impl().strides}, {0, 0}, [&](const Row<2>& r) {
+    T* o = yp + r.offset[0];
+    const T* v = xp + r.offset[1];
+    if (r.stride[1] != 1) {
+      for (int64_t i = 0; i < r.length; ++i) o[i] = v[i * r.stride[1]];
+      v = o;
+    }
+    f(o, v, r.length);
+  });
+  return y;
+}
+
 /// out = f(a, b). a, b: dtype In, shapes that broadcast; out: the broadcast shape, Out.
 template <typename Out, typename In, typename F>
 Tensor zip(const Tensor& a, const Tensor& b, std::string_view op, F f) {

@@ -1,7 +1,5 @@
-// matmul through cblas_sgemm / cblas_dgemm; see matmul.h.
+// matmul through OpenBLAS's sgemm / dgemm (loaded by core/blas.cpp); see matmul.h.
 #include "matmul.h"
-
-#include <cblas.h>
 
 #include <optional>
 
@@ -15,14 +13,14 @@ namespace ember::kernels {
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   BlasCall call(m * n * k);
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+  blas_library().sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
               trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
 }
 
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
           const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
   BlasCall call(m * n * k);
-  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+  blas_library().dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
               trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
 }
 

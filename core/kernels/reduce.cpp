@@ -12,6 +12,7 @@
 #include "../factory.h"
 #include "../parallel.h"
 #include "copy.h"
+#include "vmath.h"
 
 namespace ember::kernels {
 namespace {
@@ -208,6 +209,7 @@ Tensor softmax(const Tensor& x_in, int64_t dim, bool log) {
     const T* xp = x.data_ptr<T>();
     T* yp = y.data_ptr<T>();
     // One task per outer slice: reads the (n, inner) block row by row so memory is contiguous.
+    // ys first holds x - max, then e^(x - max) (one vectorised exp over the block), then y.
     int64_t grain = std::max<int64_t>(1, kGrainElements / (n * inner));
     parallel_for(0, outer, grain, [&](int64_t lo, int64_t hi) {
       std::vector<T> mx(inner), total(inner);
@@ -221,16 +223,19 @@ Tensor softmax(const Tensor& x_in, int64_t dim, bool log) {
         for (int64_t i = 0; i < inner; ++i)  // all -inf: avoid inf - inf
           if (std::isinf(mx[i]) && mx[i] < 0) mx[i] = 0;
         for (int64_t k = 0; k < n; ++k)
-          for (int64_t i = 0; i < inner; ++i) {
-            T e = std::exp(xs[k * inner + i] - mx[i]);
-            total[i] += e;
-            if (!log) ys[k * inner + i] = e;
-          }
+          for (int64_t i = 0; i < inner; ++i) ys[k * inner + i] = xs[k * inner + i] - mx[i];
+        vmath::exp(ys, ys, n * inner);
         for (int64_t k = 0; k < n; ++k)
-          for (int64_t i = 0; i < inner; ++i) {
-            T& v = ys[k * inner + i];
-            v = log ? xs[k * inner + i] - mx[i] - std::log(total[i]) : v / total[i];
-          }
+          for (int64_t i = 0; i < inner; ++i) total[i] += ys[k * inner + i];
+        if (log) {
+          for (int64_t i = 0; i < inner; ++i) total[i] = std::log(total[i]);
+          for (int64_t k = 0; k < n; ++k)
+            for (int64_t i = 0; i < inner; ++i)
+              ys[k * inner + i] = xs[k * inner + i] - mx[i] - total[i];
+        } else {
+          for (int64_t k = 0; k < n; ++k)
+            for (int64_t i = 0; i < inner; ++i) ys[k * inner + i] /= total[i];
+        }
       }
     });
   });
