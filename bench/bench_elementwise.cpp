@@ -2,6 +2,7 @@
 // over 1M to 16M float32 values, in GB/s from median times, at the current thread count
 // (EMBER_NUM_THREADS or all cores), next to a plain single-threaded C++ loop for scale.
 // Run: ./build/bench/bench_elementwise
+#include <ember/core/kernels/vmath.h>
 #include <ember/ember.h>
 
 #include <cmath>
@@ -12,6 +13,7 @@
 int main() {
   using namespace ember;
   NoGradGuard no_grad;
+  std::printf("%s; vector math: %s\n", to_string(blas_info()).c_str(), kernels::vmath::isa());
   std::printf("threads %d; GB/s from median times (bytes moved / time)\n", get_num_threads());
   std::printf("%10s %10s %10s %10s %10s %12s\n", "n", "add", "exp", "sum", "loop add",
               "ember/loop");

@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   int reps = 30;
   for (int i = 1; i + 1 < argc; ++i)
     if (std::strcmp(argv[i], "--reps") == 0) reps = std::atoi(argv[i + 1]);
+  std::printf("# ember: %s\n", to_string(blas_info()).c_str());
   std::printf("threads=%d\n", get_num_threads());
   std::printf("conv1_fwd_bwd_ms=%.3f\n", conv_ms({64, 1, 28, 28}, 32, reps));
   std::printf("conv2_fwd_bwd_ms=%.3f\n", conv_ms({64, 32, 14, 14}, 64, reps));

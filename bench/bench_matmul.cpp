@@ -75,6 +75,30 @@ std::vector<Row> measure(const std::vector<int>& sizes, const std::vector<int>& 
   return rows;
 }
 
+// GEMM shapes of the kind ember's layers run, one thread each (convolutions and attention run
+// one GEMM per sample or head on each thread): C (m x n) = A (m x k) B (k x n).
+struct Thin {
+  const char* name;
+  int m, k, n;
+};
+constexpr Thin kThin[] = {{"64x32x3136", 64, 32, 3136},
+                          {"64x288x196", 64, 288, 196},
+                          {"288x64x196", 288, 64, 196}};
+
+double thin_gflops(const Thin& t) {
+  ember::set_num_threads(1);
+  ember::Tensor a = ember::randn({t.m, t.k}), b = ember::randn({t.k, t.n}), c = ember::empty({t.m, t.n});
+  const auto& blas = ember::kernels::blas_library();
+  auto times = ember::bench::interleaved({[&] {
+                                           blas.sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                                                      t.m, t.n, t.k, 1.0f, a.data_ptr<float>(),
+                                                      t.k, b.data_ptr<float>(), t.n, 0.0f,
+                                                      c.data_ptr<float>(), t.n);
+                                         }},
+                                         0.5);
+  return 2.0 * t.m * t.n * t.k / times[0] / 1e9;
+}
+
 // Runs this program per core in child processes, `rounds` times round-robin; median GF/s of
 // the direct sgemm per (core, threads, n). The core "default" is ember's own choice.
 std::map<std::string, std::map<std::pair<int, int>, double>> per_core(
@@ -91,6 +115,10 @@ std::map<std::string, std::map<std::pair<int, int>, double>> per_core(
       while (pipe && std::fgets(line, sizeof(line), pipe)) {
         int t = 0, n = 0;
         double ge = 0, gc = 0;
+        char name[32];
+        for (int i = 0; i < int(std::size(kThin)); ++i)  // thin shapes: keyed (0, -1 - index)
+          if (std::sscanf(line, "thin %31s %lf", name, &gc) == 2 && kThin[i].name == std::string(name))
+            runs[core][{0, -1 - i}].push_back(gc);
         if (std::sscanf(line, "%d %d %lf %lf", &t, &n, &ge, &gc) == 4)
           runs[core][{t, n}].push_back(core == "default" ? ge : gc);
       }
@@ -115,9 +143,10 @@ int main(int argc, char** argv) {
     else if (i + 1 < argc && flag == "--threads") threads = argv[++i];
     else if (i + 1 < argc && flag == "--cores") cores = argv[++i];
   }
-  if (child) {  // one line per point: threads n ember_GF/s direct_GF/s
+  if (child) {  // one line per point: threads n ember_GF/s direct_GF/s, then the thin shapes
     for (const Row& r : measure(parse_list(sizes), parse_list(threads), 1.0))
       std::printf("%d %d %.2f %.2f\n", r.threads, r.n, r.ember_gf, r.cblas_gf);
+    for (const Thin& t : kThin) std::printf("thin %s %.2f\n", t.name, thin_gflops(t));
     return 0;
   }
   double mhz = ember::bench::cpu_mhz();
@@ -151,6 +180,19 @@ int main(int argc, char** argv) {
       }
       std::printf(" %13.3f\n", best > 0 ? table["default"][{t, n}] / best : 0.0);
     }
+  }
+  std::printf("\nthin GEMMs (m x k x n), 1 thread, direct sgemm GF/s\n%13s", "shape");
+  for (const auto& core : names) std::printf(" %11s", core.c_str());
+  std::printf(" %13s\n", "default/best");
+  for (int i = 0; i < int(std::size(kThin)); ++i) {
+    std::printf("%13s", kThin[i].name);
+    double best = 0;
+    for (const auto& core : names) {
+      double v = table[core][{0, -1 - i}];
+      if (core != "default") best = std::max(best, v);
+      std::printf(" %11.1f", v);
+    }
+    std::printf(" %13.3f\n", best > 0 ? table["default"][{0, -1 - i}] / best : 0.0);
   }
   return 0;
 }

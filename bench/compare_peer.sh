@@ -7,6 +7,11 @@ here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-$here/../build}"
 rounds="${2:-5}"
 out=$(mktemp)
+lscpu | sed -n 's/^Model name: *//p' | sed 's/^/CPU: /'
+"$build/bench/bench_fashionnet" --reps 1 | grep '^#'
+/usr/bin/python3 -c "import torch, ctypes; torch.ones(1) @ torch.ones(1); \
+lib = ctypes.CDLL('libblas.so.3'); lib.openblas_get_corename.restype = ctypes.c_char_p; \
+print('# peer: torch', torch.__version__, 'OpenBLAS core', lib.openblas_get_corename().decode())"
 for r in $(seq "$rounds"); do
   EMBER_NUM_THREADS=2 "$build/bench/bench_fashionnet" | sed 's/^/ember /' >>"$out"
   OMP_NUM_THREADS=2 /usr/bin/python3 "$here/peer_fashionnet.py" --threads 2 | sed 's/^/peer /' >>"$out"
@@ -15,6 +20,8 @@ done
 import statistics, sys
 vals = {}
 for line in open(sys.argv[1]):
+    if line.startswith(("ember #", "peer #")):
+        continue
     who, kv = line.split()
     k, v = kv.split("=")
     if k != "threads":

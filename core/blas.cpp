@@ -74,18 +74,19 @@ CpuFeatures cpu_features() {
   return f;
 }
 
-// Measured with bench/bench_matmul --cores (README, "The CPU underneath"):
-// - AMD: the Zen kernels (OpenBLAS's Haswell AVX2 kernels with AMD's blocking), also on Zen 4,
-//   which has AVX-512 but runs 512-bit FMAs as two 256-bit halves: there SkylakeX/Cooperlake's
-//   AVX-512 sgemm measured 3-8% slower than Zen's.
+// Measured with bench/bench_matmul --cores (README, "The CPU underneath"), on squares and on the
+// thin GEMMs ember's layers run (a Winograd convolution's 64 x 32 x 3136, say):
+// - AMD with AVX-512 (Zen 4, which runs 512-bit FMAs as two 256-bit halves): Haswell's AVX2
+//   kernels were the fastest everywhere, 4-7% ahead of SkylakeX/Cooperlake (OpenBLAS's own choice
+//   there), and 25-35% ahead of the Zen target on thin GEMMs (95 against 71 GF/s).
 // - Intel with AVX-512 (BW, DQ, VL): SkylakeX, or Cooperlake when it has AVX-512 BF16 (SkylakeX's
-//   sgemm/dgemm plus bf16 kernels); on a Xeon these run 4.6x faster than the Prescott (SSE3)
-//   fallback OpenBLAS 0.3.21 picks for CPUs newer than itself.
-// - Other AVX2 CPUs: Haswell.
+//   sgemm/dgemm plus bf16 kernels). On a Xeon these run 4.6x faster than the Prescott (SSE3)
+//   fallback OpenBLAS 0.3.21 picks for Intel CPUs newer than itself.
+// - Other AVX2 CPUs: Zen on AMD (what OpenBLAS itself picks for Zen 1-3), Haswell elsewhere.
 std::string openblas_core_for(const CpuFeatures& cpu) {
   bool avx2 = cpu.avx2 && cpu.fma;
   bool avx512 = cpu.avx512f && cpu.avx512dq && cpu.avx512cd && cpu.avx512bw && cpu.avx512vl;
-  if (cpu.amd && avx2) return "Zen";
+  if (cpu.amd && avx2) return avx512 ? "Haswell" : "Zen";
   if (avx512) return cpu.avx512_bf16 ? "Cooperlake" : "SkylakeX";
   if (avx2) return "Haswell";
   return "";

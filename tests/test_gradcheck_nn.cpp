@@ -121,6 +121,15 @@ std::vector<Line> table() {
   lines.push_back({"conv2d",
                    [](const Inputs& x) { return F::conv2d(x[0], x[1]); },
                    {in({1, 2, 3, 3}), in({3, 2, 1, 1})}});
+  // 3x3, stride 1, 8 channels in and out: the Winograd kernels (core/kernels/winograd.cpp),
+  // at every padding they serve.
+  for (int64_t padding : {0, 1, 2}) {
+    nn::ConvArgs args{.padding = padding};
+    lines.push_back({"conv2d",
+                     [args](const Inputs& x) { return F::conv2d(x[0], x[1], x[2], args); },
+                     {in({2, 8, 4, 3}), in({8, 8, 3, 3}), in({8})},
+                     /*second_order=*/false});
+  }
   // 1x1 kernels: stride 1 reads the input as its own columns; stride 2 does not.
   for (int64_t stride : {1, 2}) {
     nn::ConvArgs args{.stride = stride, .groups = 2};

@@ -10,6 +10,7 @@
 #include "accumulate.h"
 #include "blas.h"
 #include "copy.h"
+#include "winograd.h"
 
 namespace ember::kernels {
 
@@ -104,10 +105,34 @@ void col2im_plane(const T* in, int64_t h, int64_t wd, const Window& w, int64_t o
     }
 }
 
+// The common 2x2 window at stride 2 (no padding, no dilation): the four candidates of an output
+// in scan order, the first maximum (or the first NaN) kept, without the general loop's bounds.
+template <typename T>
+void max_pool_plane_2x2(const T* plane, int64_t wd, int64_t oh, int64_t ow, T* values,
+                        int64_t* indices) {
+  for (int64_t oy = 0; oy < oh; ++oy)
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      int64_t first = 2 * oy * wd + 2 * ox;
+      int64_t candidates[4] = {first, first + 1, first + wd, first + wd + 1};
+      T best = plane[first];
+      int64_t arg = first;
+      for (int64_t at : candidates) {
+        T v = plane[at];
+        bool take = v > best || (v != v && best == best);
+        best = take ? v : best;
+        arg = take ? at : arg;
+      }
+      values[oy * ow + ox] = best;
+      indices[oy * ow + ox] = arg;
+    }
+}
+
 // max_pool2d over one plane when no window reaches into padding. NaN wins, as in PyTorch.
 template <typename T>
 void max_pool_plane_unpadded(const T* plane, int64_t wd, const Window& w, int64_t oh, int64_t ow,
                              T* values, int64_t* indices) {
+  if (w.kh == 2 && w.kw == 2 && w.sh == 2 && w.sw == 2 && w.dh == 1 && w.dw == 1)
+    return max_pool_plane_2x2(plane, wd, oh, ow, values, indices);
   for (int64_t oy = 0; oy < oh; ++oy)
     for (int64_t ox = 0; ox < ow; ++ox) {
       int64_t first = oy * w.sh * wd + ox * w.sw;
@@ -277,6 +302,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
   Tensor x = contiguous(x_in), weight = contiguous(weight_in);
   Tensor bias = bias_in.defined() ? contiguous(bias_in) : bias_in;
   ConvShape s(x, weight, w, groups);
+  if (winograd_fits(x, weight, w, groups)) return winograd_conv2d(x, weight, bias, w);
   Tensor y = empty({s.n, s.out, s.oh, s.ow}, x.dtype());
   if (y.numel() == 0) return y;
   visit_floating(x.dtype(), "conv2d", [&]<typename T>() {
@@ -306,6 +332,11 @@ Conv2dGrads conv2d_backward(const Tensor& grad_in, const Tensor& x_in, const Ten
   Tensor grad = contiguous(grad_in), x = contiguous(x_in), weight = contiguous(weight_in);
   ConvShape s(x, weight, w, groups);
   Conv2dGrads r;
+  if (winograd_fits(x, weight, w, groups)) {
+    if (need_input) r.input = winograd_conv2d_input_grad(grad, weight, w, s.h, s.wd);
+    if (need_weight) r.weight = winograd_conv2d_weight_grad(grad, x, w);
+    need_input = need_weight = false;  // the bias gradient below is common to both
+  }
   int64_t per = samples_per_chunk(s.n, weight.numel());
   int64_t chunks = s.n == 0 ? 0 : (s.n + per - 1) / per;
   Tensor partial;  // (chunks, O, C/G*kh*kw): each chunk's weight gradient

@@ -1,0 +1,153 @@
+// Convolution and pooling kernels against naive loops: the Winograd F(2x2, 3x3) path (forward,
+// input, weight and bias gradients; batches that span several chunks; odd sizes; every padding
+// it serves) and the im2col path beside it, and the 2x2 max-pool fast path (ties, NaN).
+#include <ember/core/kernels/conv.h>
+
+#include "helpers.h"
+
+using namespace ember;
+namespace F = ember::nn::functional;
+
+namespace {
+
+// The naive 3x3 (any kernel) correlation and its gradients, in double, from the definitions:
+//   y[n,k,oy,ox] = b[k] + Σ_{c,i,j} x[n,c,oy+i-p,ox+j-p] w[k,c,i,j]
+//   dx[n,c,y,x] = Σ_{k,i,j} g[n,k,y-i+p,x-j+p] w[k,c,i,j]    dw[k,c,i,j] = Σ_{n,oy,ox} g x
+struct NaiveConv {
+  std::vector<double> y, dx, dw, db;
+};
+
+NaiveConv naive_conv(const Tensor& x_t, const Tensor& w_t, const Tensor& b_t, const Tensor& g_t,
+                     int64_t pad) {
+  auto x = testing::values(x_t), w = testing::values(w_t), b = testing::values(b_t),
+       g = testing::values(g_t);
+  int64_t n = x_t.size(0), c = x_t.size(1), h = x_t.size(2), wd = x_t.size(3);
+  int64_t k = w_t.size(0), kh = w_t.size(2), kw = w_t.size(3);
+  int64_t oh = h + 2 * pad - kh + 1, ow = wd + 2 * pad - kw + 1;
+  NaiveConv r{std::vector<double>(n * k * oh * ow), std::vector<double>(x.size()),
+              std::vector<double>(w.size()), std::vector<double>(k)};
+  for (int64_t in = 0; in < n; ++in)
+    for (int64_t ik = 0; ik < k; ++ik)
+      for (int64_t oy = 0; oy < oh; ++oy)
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          int64_t yo = ((in * k + ik) * oh + oy) * ow + ox;
+          double acc = b[ik], gv = g[yo];
+          r.db[ik] += gv;
+          for (int64_t ic = 0; ic < c; ++ic)
+            for (int64_t i = 0; i < kh; ++i)
+              for (int64_t j = 0; j < kw; ++j) {
+                int64_t yy = oy + i - pad, xx = ox + j - pad;
+                if (yy < 0 || yy >= h || xx < 0 || xx >= wd) continue;
+                int64_t xi = ((in * c + ic) * h + yy) * wd + xx;
+                int64_t wi = ((ik * c + ic) * kh + i) * kw + j;
+                acc += x[xi] * w[wi];
+                r.dx[xi] += gv * w[wi];
+                r.dw[wi] += gv * x[xi];
+              }
+          r.y[yo] = acc;
+        }
+  return r;
+}
+
+void check_near(const std::vector<double>& got, const std::vector<double>& want, double tol,
+                const char* what) {
+  REQUIRE(got.size() == want.size());
+  double scale = 0, worst = 0;
+  for (double v : want) scale = std::max(scale, std::abs(v));
+  for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(got[i] - want[i]));
+  CHECK_MESSAGE(worst <= tol * std::max(scale, 1.0), what, ": worst |difference| ", worst,
+                " against values up to ", scale);
+}
+
+}  // namespace
+
+TEST_CASE("conv2d 3x3 (Winograd path and im2col path) against a naive loop") {
+  struct Config {
+    int64_t n, c, k, h, w, pad;
+  };
+  // c, k >= 8 take the Winograd path; the last two take im2col (too few channels). 70 samples
+  // of 5x5 span several chunks with a partial last one; odd sizes leave partial tiles.
+  Config configs[] = {{3, 8, 9, 7, 6, 1},  {2, 8, 8, 6, 6, 0},  {2, 9, 8, 5, 7, 2},
+                      {70, 16, 8, 5, 5, 1}, {1, 8, 12, 3, 3, 1}, {2, 4, 8, 6, 6, 1},
+                      {2, 8, 3, 6, 6, 1}};
+  manual_seed(7);
+  for (DType dt : {kFloat64, kFloat32}) {
+    for (const Config& cf : configs) {
+      CAPTURE(cf.n);
+      CAPTURE(cf.c);
+      CAPTURE(cf.k);
+      CAPTURE(cf.pad);
+      CAPTURE(dtype_name(dt));
+      Tensor x = to(randn({cf.n, cf.c, cf.h, cf.w}), dt).requires_grad_();
+      Tensor w = to(randn({cf.k, cf.c, 3, 3}), dt).requires_grad_();
+      Tensor b = to(randn({cf.k}), dt).requires_grad_();
+      Tensor y = F::conv2d(x, w, b, {.padding = cf.pad});
+      Tensor g = to(randn(testing::shape(y)), dt);
+      y.backward(g);
+      NaiveConv want = naive_conv(x, w, b, g, cf.pad);
+      double tol = dt == kFloat64 ? 1e-13 : 2e-5;
+      check_near(testing::values(y), want.y, tol, "output");
+      check_near(testing::values(x.grad()), want.dx, tol, "input gradient");
+      check_near(testing::values(w.grad()), want.dw, tol, "weight gradient");
+      check_near(testing::values(b.grad()), want.db, tol, "bias gradient");
+    }
+  }
+}
+
+TEST_CASE("conv2d on the Winograd path gives the same bits at 1 and 2 threads") {
+  manual_seed(8);
+  Tensor x = randn({20, 16, 9, 9}).requires_grad_();
+  Tensor w = randn({8, 16, 3, 3}).requires_grad_();
+  std::vector<std::vector<double>> runs;
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    x.set_grad(Tensor());
+    w.set_grad(Tensor());
+    Tensor y = F::conv2d(x, w, {}, {.padding = 1});
+    sum(y * y).backward();
+    auto v = testing::values(y), gx = testing::values(x.grad()), gw = testing::values(w.grad());
+    v.insert(v.end(), gx.begin(), gx.end());
+    v.insert(v.end(), gw.begin(), gw.end());
+    runs.push_back(v);
+  }
+  set_num_threads(2);
+  CHECK(runs[0] == runs[1]);
+}
+
+TEST_CASE("max_pool2d 2x2 stride 2: first maximum and first NaN win, as a naive loop") {
+  double nan = std::nan("");
+  // One plane 4x4 with ties (window 0), a NaN after a larger value (window 1), two NaNs
+  // (window 2) and a plain window (3).
+  kernels::Window window{.kh = 2, .kw = 2, .sh = 2, .sw = 2, .ph = 0, .pw = 0};
+  Tensor x = reshape(
+      tensor({{5, 5, 9, nan}, {1, 5, 1, 2}, {nan, 3, 1, 2}, {7, nan, 3, 4}}, kFloat64), {1, 1, 4, 4});
+  auto [values, indices] = kernels::max_pool2d(x, window);
+  auto v = testing::values(values), i = testing::values(indices);
+  CHECK(v[0] == 5);
+  CHECK(i[0] == 0);
+  CHECK(std::isnan(v[1]));
+  CHECK(i[1] == 3);
+  CHECK(std::isnan(v[2]));
+  CHECK(i[2] == 8);
+  CHECK(v[3] == 4);
+  CHECK(i[3] == 15);
+  // Random planes against a loop.
+  manual_seed(9);
+  Tensor r = randn({2, 3, 6, 8});
+  auto [rv, ri] = kernels::max_pool2d(r, window);
+  auto rx = testing::values(r), got = testing::values(rv), got_i = testing::values(ri);
+  for (int64_t plane = 0; plane < 6; ++plane)
+    for (int64_t oy = 0; oy < 3; ++oy)
+      for (int64_t ox = 0; ox < 4; ++ox) {
+        double best = -INFINITY;
+        int64_t arg = -1;
+        for (int64_t dy = 0; dy < 2; ++dy)
+          for (int64_t dx = 0; dx < 2; ++dx) {
+            int64_t at = (2 * oy + dy) * 8 + 2 * ox + dx;
+            if (rx[plane * 48 + at] > best) best = rx[plane * 48 + at], arg = at;
+          }
+        int64_t o = plane * 12 + oy * 4 + ox;
+        CHECK(got[o] == best);
+        CHECK(got_i[o] == arg);
+      }
+}
