@@ -85,7 +85,7 @@ GradcheckResult gradcheck(const TensorFn& fn, const std::vector<Tensor>& inputs,
       double numerical = (plus - minus) / (2 * options.eps);
       double tolerance = options.atol + options.rtol * std::abs(numerical);
       double excess = std::abs(ap[j] - numerical) - tolerance;
-      if (std::isnan(ap[j]) != std::isnan(numerical) || excess > worst_excess) {
+      if (std::isnan(ap[j]) || std::isnan(numerical) || excess > worst_excess) {
         worst_excess = std::isnan(excess) ? INFINITY : excess;
         worst = j;
         worst_num = numerical;
@@ -97,14 +97,62 @@ GradcheckResult gradcheck(const TensorFn& fn, const std::vector<Tensor>& inputs,
       double tolerance = options.atol + options.rtol * std::abs(worst_num);
       msg << "gradcheck failed for input " << i << " (shape " << shape_str(x.sizes())
           << ") at element " << index_str(worst, x.sizes()) << ": analytical " << ap[worst]
-          << ", numerical " << worst_num << ", |difference| " << std::abs(ap[worst] - worst_num)
-          << " > tolerance " << tolerance << " (atol " << options.atol << " + rtol " << options.rtol
-          << " * |numerical|)";
+          << ", numerical " << worst_num;
+      if (std::isnan(ap[worst]) || std::isnan(worst_num))
+        msg << ": a NaN gradient cannot be checked (is fn defined at this input?)";
+      else
+        msg << ", |difference| " << std::abs(ap[worst] - worst_num) << " > tolerance "
+            << tolerance << " (atol " << options.atol << " + rtol " << options.rtol
+            << " * |numerical|)";
       return {false, msg.str()};
     }
   }
   return {};
 }
+
+namespace {
+
+// An op may compute its gradient twice: with a kernel normally, and with differentiable ember
+// ops under create_graph (conv2d, batch_norm). gradcheck sees only the first; this checks that
+// the second gives the same values, to rounding: |a - b| <= 1e-10 + 1e-8 |b|.
+GradcheckResult compare_first_derivatives(const TensorFn& fn, const std::vector<Tensor>& inputs,
+                                          const Tensor& v) {
+  std::vector<std::vector<Tensor>> results;
+  for (bool create_graph : {false, true}) {
+    std::vector<Tensor> xs, wrt;
+    for (const Tensor& x : inputs) {
+      xs.push_back(clone(x.detach()).requires_grad_(x.requires_grad()));
+      if (x.requires_grad()) wrt.push_back(xs.back());
+    }
+    Tensor y = fn(xs);
+    if (!y.requires_grad()) return {};
+    results.push_back(grad({y}, wrt, {v.detach()}, false, create_graph, /*allow_unused=*/true));
+  }
+  for (size_t k = 0; k < results[0].size(); ++k) {
+    if (!results[0][k].defined() && !results[1][k].defined()) continue;
+    Tensor plain = results[0][k].defined() ? results[0][k].contiguous() : Tensor();
+    Tensor graph = results[1][k].defined() ? results[1][k].contiguous() : Tensor();
+    if (!plain.defined() || !graph.defined() || plain.numel() != graph.numel())
+      return {false, "gradgradcheck: the first derivative of input " + std::to_string(k) +
+                         " is defined " + (plain.defined() ? "without" : "with") +
+                         " create_graph only"};
+    const double* a = graph.data_ptr<double>();
+    const double* b = plain.data_ptr<double>();
+    for (int64_t j = 0; j < plain.numel(); ++j) {
+      if (std::abs(a[j] - b[j]) <= 1e-10 + 1e-8 * std::abs(b[j])) continue;
+      std::ostringstream msg;
+      msg.precision(12);
+      msg << "gradgradcheck: the first derivative computed with create_graph differs from the "
+             "one computed without, for gradient " << k << " (shape " << shape_str(plain.sizes())
+          << ") at element " << index_str(j, plain.sizes()) << ": " << a[j] << " with, " << b[j]
+          << " without";
+      return {false, msg.str()};
+    }
+  }
+  return {};
+}
+
+}  // namespace
 
 GradcheckResult gradgradcheck(const TensorFn& fn, const std::vector<Tensor>& inputs,
                               const GradcheckOptions& options) {
@@ -114,6 +162,7 @@ GradcheckResult gradgradcheck(const TensorFn& fn, const std::vector<Tensor>& inp
   Tensor y = fn(probe);
   Generator gen(options.seed + 1);
   Tensor v = randn(Shape(y.sizes().begin(), y.sizes().end()), kFloat64, &gen).requires_grad_();
+  if (GradcheckResult same = compare_first_derivatives(fn, inputs, v); !same) return same;
   std::vector<Tensor> with_v = inputs;
   with_v.push_back(v);
   size_t n = inputs.size();

@@ -33,8 +33,9 @@ using TensorFn = std::function<Tensor(const std::vector<Tensor>&)>;
 GradcheckResult gradcheck(const TensorFn& fn, const std::vector<Tensor>& inputs,
                           const GradcheckOptions& options = {});
 
-/// Checks second derivatives: gradcheck of (inputs, v) -> the gradients of <v, fn(inputs)>
-/// computed with create_graph.
+/// Checks second derivatives: first, that the gradients computed with create_graph equal those
+/// computed without (an op may compute them by two formulas); then gradcheck of
+/// (inputs, v) -> the gradients of <v, fn(inputs)> computed with create_graph.
 GradcheckResult gradgradcheck(const TensorFn& fn, const std::vector<Tensor>& inputs,
                               const GradcheckOptions& options = {});
 

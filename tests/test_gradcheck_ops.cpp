@@ -274,3 +274,36 @@ TEST_CASE("gradcheck catches a wrong backward formula and says where") {
       gradcheck(wrong_square, {randn({2}).requires_grad_()}),
       doctest::Contains("gradcheck: input 0 is float32; finite differences need float64"), Error);
 }
+
+TEST_CASE("gradcheck fails, and says why, when both gradients are NaN") {
+  // sqrt at -1: the backward gives NaN, and so do the finite differences.
+  Tensor x = tensor({4.0, -1.0}, kFloat64).requires_grad_();
+  auto result = gradcheck([](const Inputs& in) { return sqrt(in[0]); }, {x});
+  CHECK(!result.passed);
+  CHECK_MESSAGE(result.message.find("at element [1]") != std::string::npos, result.message);
+  CHECK_MESSAGE(result.message.find("NaN gradient") != std::string::npos, result.message);
+}
+
+// An op with two backward formulas, a kernel normally and ember ops under create_graph (as
+// conv2d and batch_norm have), whose create_graph formula is wrong: gradgradcheck must see it,
+// though the create_graph formula is consistent with its own derivative.
+TEST_CASE("gradgradcheck compares the create_graph first derivative with the plain one") {
+  auto two_paths = [](bool wrong) {
+    return [wrong](const Inputs& x) {
+      Tensor y = x[0] * x[0];  // d/dx = 2x
+      return autograd::record("two_paths", y.detach(), {x[0]},
+                              [v = autograd::save(x[0]), wrong](const Tensor& g,
+                                                                const autograd::Needs&) {
+                                Tensor xv = v.unpack();
+                                if (!GradMode::is_enabled()) return autograd::grads{g * xv * 2.0};
+                                return autograd::grads{g * xv * (wrong ? 4.0 : 2.0)};
+                              });
+    };
+  };
+  Tensor a = tensor({0.5, -1.5, 2.0}, kFloat64).requires_grad_();
+  CHECK(gradgradcheck(two_paths(false), {a}).passed);
+  auto result = gradgradcheck(two_paths(true), {a});
+  CHECK(!result.passed);
+  CHECK_MESSAGE(result.message.find("computed with create_graph differs") != std::string::npos,
+                result.message);
+}
