@@ -106,7 +106,8 @@ std::vector<Line> table() {
        [](const Inputs& x) { return F::dot_product_attention(x[0], x[1], x[2]); },
        {in({2, 2, 3, 4}), in({2, 2, 3, 5}), in({2, 2, 2, 5})}},
   };
-  // conv2d over combinations of stride, padding, dilation and groups.
+  // conv2d over combinations of stride, padding, dilation and groups, every one at second order
+  // too (gradgradcheck also compares the kernel gradients with the create_graph formulas).
   for (int64_t stride : {1, 2})
     for (int64_t padding : {0, 1})
       for (int64_t dilation : {1, 2})
@@ -116,19 +117,19 @@ std::vector<Line> table() {
           lines.push_back({"conv2d",
                            [args](const Inputs& x) { return F::conv2d(x[0], x[1], x[2], args); },
                            {in({2, 4, 6, 5}), in({4, 4 / groups, 3, 2}), in({4})},
-                           /*second_order=*/stride == 1 && padding == 1});
+                           /*second_order=*/true});
         }
   lines.push_back({"conv2d",
                    [](const Inputs& x) { return F::conv2d(x[0], x[1]); },
                    {in({1, 2, 3, 3}), in({3, 2, 1, 1})}});
   // 3x3, stride 1, 8 channels in and out: the Winograd kernels (core/kernels/winograd.cpp),
-  // at every padding they serve.
+  // at every padding they serve; gradgradcheck compares their gradients with the create_graph
+  // formulas.
   for (int64_t padding : {0, 1, 2}) {
     nn::ConvArgs args{.padding = padding};
     lines.push_back({"conv2d",
                      [args](const Inputs& x) { return F::conv2d(x[0], x[1], x[2], args); },
-                     {in({2, 8, 4, 3}), in({8, 8, 3, 3}), in({8})},
-                     /*second_order=*/false});
+                     {in({2, 8, 4, 3}), in({8, 8, 3, 3}), in({8})}});
   }
   // 1x1 kernels: stride 1 reads the input as its own columns; stride 2 does not.
   for (int64_t stride : {1, 2}) {
