@@ -11,6 +11,7 @@
 
 #include "../factory.h"
 #include "../parallel.h"
+#include "accumulate.h"
 #include "copy.h"
 #include "vmath.h"
 
@@ -195,6 +196,53 @@ std::pair<Tensor, Tensor> max_along(const Tensor& x, int64_t dim, bool keepdim, 
   });
 }
 
+namespace {
+
+// softmax (or log_softmax) of one contiguous row xs[0, n) into ys: max, then e^(x - max) by one
+// vectorised exp, its sum in eight fixed lanes (double), then the division (or x - max - log sum).
+template <typename T>
+void softmax_row(const T* xs, T* ys, int64_t n, bool log) {
+  T mx = -std::numeric_limits<T>::infinity();
+  for (int64_t k = 0; k < n; ++k) mx = std::max(mx, xs[k]);
+  if (std::isinf(mx) && mx < 0) mx = 0;  // all -inf: avoid inf - inf
+  for (int64_t k = 0; k < n; ++k) ys[k] = xs[k] - mx;
+  vmath::exp(ys, ys, n);
+  T total = static_cast<T>(lane_sum(n, [&](int64_t k) { return double(ys[k]); }));
+  if (log) {
+    T log_total = std::log(total);
+    for (int64_t k = 0; k < n; ++k) ys[k] = xs[k] - mx - log_total;
+  } else {
+    for (int64_t k = 0; k < n; ++k) ys[k] /= total;
+  }
+}
+
+// The same over dim 0 of an (n, inner) block, vectorised along inner: per column i its max,
+// exponentials, sum (in order over k) and result.
+template <typename T>
+void softmax_columns(const T* xs, T* ys, int64_t n, int64_t inner, bool log, T* mx, T* total) {
+  std::fill_n(mx, inner, -std::numeric_limits<T>::infinity());
+  std::fill_n(total, inner, T(0));
+  for (int64_t k = 0; k < n; ++k)
+    for (int64_t i = 0; i < inner; ++i) mx[i] = std::max(mx[i], xs[k * inner + i]);
+  for (int64_t i = 0; i < inner; ++i)  // all -inf: avoid inf - inf
+    if (std::isinf(mx[i]) && mx[i] < 0) mx[i] = 0;
+  for (int64_t k = 0; k < n; ++k)
+    for (int64_t i = 0; i < inner; ++i) ys[k * inner + i] = xs[k * inner + i] - mx[i];
+  vmath::exp(ys, ys, n * inner);
+  for (int64_t k = 0; k < n; ++k)
+    for (int64_t i = 0; i < inner; ++i) total[i] += ys[k * inner + i];
+  if (log) {
+    for (int64_t i = 0; i < inner; ++i) total[i] = std::log(total[i]);
+    for (int64_t k = 0; k < n; ++k)
+      for (int64_t i = 0; i < inner; ++i) ys[k * inner + i] = xs[k * inner + i] - mx[i] - total[i];
+  } else {
+    for (int64_t k = 0; k < n; ++k)
+      for (int64_t i = 0; i < inner; ++i) ys[k * inner + i] /= total[i];
+  }
+}
+
+}  // namespace
+
 Tensor softmax(const Tensor& x_in, int64_t dim, bool log) {
   std::string_view op = log ? "log_softmax" : "softmax";
   dim = wrap_dim(dim, x_in.dim(), op);
@@ -208,34 +256,16 @@ Tensor softmax(const Tensor& x_in, int64_t dim, bool log) {
   visit_floating(x.dtype(), op, [&]<typename T>() {
     const T* xp = x.data_ptr<T>();
     T* yp = y.data_ptr<T>();
-    // One task per outer slice: reads the (n, inner) block row by row so memory is contiguous.
-    // ys first holds x - max, then e^(x - max) (one vectorised exp over the block), then y.
+    // One task per outer slice (n, inner), read row by row so that memory is contiguous.
     int64_t grain = std::max<int64_t>(1, kGrainElements / (n * inner));
     parallel_for(0, outer, grain, [&](int64_t lo, int64_t hi) {
       std::vector<T> mx(inner), total(inner);
       for (int64_t o = lo; o < hi; ++o) {
-        const T* xs = xp + o * n * inner;
-        T* ys = yp + o * n * inner;
-        std::fill(mx.begin(), mx.end(), -std::numeric_limits<T>::infinity());
-        std::fill(total.begin(), total.end(), T(0));
-        for (int64_t k = 0; k < n; ++k)
-          for (int64_t i = 0; i < inner; ++i) mx[i] = std::max(mx[i], xs[k * inner + i]);
-        for (int64_t i = 0; i < inner; ++i)  // all -inf: avoid inf - inf
-          if (std::isinf(mx[i]) && mx[i] < 0) mx[i] = 0;
-        for (int64_t k = 0; k < n; ++k)
-          for (int64_t i = 0; i < inner; ++i) ys[k * inner + i] = xs[k * inner + i] - mx[i];
-        vmath::exp(ys, ys, n * inner);
-        for (int64_t k = 0; k < n; ++k)
-          for (int64_t i = 0; i < inner; ++i) total[i] += ys[k * inner + i];
-        if (log) {
-          for (int64_t i = 0; i < inner; ++i) total[i] = std::log(total[i]);
-          for (int64_t k = 0; k < n; ++k)
-            for (int64_t i = 0; i < inner; ++i)
-              ys[k * inner + i] = xs[k * inner + i] - mx[i] - total[i];
-        } else {
-          for (int64_t k = 0; k < n; ++k)
-            for (int64_t i = 0; i < inner; ++i) ys[k * inner + i] /= total[i];
-        }
+        if (inner == 1)
+          softmax_row(xp + o * n, yp + o * n, n, log);
+        else
+          softmax_columns(xp + o * n * inner, yp + o * n * inner, n, inner, log, mx.data(),
+                          total.data());
       }
     });
   });
