@@ -22,6 +22,13 @@
 // V (16, C, P) and M (16, K, P), P = tiles in the chunk, stay in the core's L2 cache; chunks are
 // spread over threads, each GEMM single-threaded (parallel_for_blas), so every output has one
 // writer and the same bits at any thread count.
+//
+// Tiles are numbered p = ty * (tw + 1) + tx per sample: each row of tiles carries one unused
+// tile at tx = tw. With that, a zero-padded plane of 2 (tw + 1) columns puts column 2 tx + j of
+// tile row ty at 2 p + j of the row-transformed plane, so every transform is a loop over the
+// whole plane that the compiler vectorises (a row of a 14x14 plane has only 7 tiles). The unused
+// tiles cost 1/(tw + 1) of the GEMMs; their V repeats values of real tiles, their outputs are
+// dropped and their dM is zero, so they change no result.
 #include "winograd.h"
 
 #include <algorithm>
@@ -40,11 +47,12 @@ constexpr int64_t kTileTarget = 196;
 struct Tiling {
   int64_t n, c, k, h, w, ph, pw;
   int64_t oh = h + 2 * ph - 2, ow = w + 2 * pw - 2;
-  int64_t th = (oh + 1) / 2, tw = (ow + 1) / 2, tiles = th * tw;  // tiles per sample
+  int64_t th = (oh + 1) / 2, tw = (ow + 1) / 2;
+  int64_t row = tw + 1, tiles = th * row;  // tiles per row and per sample, the unused ones too
   int64_t per_chunk = std::max<int64_t>(1, kTileTarget / std::max<int64_t>(tiles, 1));
   int64_t chunks = (n + per_chunk - 1) / per_chunk;
   // A channel plane copied into a zero border: every tile's 4x4 patch lies inside it.
-  int64_t prow = 2 * tw + 2, pplane = (2 * th + 2) * prow;
+  int64_t prow = 2 * row, pplane = (2 * th + 2) * prow;
 };
 
 // U (16, K, C) = G g Gᵀ for each filter g = weight[k, c] (3x3).
@@ -92,130 +100,135 @@ void weight_transform_adjoint(const T* du, int64_t k, int64_t c, T* dweight) {
   }
 }
 
-// The transforms below run a row of tiles at a time, so that their inner loops walk contiguous
-// memory across tiles and the compiler vectorises them: first the combination of rows (over
-// whole rows), then that of columns (tile tx reads columns 2tx .. 2tx + 3).
+// t[i * plane + col] = (Bᵀ d)[i] for the 4 rows d (width apart) of one row of tiles, every column.
+template <typename T>
+void combine_rows(const T* __restrict d, int64_t width, T* __restrict t, int64_t plane) {
+  for (int64_t col = 0; col < width; ++col) {
+    T d0 = d[col], d1 = d[width + col], d2 = d[2 * width + col], d3 = d[3 * width + col];
+    t[col] = d0 - d2;
+    t[plane + col] = d1 + d2;
+    t[2 * plane + col] = d2 - d1;
+    t[3 * plane + col] = d1 - d3;
+  }
+}
 
 // V (16, C, P) = Bᵀ d B for the 4x4 patch d of every tile of samples [b0, b1) of x (N, C, H, W).
+// `rows` holds 4 * th * prow + 4 values.
 template <typename T>
 void input_transform(const Tiling& s, const T* x, int64_t b0, int64_t b1, T* padded, T* rows,
                      T* v) {
   int64_t p_count = (b1 - b0) * s.tiles, step = s.c * p_count, width = s.prow;
+  int64_t plane_rows = s.th * width;  // one row-transformed plane: th rows of prow
   std::fill_n(padded, s.pplane, T(0));
+  std::fill_n(rows, 4 * plane_rows + 4, T(0));  // the last tile reads 3 past its row's end
   for (int64_t b = b0; b < b1; ++b)
     for (int64_t ch = 0; ch < s.c; ++ch) {
       const T* plane = x + (b * s.c + ch) * s.h * s.w;
       for (int64_t y = 0; y < s.h; ++y)
         std::copy(plane + y * s.w, plane + (y + 1) * s.w, padded + (y + s.ph) * width + s.pw);
-      for (int64_t ty = 0; ty < s.th; ++ty) {
-        const T* d = padded + 2 * ty * width;  // the 4 input rows of this row of tiles
-        for (int64_t col = 0; col < width; ++col) {  // Bᵀ d: rows[i] (width)
-          T d0 = d[col], d1 = d[width + col], d2 = d[2 * width + col], d3 = d[3 * width + col];
-          rows[col] = d0 - d2;
-          rows[width + col] = d1 + d2;
-          rows[2 * width + col] = d2 - d1;
-          rows[3 * width + col] = d1 - d3;
-        }
-        T* out = v + ch * p_count + (b - b0) * s.tiles + ty * s.tw;
-        for (int i = 0; i < 4; ++i) {  // (Bᵀ d) B
-          const T* t = rows + i * width;
-          T* o0 = out + (4 * i) * step;
-          T* o1 = o0 + step;
-          T* o2 = o1 + step;
-          T* o3 = o2 + step;
-          for (int64_t tx = 0; tx < s.tw; ++tx) {
-            T t0 = t[2 * tx], t1 = t[2 * tx + 1], t2 = t[2 * tx + 2], t3 = t[2 * tx + 3];
-            o0[tx] = t0 - t2;
-            o1[tx] = t1 + t2;
-            o2[tx] = t2 - t1;
-            o3[tx] = t1 - t3;
-          }
+      for (int64_t ty = 0; ty < s.th; ++ty)  // Bᵀ d, for the 4 padded rows of each tile row
+        combine_rows(padded + 2 * ty * width, width, rows + ty * width, plane_rows);
+      // (Bᵀ d) B: tile p reads columns 2p .. 2p + 3 of each row-transformed plane.
+      T* out = v + ch * p_count + (b - b0) * s.tiles;
+      for (int i = 0; i < 4; ++i) {
+        const T* t = rows + i * plane_rows;
+        T* o0 = out + (4 * i) * step;
+        T* o1 = o0 + step;
+        T* o2 = o1 + step;
+        T* o3 = o2 + step;
+        for (int64_t p = 0; p < s.tiles; ++p) {
+          o0[p] = t[2 * p] - t[2 * p + 2];
+          o1[p] = t[2 * p + 1] + t[2 * p + 2];
+          o2[p] = t[2 * p + 2] - t[2 * p + 1];
+          o3[p] = t[2 * p + 1] - t[2 * p + 3];
         }
       }
     }
 }
 
 // y[b, k, 2ty + i, 2tx + j] = (Aᵀ M A)[i][j] + bias[k] for samples [b0, b1); M: (16, K, P).
-// `rows` holds 8 rows of tw values.
+// `rows` holds 8 * tiles values: the rows of Aᵀ M for every tile.
 template <typename T>
 void output_transform(const Tiling& s, const T* m, const T* bias, int64_t b0, int64_t b1, T* rows,
                       T* y) {
-  int64_t p_count = (b1 - b0) * s.tiles, step = s.k * p_count, tw = s.tw;
+  int64_t p_count = (b1 - b0) * s.tiles, step = s.k * p_count, n = s.tiles;
   for (int64_t b = b0; b < b1; ++b)
     for (int64_t kk = 0; kk < s.k; ++kk) {
-      T* plane = y + (b * s.k + kk) * s.oh * s.ow;
-      T add = bias ? bias[kk] : T(0);
-      for (int64_t ty = 0; ty < s.th; ++ty) {
-        const T* e = m + kk * p_count + (b - b0) * s.tiles + ty * tw;
-        for (int j = 0; j < 4; ++j) {  // Aᵀ M: rows r0[j], r1[j] over the tiles
-          const T* m0 = e + j * step;
-          const T* m1 = m0 + 4 * step;
-          const T* m2 = m1 + 4 * step;
-          const T* m3 = m2 + 4 * step;
-          T* r0 = rows + j * tw;
-          T* r1 = rows + (4 + j) * tw;
-          for (int64_t tx = 0; tx < tw; ++tx) {
-            r0[tx] = m0[tx] + m1[tx] + m2[tx];
-            r1[tx] = m1[tx] - m2[tx] - m3[tx];
-          }
-        }
-        for (int64_t i = 0; i < 2 && 2 * ty + i < s.oh; ++i) {  // (Aᵀ M) A, one output row
-          const T* r = rows + 4 * i * tw;
-          T* out = plane + (2 * ty + i) * s.ow;
-          for (int64_t tx = 0; tx < s.ow / 2; ++tx) {
-            out[2 * tx] = r[tx] + r[tw + tx] + r[2 * tw + tx] + add;
-            out[2 * tx + 1] = r[tw + tx] - r[2 * tw + tx] - r[3 * tw + tx] + add;
-          }
-          if (s.ow % 2) out[s.ow - 1] = r[tw - 1] + r[2 * tw - 1] + r[3 * tw - 1] + add;
+      const T* e = m + kk * p_count + (b - b0) * s.tiles;
+      for (int j = 0; j < 4; ++j) {  // Aᵀ M: r0[j] = m0j + m1j + m2j, r1[j] = m1j - m2j - m3j
+        const T* m0 = e + j * step;
+        const T* m1 = m0 + 4 * step;
+        const T* m2 = m1 + 4 * step;
+        const T* m3 = m2 + 4 * step;
+        T* r0 = rows + j * n;
+        T* r1 = rows + (4 + j) * n;
+        for (int64_t p = 0; p < n; ++p) {
+          r0[p] = m0[p] + m1[p] + m2[p];
+          r1[p] = m1[p] - m2[p] - m3[p];
         }
       }
+      T* plane = y + (b * s.k + kk) * s.oh * s.ow;
+      T add = bias ? bias[kk] : T(0);
+      for (int64_t ty = 0; ty < s.th; ++ty)
+        for (int64_t i = 0; i < 2 && 2 * ty + i < s.oh; ++i) {  // (Aᵀ M) A, one output row
+          const T* r = rows + 4 * i * n + ty * s.row;
+          T* out = plane + (2 * ty + i) * s.ow;
+          for (int64_t tx = 0; tx < s.ow / 2; ++tx) {
+            out[2 * tx] = r[tx] + r[n + tx] + r[2 * n + tx] + add;
+            out[2 * tx + 1] = r[n + tx] - r[2 * n + tx] - r[3 * n + tx] + add;
+          }
+          int64_t last = s.tw - 1;
+          if (s.ow % 2) out[s.ow - 1] = r[last] + r[n + last] + r[2 * n + last] + add;
+        }
     }
 }
 
 // dM (16, K, P) = A dY Aᵀ per tile: the adjoint of output_transform (outputs past the edge of
-// a partial tile count as zero). `rows` holds 4 rows of tw values.
+// a partial tile, and the unused tiles, count as zero). `rows` holds 4 * tiles values.
 template <typename T>
 void output_transform_adjoint(const Tiling& s, const T* grad, int64_t b0, int64_t b1, T* rows,
                               T* dm) {
-  int64_t p_count = (b1 - b0) * s.tiles, step = s.k * p_count, tw = s.tw;
+  int64_t p_count = (b1 - b0) * s.tiles, step = s.k * p_count, n = s.tiles;
   for (int64_t b = b0; b < b1; ++b)
     for (int64_t kk = 0; kk < s.k; ++kk) {
+      // dY's 2x2 block of every tile: rows 0 and 1, even and odd columns.
+      T* g00 = rows;
+      T* g01 = g00 + n;
+      T* g10 = g01 + n;
+      T* g11 = g10 + n;
+      std::fill_n(rows, 4 * n, T(0));
       const T* plane = grad + (b * s.k + kk) * s.oh * s.ow;
-      for (int64_t ty = 0; ty < s.th; ++ty) {
-        // dY's two rows of this row of tiles, split into even and odd columns (zero past edges).
-        T* even0 = rows;
-        T* odd0 = rows + tw;
-        T* even1 = rows + 2 * tw;
-        T* odd1 = rows + 3 * tw;
-        std::fill_n(rows, 4 * tw, T(0));
+      for (int64_t ty = 0; ty < s.th; ++ty)
         for (int64_t i = 0; i < 2 && 2 * ty + i < s.oh; ++i) {
+          T* even = (i ? g10 : g00) + ty * s.row;
+          T* odd = (i ? g11 : g01) + ty * s.row;
           const T* in = plane + (2 * ty + i) * s.ow;
-          T* even = i ? even1 : even0;
-          T* odd = i ? odd1 : odd0;
           for (int64_t tx = 0; tx < s.ow / 2; ++tx) {
             even[tx] = in[2 * tx];
             odd[tx] = in[2 * tx + 1];
           }
-          if (s.ow % 2) even[tw - 1] = in[s.ow - 1];
+          if (s.ow % 2) even[s.tw - 1] = in[s.ow - 1];
         }
-        T* e = dm + kk * p_count + (b - b0) * s.tiles + ty * tw;
-        for (int i = 0; i < 4; ++i) {  // A dY: u[i] = (a, c) from rows 0 and 1, then (A dY) Aᵀ
-          T* o0 = e + (4 * i) * step;
-          T* o1 = o0 + step;
-          T* o2 = o1 + step;
-          T* o3 = o2 + step;
-          for (int64_t tx = 0; tx < tw; ++tx) {
-            T a = i == 0 ? even0[tx] : i == 1 ? even0[tx] + even1[tx]
-                                     : i == 2 ? even0[tx] - even1[tx] : -even1[tx];
-            T c = i == 0 ? odd0[tx] : i == 1 ? odd0[tx] + odd1[tx]
-                                    : i == 2 ? odd0[tx] - odd1[tx] : -odd1[tx];
-            o0[tx] = a;
-            o1[tx] = a + c;
-            o2[tx] = a - c;
-            o3[tx] = -c;
-          }
+      T* e = dm + kk * p_count + (b - b0) * s.tiles;
+      // Row i of A dY is (a, c) with a from dY's first column and c from its second; then
+      // (A dY) Aᵀ turns each (a, c) into (a, a + c, a - c, -c).
+      auto emit = [&](int i, auto a_at, auto c_at) {
+        T* o0 = e + (4 * i) * step;
+        T* o1 = o0 + step;
+        T* o2 = o1 + step;
+        T* o3 = o2 + step;
+        for (int64_t p = 0; p < n; ++p) {
+          T a = a_at(p), c = c_at(p);
+          o0[p] = a;
+          o1[p] = a + c;
+          o2[p] = a - c;
+          o3[p] = -c;
         }
-      }
+      };
+      emit(0, [&](int64_t p) { return g00[p]; }, [&](int64_t p) { return g01[p]; });
+      emit(1, [&](int64_t p) { return g00[p] + g10[p]; }, [&](int64_t p) { return g01[p] + g11[p]; });
+      emit(2, [&](int64_t p) { return g00[p] - g10[p]; }, [&](int64_t p) { return g01[p] - g11[p]; });
+      emit(3, [&](int64_t p) { return -g10[p]; }, [&](int64_t p) { return -g11[p]; });
     }
 }
 
@@ -225,7 +238,8 @@ void forward(const Tiling& s, const T* x, const T* u, const T* bias, T* y) {
   parallel_for_blas(0, s.chunks, 1, [&](int64_t lo, int64_t hi) {
     int64_t p_max = s.per_chunk * s.tiles;
     Tensor v = empty({16 * s.c * p_max}, dtype_of<T>()), m = empty({16 * s.k * p_max}, dtype_of<T>());
-    Tensor padded = empty({s.pplane}, dtype_of<T>()), rows = empty({8 * s.prow}, dtype_of<T>());
+    Tensor padded = empty({s.pplane}, dtype_of<T>());
+    Tensor rows = empty({4 * s.th * s.prow + 4}, dtype_of<T>());
     for (int64_t chunk = lo; chunk < hi; ++chunk) {
       int64_t b0 = chunk * s.per_chunk, b1 = std::min(s.n, b0 + s.per_chunk);
       int64_t p_count = (b1 - b0) * s.tiles;
@@ -300,14 +314,14 @@ Tensor winograd_conv2d_input_grad(const Tensor& grad_in, const Tensor& weight_in
 Tensor winograd_conv2d_weight_grad(const Tensor& grad_in, const Tensor& x_in, const Window& w) {
   Tensor grad = contiguous(grad_in), x = contiguous(x_in);
   Tiling s = tiling_of(x, grad.size(1), w);
-  Tensor dweight = zeros({s.k, s.c, 3, 3}, x.dtype());
-  if (s.n == 0) return dweight;
-  Tensor partial = zeros({s.chunks, 16, s.k, s.c}, x.dtype());  // each chunk's dU
+  if (s.n == 0) return zeros({s.k, s.c, 3, 3}, x.dtype());
+  Tensor dweight = empty({s.k, s.c, 3, 3}, x.dtype());
+  Tensor partial = empty({s.chunks, 16, s.k, s.c}, x.dtype());  // each chunk's dU
   visit_floating(x.dtype(), "conv2d backward", [&]<typename T>() {
     parallel_for_blas(0, s.chunks, 1, [&](int64_t lo, int64_t hi) {
       int64_t p_max = s.per_chunk * s.tiles;
       Tensor v = empty({16 * s.c * p_max}, x.dtype()), dm = empty({16 * s.k * p_max}, x.dtype());
-      Tensor padded = empty({s.pplane}, x.dtype()), rows = empty({8 * s.prow}, x.dtype());
+      Tensor padded = empty({s.pplane}, x.dtype()), rows = empty({4 * s.th * s.prow + 4}, x.dtype());
       for (int64_t chunk = lo; chunk < hi; ++chunk) {
         int64_t b0 = chunk * s.per_chunk, b1 = std::min(s.n, b0 + s.per_chunk);
         int64_t p_count = (b1 - b0) * s.tiles;
@@ -326,11 +340,9 @@ Tensor winograd_conv2d_weight_grad(const Tensor& grad_in, const Tensor& x_in, co
     Tensor du = empty({size}, x.dtype());
     const T* pp = partial.data_ptr<T>();
     T* dup = du.data_ptr<T>();
-    for (int64_t i = 0; i < size; ++i) {
-      T acc = pp[i];
-      for (int64_t chunk = 1; chunk < s.chunks; ++chunk) acc += pp[chunk * size + i];
-      dup[i] = acc;
-    }
+    std::copy(pp, pp + size, dup);
+    for (int64_t chunk = 1; chunk < s.chunks; ++chunk)
+      for (int64_t i = 0; i < size; ++i) dup[i] += pp[chunk * size + i];
     weight_transform_adjoint(dup, s.k, s.c, dweight.data_ptr<T>());
   });
   return dweight;
