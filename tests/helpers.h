@@ -43,16 +43,17 @@ struct GradcheckLine {
   autograd::TensorFn fn;
   std::vector<Tensor> inputs;
   bool second_order = true;  // also run gradgradcheck
+  autograd::GradcheckOptions options = {};
 };
 
 /// Runs gradcheck (and gradgradcheck where asked) on every line, reporting failures by op.
 inline void check_gradients(const std::vector<GradcheckLine>& table) {
   for (const GradcheckLine& line : table) {
     CAPTURE(line.op);
-    auto first = autograd::gradcheck(line.fn, line.inputs);
+    auto first = autograd::gradcheck(line.fn, line.inputs, line.options);
     CHECK_MESSAGE(first.passed, line.op, ": ", first.message);
     if (line.second_order) {
-      auto second = autograd::gradgradcheck(line.fn, line.inputs);
+      auto second = autograd::gradgradcheck(line.fn, line.inputs, line.options);
       CHECK_MESSAGE(second.passed, line.op, " (second order): ", second.message);
     }
   }
