@@ -2,7 +2,9 @@
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 
@@ -39,11 +41,17 @@ inline void write_fake_mnist(const std::filesystem::path& dir, int64_t train, in
 
 /// Runs train_fashion_mnist with `args`; returns its exit code and, if asked, its output.
 inline int run_training(const std::string& args, std::string* output = nullptr) {
-  std::string log = (std::filesystem::temp_directory_path() / "ember_test_run.log").string();
+  // A log of its own per run: CTest runs suites in parallel, and each may run the program.
+  static std::atomic<int> runs{0};
+  std::string log = (std::filesystem::temp_directory_path() /
+                     ("ember_test_run_" + std::to_string(getpid()) + "_" +
+                      std::to_string(runs++) + ".log"))
+                        .string();
   std::string cmd =
       std::string(EMBER_EXAMPLES_DIR) + "/train_fashion_mnist " + args + " > " + log + " 2>&1";
   int status = std::system(cmd.c_str());
   if (output) *output = read_bytes(log);
+  std::filesystem::remove(log);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 

@@ -149,6 +149,11 @@ TEST_CASE("anomaly mode names the op whose backward made a NaN or Inf") {
   }
   y.backward();  // without anomaly mode the inf simply flows
   CHECK(std::isinf(values(x.grad())[0]));
+  // A NaN: sqrt's backward at -1 (its forward is NaN too, and so on through exp).
+  Tensor z = tensor({4.0, -1.0}, kFloat64).requires_grad_();
+  Tensor w = sum(exp(sqrt(z)));
+  autograd::DetectAnomalyGuard anomaly;
+  CHECK_THROWS_WITH_AS(w.backward(), doctest::Contains("the backward of 'exp'"), Error);
 }
 
 TEST_CASE("a chain of a million ops backpropagates and is freed without recursion") {

@@ -32,10 +32,11 @@ std::string lower(std::string s) {
   return s;
 }
 
-// Runs this test binary's "blas child" case with `env` prepended; returns what it printed.
-std::string run_child(const std::string& env) {
+// Runs one skipped test case of this binary (the "child" cases below) with `env` prepended;
+// returns what it printed.
+std::string run_child(const std::string& env, const std::string& test_case = "blas child*") {
   std::string cmd = "env " + env + " /proc/" + std::to_string(getpid()) +
-                    "/exe --no-skip --test-case='blas child*' --no-intro --no-version 2>&1";
+                    "/exe --no-skip --test-case='" + test_case + "' --no-intro --no-version 2>&1";
   std::string out;
   FILE* pipe = popen(cmd.c_str(), "r");
   REQUIRE(pipe != nullptr);
@@ -328,5 +329,50 @@ TEST_CASE("softmax and log_softmax against a loop in long double") {
       CHECK_MESSAGE(worst_sm <= tol, dtype_name(dt), " softmax worst relative error ", worst_sm);
       CHECK_MESSAGE(worst_lsm <= tol * 10, dtype_name(dt), " log_softmax worst error ", worst_lsm);
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One thread count for oneTBB and OpenBLAS
+
+namespace {
+
+// How many distinct threads run the chunks of a parallel_for, over up to 100 tries.
+size_t threads_seen() {
+  std::mutex m;
+  std::set<std::thread::id> seen;
+  for (int attempt = 0; attempt < 100 && seen.size() < 2; ++attempt)
+    parallel_for(0, 64, 1, [&](int64_t, int64_t) {
+      {
+        std::lock_guard lock(m);
+        seen.insert(std::this_thread::get_id());
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    });
+  return seen.size();
+}
+
+}  // namespace
+
+TEST_CASE("set_num_threads reaches oneTBB and OpenBLAS together") {
+  for (int n : {1, 2, 1, 2}) {
+    CAPTURE(n);
+    set_num_threads(n);
+    CHECK(get_num_threads() == n);
+    CHECK(blas_info().threads == n);
+    CHECK(threads_seen() == static_cast<size_t>(n));
+  }
+}
+
+TEST_CASE("threads child: report the thread counts" * doctest::skip()) {
+  std::printf("ember=%d blas=%d tbb=%zu\n", get_num_threads(), blas_info().threads,
+              threads_seen());
+}
+
+TEST_CASE("EMBER_NUM_THREADS reaches oneTBB and OpenBLAS together") {
+  for (const char* n : {"1", "2"}) {
+    std::string out = run_child("EMBER_NUM_THREADS=" + std::string(n), "threads child*");
+    std::string want = std::string("ember=") + n + " blas=" + n + " tbb=" + n;
+    CHECK_MESSAGE(out.find(want) != std::string::npos, out);
   }
 }
