@@ -146,8 +146,15 @@ TEST_CASE("a checkpoint killed with SIGKILL mid-write is always whole") {
   std::vector<Tensor> versions;
   for (int k = 0; k < 8; ++k) versions.push_back(full({256, 1024}, double(k)));  // 1 MiB each
   save_safetensors(path, {{"w", versions[0]}}, {{"version", "0"}});
+  auto temporaries = [&] {  // files other than the checkpoint: a writer's "<path>.tmp.<pid>"
+    std::vector<std::string> out;
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+      if (entry.path().filename() != "checkpoint.safetensors") out.push_back(entry.path());
+    return out;
+  };
   std::mt19937 rng(1);
-  int kills = 0;
+  std::set<double> versions_seen;
+  int kills = 0, mid_write = 0;
   for (; kills < 100; ++kills) {
     pid_t pid = fork();
     REQUIRE(pid >= 0);
@@ -158,16 +165,31 @@ TEST_CASE("a checkpoint killed with SIGKILL mid-write is always whole") {
     usleep(1000 + rng() % 20000);  // kill at a random moment, mostly mid-write
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
+    // A kill between creating the temporary file and renaming it leaves the file behind.
+    std::string stale = path + ".tmp." + std::to_string(pid);
+    if (std::filesystem::exists(stale)) ++mid_write;
     Metadata meta;
     TensorMap loaded = load_safetensors(path, &meta);  // throws if the file were partial
     double version = std::stod(meta.at("version"));
+    versions_seen.insert(version);
     Tensor w = loaded.at("w");
     REQUIRE(ember::testing::shape(w) == Shape{256, 1024});
     REQUIRE(amin(w, {}).item<double>() == version);
     REQUIRE(amax(w, {}).item<double>() == version);
   }
-  MESSAGE(kills,
-          " SIGKILLs while writing; the checkpoint loaded whole and equal to a saved version every "
-          "time");
+  MESSAGE(kills, " SIGKILLs, ", mid_write, " of them mid-write; ", versions_seen.size(),
+          " versions seen; the checkpoint loaded whole and equal to a saved version every time");
+  CHECK(mid_write > 0);              // some kills did land during a write
+  CHECK(versions_seen.size() > 1);   // and the writers did replace the checkpoint
+  // Stale temporaries of killed writers are ignored (named by their writer's pid, never read):
+  // a later save and load work beside them, and a successful save leaves no temporary of its own.
+  size_t stale_before = temporaries().size();
+  CHECK(stale_before == static_cast<size_t>(mid_write));
+  save_safetensors(path, {{"w", versions[5]}}, {{"version", "5"}});
+  Metadata meta;
+  CHECK(load_safetensors(path, &meta).at("w").sizes()[0] == 256);
+  CHECK(meta.at("version") == "5");
+  CHECK(temporaries().size() == stale_before);
+  CHECK_FALSE(std::filesystem::exists(path + ".tmp." + std::to_string(getpid())));
   std::filesystem::remove_all(dir);
 }
