@@ -6,6 +6,8 @@
 #include <fstream>
 #include <set>
 
+#include <zlib.h>
+
 #include "programs.h"
 
 using namespace ember;
@@ -124,16 +126,29 @@ TEST_CASE("fuzzing regressions") {
   write_bytes(dir / "chunk_past_end.png", past);
   CHECK_THROWS_WITH_AS(data::read_image((dir / "chunk_past_end.png").string(), 3, 28, 28),
                        doctest::Contains("is a corrupt PNG: a chunk claims"), Error);
-  // fuzz_image: a PNG whose first IDAT chunk is empty (stb copies 0 bytes to a null buffer;
-  // see CMakeLists.txt). It must end in an error or an image, never a crash.
+  // fuzz_image's input: its chunk lengths run past the end of the file, which is refused.
   std::string png = read_bytes(fs::path(EMBER_SOURCE_DIR) /
                                "tests/fuzz/corpus/image/regression_png_empty_idat.png");
-  write_bytes(dir / "empty_idat.png", png);
-  try {
-    data::read_image((dir / "empty_idat.png").string(), 3, 28, 28);
-  } catch (const Error& e) {
-    MESSAGE("empty IDAT: ", e.what());
-  }
+  write_bytes(dir / "fuzzed.png", png);
+  CHECK_THROWS_WITH_AS(data::read_image((dir / "fuzzed.png").string(), 1),
+                       doctest::Contains("is a corrupt PNG: a chunk claims"), Error);
+  // What it found: a valid PNG whose first IDAT chunk is empty (stb copies 0 bytes to a null
+  // buffer; see CMakeLists.txt). Built here from a written PNG with an empty IDAT inserted
+  // before its data: it decodes to the same image.
+  Tensor gray = reshape(arange(0, 20, 1, kFloat32) / 20.0, {1, 4, 5});
+  data::write_png((dir / "plain.png").string(), gray);
+  std::string plain = read_bytes(dir / "plain.png");
+  size_t idat = plain.find("IDAT");
+  REQUIRE(idat != std::string::npos);
+  const unsigned char type[4] = {'I', 'D', 'A', 'T'};
+  uint32_t crc = static_cast<uint32_t>(crc32(0, type, 4));
+  std::string empty_chunk("\0\0\0\0IDAT", 8);
+  for (int shift = 24; shift >= 0; shift -= 8) empty_chunk += static_cast<char>((crc >> shift) & 0xff);
+  std::string with_empty = plain.substr(0, idat - 4) + empty_chunk + plain.substr(idat - 4);
+  write_bytes(dir / "empty_idat.png", with_empty);
+  Tensor decoded = data::read_image((dir / "empty_idat.png").string(), 1);
+  CHECK_EQUAL_TENSOR(decoded, data::read_image((dir / "plain.png").string(), 1));
+  CHECK_CLOSE_ABS(decoded, gray, 0, 1.0 / 255);  // 8-bit rounding
   fs::remove_all(dir);
 }
 
