@@ -148,6 +148,29 @@ TEST_CASE("where selects elementwise with broadcasting") {
                        Error);
 }
 
+namespace {
+
+// The elements of x in each group that a reduction over `dims` folds together, groups in the
+// order of the keepdim result, elements in row-major order (along a single dim: by index).
+std::vector<std::vector<double>> reduced_groups(const Tensor& x, Shape dims) {
+  Shape sizes = shape(x);
+  int64_t rank = static_cast<int64_t>(sizes.size());
+  std::vector<bool> reduced(rank, dims.empty());
+  for (int64_t d : dims) reduced[(d + rank) % rank] = true;
+  Shape out_sizes = sizes;
+  for (int64_t d = 0; d < rank; ++d)
+    if (reduced[d]) out_sizes[d] = 1;
+  std::vector<std::vector<double>> groups(numel_of(out_sizes));
+  auto v = values(x);
+  for (int64_t i = 0; i < static_cast<int64_t>(v.size()); ++i) {
+    Shape idx = ember::reference::unravel(i, sizes);
+    groups[ember::reference::ravel_broadcast(idx, out_sizes)].push_back(v[i]);
+  }
+  return groups;
+}
+
+}  // namespace
+
 TEST_CASE("sum, mean, var, amax and max over any dims match the reference") {
   manual_seed(3);
   Tensor x = randn({3, 4, 5}, kFloat64);
@@ -160,11 +183,32 @@ TEST_CASE("sum, mean, var, amax and max over any dims match the reference") {
       REQUIRE(got.size() == want.size());
       for (size_t i = 0; i < got.size(); ++i)
         CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-12));
-      // mean = sum / count; var from its definition.
-      int64_t count = in.numel() / static_cast<int64_t>(want.size());
-      auto m = values(mean(in, dims, true));
-      for (size_t i = 0; i < m.size(); ++i)
-        CHECK(m[i] == doctest::Approx(want[i] / count).epsilon(1e-12));
+      // mean, var (both corrections) and amax from the values of each reduced group, and max
+      // (with its index) for single dims.
+      auto groups = reduced_groups(in, dims);
+      REQUIRE(groups.size() == want.size());
+      auto m = values(mean(in, dims, true)), v1 = values(var(in, dims, 1, true)),
+           v0 = values(var(in, dims, 0, true)), am = values(amax(in, dims, true));
+      for (size_t i = 0; i < groups.size(); ++i) {
+        const auto& g = groups[i];
+        double mu = 0, ss = 0;
+        for (double e : g) mu += e / g.size();
+        for (double e : g) ss += (e - mu) * (e - mu);
+        CHECK(m[i] == doctest::Approx(mu).epsilon(1e-12));
+        CHECK(v1[i] == doctest::Approx(ss / (g.size() - 1)).epsilon(1e-12));
+        CHECK(v0[i] == doctest::Approx(ss / g.size()).epsilon(1e-12));
+        CHECK(am[i] == *std::max_element(g.begin(), g.end()));
+      }
+      if (dims.size() == 1) {
+        auto [mx, arg] = max(in, dims[0], true);
+        auto mv = values(mx), av = values(arg);
+        for (size_t i = 0; i < groups.size(); ++i) {
+          const auto& g = groups[i];
+          auto best = std::max_element(g.begin(), g.end());
+          CHECK(mv[i] == *best);
+          CHECK(av[i] == double(best - g.begin()));
+        }
+      }
     }
   }
   CHECK(shape(sum(x, {1})) == Shape{3, 5});
@@ -201,12 +245,22 @@ TEST_CASE("large sums are accurate and split into fixed blocks") {
 TEST_CASE("softmax and log_softmax along any dim are stable") {
   manual_seed(4);
   Tensor x = randn({3, 4, 5}, kFloat64) * 10.0;
+  auto xv = values(x);
+  Shape sizes{3, 4, 5}, strides{20, 5, 1};
   for (int64_t dim : {0, 1, 2, -1}) {
-    Tensor s = softmax(x, dim);
-    Tensor ref = exp(x - amax(x, {dim}, true));
-    ref = ref / sum(ref, {dim}, true);
-    CHECK_CLOSE(s, ref, 1e-12);
-    CHECK_CLOSE_ABS(log_softmax(x, dim), log(ref), 1e-12, 1e-14);
+    int64_t d = (dim + 3) % 3;
+    // The loop from the definition, in long double: e^(x_i - max) / Σ_j e^(x_j - max).
+    std::vector<double> want(xv.size()), want_log(xv.size());
+    for (int64_t i = 0; i < 60; ++i) {
+      int64_t first = i - (i / strides[d] % sizes[d]) * strides[d];
+      long double mx = -INFINITY, total = 0;
+      for (int64_t k = 0; k < sizes[d]; ++k) mx = std::max<long double>(mx, xv[first + k * strides[d]]);
+      for (int64_t k = 0; k < sizes[d]; ++k) total += std::exp(xv[first + k * strides[d]] - mx);
+      want_log[i] = static_cast<double>(xv[i] - mx - std::log(total));
+      want[i] = static_cast<double>(std::exp(xv[i] - mx) / total);
+    }
+    check_values(softmax(x, dim), want, sizes, 1e-12, 0);
+    check_values(log_softmax(x, dim), want_log, sizes, 1e-12, 1e-14);
   }
   Tensor big = tensor({1000.0, 1001.0}, kFloat64);
   auto s = values(softmax(big, 0));
