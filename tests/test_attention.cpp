@@ -290,7 +290,7 @@ TEST_CASE("gradcheck and gradgradcheck of both functionals and both modules") {
   }
 }
 
-TEST_CASE("the 2-D modules and MultiheadAttention match the PyTorch modules") {
+TEST_CASE("the 2-D modules, MultiheadAttention and EfficientSelfAttention match PyTorch") {
   TensorMap g = golden();
   std::map<std::string, std::function<std::shared_ptr<nn::Module>()>> makers{
       {"efficient2d",
@@ -306,6 +306,16 @@ TEST_CASE("the 2-D modules and MultiheadAttention match the PyTorch modules") {
       {"mha",
        [] {
          return std::make_shared<nn::MultiheadAttention>(
+             nn::TokenAttentionOptions{.embed_dim = 8, .num_heads = 2});
+       }},
+      {"esa_self",
+       [] {
+         return std::make_shared<nn::EfficientSelfAttention>(
+             nn::TokenAttentionOptions{.embed_dim = 8, .num_heads = 2});
+       }},
+      {"esa_cross",
+       [] {
+         return std::make_shared<nn::EfficientSelfAttention>(
              nn::TokenAttentionOptions{.embed_dim = 8, .num_heads = 2});
        }},
   };
@@ -324,6 +334,10 @@ TEST_CASE("the 2-D modules and MultiheadAttention match the PyTorch modules") {
         kv = clone(g.at(key + "key")).requires_grad_();
         out = std::dynamic_pointer_cast<nn::MultiheadAttention>(m)->forward(x, kv, kv,
                                                                             g.at(key + "mask"));
+      } else if (name == "esa_cross") {
+        kv = clone(g.at(key + "key")).requires_grad_();
+        out = std::dynamic_pointer_cast<nn::EfficientSelfAttention>(m)->forward(x, kv,
+                                                                                g.at(key + "mask"));
       } else {
         out = (*m)(x);
       }

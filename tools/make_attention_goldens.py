@@ -8,8 +8,9 @@ The 2-D modules reproduce github.com/cmsflash/efficient-attention (efficient_att
 channels (dim=1), context = key @ value^T, out = context^T @ query; heads concatenated; 1x1
 reprojection; residual add. DotProductAttention is the non-local counterpart with the same
 projections: per head, softmax(Q^T K / sqrt(d_k)) over keys, out = V A^T.
+EfficientSelfAttention (tokens) is written from its definition (see the class below).
 For each case C and dtype D: C.D.param.<name>, C.D.x, C.D.gout, C.D.out, C.D.grad.x,
-C.D.grad.<name> (and for mha: .key, .mask, .grad.key).
+C.D.grad.<name> (and for mha and esa_cross: .key, .mask, .grad.key).
 """
 import os
 import sys
@@ -65,11 +66,41 @@ class DotProductAttention(EfficientAttention):
         return self.reprojection(torch.cat(attended, dim=1)) + input_
 
 
+class EfficientSelfAttention(nn.Module):
+    """Efficient attention over tokens: x (B, N, E), context (B, M, E). Per head, each query
+    softmaxed over its channels, each key channel over the (unmasked) context tokens;
+    context = K^T V (d x d); out = Q context; heads concatenated; linear reprojection."""
+
+    def __init__(self, embed_dim, num_heads):
+        super().__init__()
+        self.heads = num_heads
+        self.queries = nn.Linear(embed_dim, embed_dim)
+        self.keys = nn.Linear(embed_dim, embed_dim)
+        self.values = nn.Linear(embed_dim, embed_dim)
+        self.reprojection = nn.Linear(embed_dim, embed_dim)
+
+    def forward(self, x, context, mask=None):
+        b, n, e = x.shape
+        m, h = context.shape[1], self.heads
+        q = f.softmax(self.queries(x).view(b, n, h, e // h), dim=3)
+        k = self.keys(context).view(b, m, h, e // h)
+        if mask is not None:
+            k = k.masked_fill(mask.view(b, m, 1, 1), float("-inf"))
+        k = f.softmax(k, dim=1)
+        v = self.values(context).view(b, m, h, e // h)
+        ctx = torch.einsum("bmhd,bmhc->bhdc", k, v)
+        out = torch.einsum("bnhd,bhdc->bnhc", q, ctx).reshape(b, n, e)
+        return self.reprojection(out)
+
+
 def record(tensors, key, module, inputs, gen, mask=None):
+    module.zero_grad(set_to_none=True)
     for name, p in module.state_dict().items():
         tensors[key + "param." + name] = p.detach().clone()
     xs = [x.clone().requires_grad_() for x in inputs]
-    if mask is None:
+    if isinstance(module, EfficientSelfAttention):
+        out = module(xs[0], xs[-1], mask)
+    elif mask is None:
         out = module(*xs)
     else:
         out = module(xs[0], xs[1], xs[1], key_padding_mask=mask, need_weights=False)[0]
@@ -102,6 +133,12 @@ def main():
         mask = torch.tensor([[0, 0, 0, 0, 0, 1, 1], [0, 0, 1, 0, 0, 0, 0]], dtype=torch.bool)
         record(tensors, f"mha.{tag}.", mha, [q, kv], gen, mask)
         tensors[f"mha.{tag}.mask"] = mask.to(torch.int64)
+        # EfficientSelfAttention: self-attention, then cross-attention with a mask.
+        torch.manual_seed(1)
+        esa = EfficientSelfAttention(8, 2).to(dtype)
+        record(tensors, f"esa_self.{tag}.", esa, [q], gen)
+        record(tensors, f"esa_cross.{tag}.", esa, [q, kv], gen, mask)
+        tensors[f"esa_cross.{tag}.mask"] = mask.to(torch.int64)
     safetensors_py.save(os.path.join(OUT, "attention.safetensors"), tensors)
     print("attention.safetensors", os.path.getsize(os.path.join(OUT, "attention.safetensors")), "bytes")
 
