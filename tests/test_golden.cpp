@@ -168,5 +168,19 @@ TEST_CASE("random numbers, initial weights and shuffles are PyTorch's for the sa
     loader.start_epoch(epoch);
     same("loader_epoch" + std::to_string(epoch), loader.next()->targets);
   }
+  // Seeds past 32 bits use their low 32 bits, as PyTorch's generator does.
+  manual_seed((uint64_t{1} << 32) + 5);
+  same("seed_2pow32_plus5.rand", rand({8}));
+  same("seed_2pow32_plus5.randn_f64", randn({20}, kFloat64));
+  // Embedding's N(0, 1) fill of 80 float32 values: PyTorch's vectorised float32 normal, a few
+  // ulps from ember's (the README says so); LayerNorm and BatchNorm2d: exact constants.
+  manual_seed(4);
+  nn::Embedding embedding({.num_embeddings = 10, .embedding_dim = 8});
+  CHECK_CLOSE_ABS(embedding.weight, golden.at("module.embedding.weight"), 1e-6, 1e-6);
+  std::vector<std::pair<std::string, std::shared_ptr<nn::Module>>> constant_init = {
+      {"layer_norm", std::make_shared<nn::LayerNorm>(nn::LayerNormOptions{.normalized_shape = {6}})},
+      {"batch_norm", std::make_shared<nn::BatchNorm2d>(3)}};
+  for (auto& [name, module] : constant_init)
+    for (auto& [key, value] : module->state_dict()) same("module." + name + "." + key, value);
   CHECK_MESSAGE(golden.unread().empty(), "golden keys never compared: ", golden.unread());
 }

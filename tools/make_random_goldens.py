@@ -15,6 +15,8 @@ fashionnet.<name>: [CRC-32 of the float32 bytes, element count] of every floatin
 FashionNet with efficient attention (WORKLOADS.md W1) after torch.manual_seed(0).
 loader_epoch<e>: the sample order of epoch e (0, 1, 2) over 50 samples: the e-th
 torch.randperm(50, generator=g) from g = torch.Generator().manual_seed(3), as the W1 peer shuffles.
+After torch.manual_seed(2**32 + 5): rand(8), randn(20, float64) (seed_2pow32_plus5.*). After
+torch.manual_seed(4): Embedding(10, 8), LayerNorm(6), BatchNorm2d(3) (module.<name>.*).
 """
 import os
 import sys
@@ -75,6 +77,18 @@ def main():
     shuffle = torch.Generator().manual_seed(3)
     for epoch in range(3):
         t[f"loader_epoch{epoch}"] = torch.randperm(50, generator=shuffle)
+
+    # Seeds past 32 bits: the generator takes the low 32 bits (2**32 + 5 draws what 5 draws).
+    torch.manual_seed(2**32 + 5)
+    t["seed_2pow32_plus5.rand"] = torch.rand(8)
+    t["seed_2pow32_plus5.randn_f64"] = torch.randn(20, dtype=torch.float64)
+    # The other layers' default initialisation: Embedding's normal fill in float32 (80 values,
+    # PyTorch's vectorised float32 path), LayerNorm and BatchNorm2d (constants).
+    torch.manual_seed(4)
+    for name, module in {"embedding": nn.Embedding(10, 8), "layer_norm": nn.LayerNorm(6),
+                         "batch_norm": nn.BatchNorm2d(3)}.items():
+        for key, value in module.state_dict().items():
+            t[f"module.{name}.{key}"] = value
 
     os.makedirs(OUT, exist_ok=True)
     path = os.path.join(OUT, "random.safetensors")
