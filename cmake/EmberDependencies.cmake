@@ -49,6 +49,16 @@ if(NOT ZLIB_FOUND)
   ember_missing("zlib (for .gz datasets)" zlib1g-dev)
 endif()
 
+# Image decoding (data/image_decode.cpp): PNG through libpng, JPEG through libjpeg-turbo.
+find_package(PNG QUIET)
+if(NOT PNG_FOUND)
+  ember_missing("libpng (PNG decoding)" libpng-dev)
+endif()
+find_package(libjpeg-turbo CONFIG QUIET)
+if(NOT libjpeg-turbo_FOUND OR NOT TARGET libjpeg-turbo::turbojpeg)
+  ember_missing("libjpeg-turbo's TurboJPEG API (JPEG decoding)" libturbojpeg0-dev)
+endif()
+
 find_path(EMBER_STB_INCLUDE_DIR stb_image.h PATH_SUFFIXES stb)
 if(NOT EMBER_STB_INCLUDE_DIR OR NOT EXISTS "${EMBER_STB_INCLUDE_DIR}/stb_image_write.h")
   ember_missing("stb_image.h and stb_image_write.h" libstb-dev)

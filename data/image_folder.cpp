@@ -1,5 +1,5 @@
-// ImageFolder and image I/O through stb_image, stb_image_resize and stb_image_write (Debian's
-// libstb-dev headers; the implementations are compiled here, once).
+// ImageFolder and image I/O: decoding in image_decode.cpp, resizing and PNG writing through
+// stb_image_resize and stb_image_write (Debian's libstb-dev headers, compiled here, once).
 #include "image_folder.h"
 
 #include <algorithm>
@@ -7,13 +7,6 @@
 #include <fstream>
 #include <iostream>
 
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_ONLY_PNG  // only the formats ImageFolder reads: less code facing outside files
-#define STBI_ONLY_JPEG
-#define STBI_ONLY_BMP
-#define STBI_ONLY_TGA
-#define STBI_MAX_DIMENSIONS (1 << 16)
-#include <stb_image.h>
 #define STB_IMAGE_RESIZE_IMPLEMENTATION
 #include <stb_image_resize.h>
 #define STB_IMAGE_WRITE_IMPLEMENTATION
@@ -21,16 +14,12 @@
 
 #include "../autograd/ops.h"
 #include "../core/safetensors.h"
+#include "image_decode.h"
 
 namespace ember::data {
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr int64_t kMaxPixels = int64_t{1} << 24;
-// No supported format stores more pixels per byte than this (zlib's best ratio is ~1030:1);
-// a larger claim is a corrupt header that would make the decoder work on nothing.
-constexpr int64_t kMaxPixelsPerByte = 1100;
 
 bool is_image(const fs::path& p) {
   std::string ext = p.extension().string();
@@ -38,47 +27,12 @@ bool is_image(const fs::path& p) {
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp" || ext == ".tga";
 }
 
-// PNG chunks must fit in the file: stb_image's PNG reader grows its buffer for a chunk's
-// claimed length before finding the data missing (found by fuzz_image: a 96-byte file made it
-// allocate 2 GiB). Walks the chunk table of a PNG; other formats pass.
-void check_png_chunks(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), {});
-  if (bytes.size() < 8 || bytes.compare(0, 8, "\x89PNG\r\n\x1a\n", 8) != 0) return;
-  size_t pos = 8;
-  while (pos + 12 <= bytes.size()) {
-    auto b = [&](size_t i) {
-      return static_cast<uint32_t>(static_cast<unsigned char>(bytes[pos + i]));
-    };
-    uint32_t length = (b(0) << 24) | (b(1) << 16) | (b(2) << 8) | b(3);
-    if (length > bytes.size() - pos - 12)
-      fail("read_image: '", path, "' is a corrupt PNG: a chunk claims ", length, " bytes, only ",
-           bytes.size() - pos - 12, " remain");
-    if (bytes.compare(pos + 4, 4, "IEND") == 0) return;
-    pos += 12 + length;
-  }
-}
-
 }  // namespace
 
 Tensor read_image(const std::string& path, int64_t channels, int64_t height, int64_t width) {
-  if (channels != 1 && channels != 3) fail("read_image: channels must be 1 or 3, got ", channels);
-  int w = 0, h = 0, c = 0;
-  if (!stbi_info(path.c_str(), &w, &h, &c))
-    fail("read_image: '", path, "' is not a readable image (", stbi_failure_reason(), ")");
-  if (w < 1 || h < 1) fail("read_image: '", path, "' is ", w, "x", h, ": an image without pixels");
-  check_png_chunks(path);
-  if (int64_t(w) * h > kMaxPixels)
-    fail("read_image: '", path, "' is ", w, "x", h, ", more than ", kMaxPixels, " pixels");
-  std::error_code ec;
-  auto bytes = static_cast<int64_t>(fs::file_size(path, ec));
-  if (ec || int64_t(w) * h > bytes * kMaxPixelsPerByte)
-    fail("read_image: '", path, "' claims ", w, "x", h, " pixels, more than its ", bytes,
-         " bytes can hold");
-  std::unique_ptr<unsigned char, void (*)(void*)> pixels(
-      stbi_load(path.c_str(), &w, &h, &c, static_cast<int>(channels)), stbi_image_free);
-  if (!pixels) fail("read_image: cannot decode '", path, "' (", stbi_failure_reason(), ")");
-  const unsigned char* src = pixels.get();
+  Pixels pixels = decode_image(path, channels);
+  int h = static_cast<int>(pixels.height), w = static_cast<int>(pixels.width);
+  const unsigned char* src = pixels.data.data();
   std::vector<unsigned char> resized;
   if (height > 0 && width > 0 && (height != h || width != w)) {
     resized.resize(height * width * channels);
@@ -129,9 +83,10 @@ ImageFolder::ImageFolder(const std::string& root, ImageFolderOptions options)
     std::sort(found.begin(), found.end());
     for (const std::string& f : found) {
       if (options_.skip_unreadable) {
-        int w, h, c;
-        if (!stbi_info(f.c_str(), &w, &h, &c)) {
-          std::cerr << "warning: ImageFolder skips unreadable image '" << f << "'\n";
+        try {
+          probe_image(f);
+        } catch (const Error& e) {
+          std::cerr << "warning: ImageFolder skips unreadable image: " << e.what() << "\n";
           continue;
         }
       }

@@ -1,5 +1,5 @@
 // ImageFolder, as torchvision's: root/<class>/<image>, one subfolder per class, classes sorted
-// by name and numbered from 0. PNG, JPEG, BMP and TGA decode through stb_image into float
+// by name and numbered from 0. PNG, JPEG, BMP and TGA decode (image_decode.h) into float
 // (C, H, W) in [0, 1], grayscale or RGB, optionally resized to a fixed size.
 #pragma once
 
@@ -33,7 +33,7 @@ class ImageFolder : public Dataset {
 };
 
 /// Decodes one image file to float (channels, H, W) in [0, 1]; resizes when height and width
-/// are set. Dimensions are checked before decoding: at most 2^26 pixels.
+/// are set. Dimensions are checked before decoding: at most 2^24 pixels.
 Tensor read_image(const std::string& path, int64_t channels, int64_t height = 0, int64_t width = 0);
 
 /// Writes float (C, H, W) in [0, 1] (C = 1 or 3) as a PNG.

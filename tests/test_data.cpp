@@ -120,18 +120,30 @@ TEST_CASE("fuzzing regressions") {
   write_bytes(dir / "zero_height.bmp", bmp);
   CHECK_THROWS_WITH_AS(data::read_image((dir / "zero_height.bmp").string(), 3, 28, 28),
                        doctest::Contains("is 14592x0: an image without pixels"), Error);
-  // fuzz_image: a 96-byte PNG whose chunk lengths run past the end made stb allocate 2 GiB.
-  std::string past = read_bytes(fs::path(EMBER_SOURCE_DIR) /
-                                "tests/fuzz/corpus/image/regression_png_chunk_past_end.png");
-  write_bytes(dir / "chunk_past_end.png", past);
-  CHECK_THROWS_WITH_AS(data::read_image((dir / "chunk_past_end.png").string(), 3, 28, 28),
-                       doctest::Contains("is a corrupt PNG: a chunk claims"), Error);
-  // fuzz_image's input: its chunk lengths run past the end of the file, which is refused.
-  std::string png = read_bytes(fs::path(EMBER_SOURCE_DIR) /
-                               "tests/fuzz/corpus/image/regression_png_empty_idat.png");
-  write_bytes(dir / "fuzzed.png", png);
-  CHECK_THROWS_WITH_AS(data::read_image((dir / "fuzzed.png").string(), 1),
-                       doctest::Contains("is a corrupt PNG: a chunk claims"), Error);
+  // fuzz_image: a 96-byte PNG whose chunk lengths run past the end made stb allocate 2 GiB;
+  // a second one made stb copy from a null pointer. PNGs now decode through libpng.
+  for (const char* name : {"regression_png_chunk_past_end.png", "regression_png_empty_idat.png"}) {
+    CAPTURE(name);
+    std::string png = read_bytes(fs::path(EMBER_SOURCE_DIR) / "tests/fuzz/corpus/image" / name);
+    write_bytes(dir / name, png);
+    CHECK_THROWS_WITH_AS(data::read_image((dir / name).string(), 3, 28, 28),
+                         doctest::Contains(("read_image: '" + (dir / name).string() +
+                                            "' is not a readable PNG (").c_str()),
+                         Error);
+  }
+  // fuzz_image: an 80-byte JPEG whose Huffman table counts add up to more than 256 codes made
+  // stb_image 2.27 write past its 257-entry table (UBSan: index 257 out of bounds). JPEGs now
+  // decode through libjpeg-turbo, which refuses the table.
+  std::string jpeg = read_bytes(fs::path(EMBER_SOURCE_DIR) /
+                                "tests/fuzz/corpus/image/regression_jpeg_huffman_counts.jpg");
+  REQUIRE(jpeg.size() == 80);
+  write_bytes(dir / "huffman.jpg", jpeg);
+  for (int64_t channels : {1, 3}) {
+    CHECK_THROWS_WITH_AS(data::read_image((dir / "huffman.jpg").string(), channels, 28, 28),
+                         doctest::Contains(("read_image: '" + (dir / "huffman.jpg").string() +
+                                            "' is not a readable JPEG (").c_str()),
+                         Error);
+  }
   // What it found: a valid PNG whose first IDAT chunk is empty (stb copies 0 bytes to a null
   // buffer; see CMakeLists.txt). Built here from a written PNG with an empty IDAT inserted
   // before its data: it decodes to the same image.
@@ -150,6 +162,27 @@ TEST_CASE("fuzzing regressions") {
   CHECK_EQUAL_TENSOR(decoded, data::read_image((dir / "plain.png").string(), 1));
   CHECK_CLOSE_ABS(decoded, gray, 0, 1.0 / 255);  // 8-bit rounding
   fs::remove_all(dir);
+}
+
+// tools/make_image_goldens.py: small files in tests/golden/images/ and what Pillow, the decoder
+// behind torchvision's ImageFolder, reads from each with convert("RGB") and convert("L").
+TEST_CASE("read_image decodes JPEG, PNG, BMP and TGA to Pillow's values") {
+  TensorMap golden = load_safetensors(std::string(EMBER_GOLDEN_DIR) + "/images.safetensors");
+  std::set<std::string> files;
+  for (const auto& [key, value] : golden) files.insert(key.substr(0, key.rfind('.')));
+  REQUIRE(files.size() == 9);
+  for (const std::string& file : files) {
+    CAPTURE(file);
+    std::string path = std::string(EMBER_GOLDEN_DIR) + "/images/" + file;
+    Tensor want_rgb = golden.at(file + ".rgb"), want_gray = golden.at(file + ".gray");
+    // read_image gives (C, H, W) in [0, 1]; the goldens are Pillow's (H, W, C) bytes.
+    Tensor rgb = permute(data::read_image(path, 3), {1, 2, 0}) * 255.0;
+    Tensor gray = select(data::read_image(path, 1), 0, 0) * 255.0;
+    REQUIRE(shape(rgb) == shape(want_rgb));
+    REQUIRE(shape(gray) == shape(want_gray));
+    CHECK_CLOSE_ABS(to(rgb, kFloat64), want_rgb, 0, 1e-3);
+    CHECK_CLOSE_ABS(to(gray, kFloat64), want_gray, 0, 1e-3);
+  }
 }
 
 TEST_CASE("ImageFolder: sorted classes, grayscale and RGB, resize, unreadable files") {
