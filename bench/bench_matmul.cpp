@@ -32,10 +32,11 @@ std::vector<int> parse_list(const std::string& text) {
 }
 
 // float32 FMA flop per cycle per core: two FMA pipes of 256 bits (AVX2 CPUs and Zen 4, which
-// splits 512-bit FMAs in two) or of 512 bits (Intel AVX-512 server cores).
+// splits 512-bit FMAs in two) or of 512 bits (Intel AVX-512 server cores, AMD Zen 5).
 int flop_per_cycle() {
   auto f = ember::blas::cpu_features();
-  return f.intel && f.avx512f ? 64 : 32;
+  bool full_avx512 = f.avx512f && (f.intel || (f.amd && f.family >= 0x1a));
+  return full_avx512 ? 64 : 32;
 }
 
 struct Row {

@@ -55,6 +55,8 @@ CpuFeatures cpu_features() {
   f.intel = std::strcmp(vendor, "GenuineIntel") == 0;
   f.amd = std::strcmp(vendor, "AuthenticAMD") == 0;
   __get_cpuid(1, &a, &b, &c, &d);
+  unsigned base_family = (a >> 8) & 0xf;
+  f.family = static_cast<int>(base_family == 0xf ? base_family + ((a >> 20) & 0xff) : base_family);
   bool osxsave = bit(c, 27);
   uint64_t xcr0 = osxsave ? os_saved_state() : 0;
   bool avx_state = (xcr0 & 0x6) == 0x6, avx512_state = (xcr0 & 0xe6) == 0xe6;
@@ -76,9 +78,13 @@ CpuFeatures cpu_features() {
 
 // Measured with bench/bench_matmul --cores (README, "The CPU underneath"), on squares and on the
 // thin GEMMs ember's layers run (a Winograd convolution's 64 x 32 x 3136, say):
-// - AMD with AVX-512 (Zen 4, which runs 512-bit FMAs as two 256-bit halves): Haswell's AVX2
-//   kernels were the fastest everywhere, 4-7% ahead of SkylakeX/Cooperlake (OpenBLAS's own choice
-//   there), and 25-35% ahead of the Zen target on thin GEMMs (95 against 71 GF/s).
+// - AMD Zen 4 (family 0x19 with AVX-512, which runs 512-bit FMAs as two 256-bit halves):
+//   Haswell's AVX2 kernels were the fastest everywhere, 4-7% ahead of SkylakeX/Cooperlake
+//   (OpenBLAS's own choice there), and 25-35% ahead of the Zen target on thin GEMMs (95 against
+//   71 GF/s).
+// - AMD Zen 5 and later (family 0x1a, a full 512-bit FMA datapath): the AVX-512 kernels, as on
+//   Intel. On an EPYC of the Turin kind, Cooperlake and SkylakeX ran squares at 160-175 GF/s on
+//   one thread against Haswell's 89-99, and the thin GEMMs at 142-167 against 86-94.
 // - Intel with AVX-512 (BW, DQ, VL): SkylakeX, or Cooperlake when it has AVX-512 BF16 (SkylakeX's
 //   sgemm/dgemm plus bf16 kernels). On a Xeon these run 4.6x faster than the Prescott (SSE3)
 //   fallback OpenBLAS 0.3.21 picks for Intel CPUs newer than itself.
@@ -86,7 +92,9 @@ CpuFeatures cpu_features() {
 std::string openblas_core_for(const CpuFeatures& cpu) {
   bool avx2 = cpu.avx2 && cpu.fma;
   bool avx512 = cpu.avx512f && cpu.avx512dq && cpu.avx512cd && cpu.avx512bw && cpu.avx512vl;
-  if (cpu.amd && avx2) return avx512 ? "Haswell" : "Zen";
+  bool half_width_avx512 = cpu.amd && cpu.family < 0x1a;  // Zen 4
+  if (cpu.amd && avx2 && !avx512) return "Zen";
+  if (avx512) return half_width_avx512 ? "Haswell" : cpu.avx512_bf16 ? "Cooperlake" : "SkylakeX";
   if (avx512) return cpu.avx512_bf16 ? "Cooperlake" : "SkylakeX";
   if (avx2) return "Haswell";
   return "";

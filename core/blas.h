@@ -31,6 +31,7 @@ namespace blas {
 /// The CPU features that decide which OpenBLAS kernels fit (each usable: the OS saves the state).
 struct CpuFeatures {
   bool intel = false, amd = false;
+  int family = 0;  // CPUID's display family: 0x19 for AMD Zen 3 and 4, 0x1a for Zen 5
   bool avx = false, avx2 = false, fma = false;
   bool avx512f = false, avx512dq = false, avx512cd = false, avx512bw = false, avx512vl = false;
   bool avx512_bf16 = false;

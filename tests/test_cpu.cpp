@@ -51,10 +51,17 @@ std::string run_child(const std::string& env, const std::string& test_case = "bl
 TEST_CASE("blas: the OpenBLAS core ember asks for, by CPU features") {
   blas::CpuFeatures intel_avx512 = avx512(false), sapphire = avx512(true), zen4 = avx512(true);
   intel_avx512.intel = sapphire.intel = true;
+  intel_avx512.family = sapphire.family = 6;
   zen4.amd = true;
+  zen4.family = 0x19;
+  blas::CpuFeatures zen5 = zen4;
+  zen5.family = 0x1a;
   CHECK(blas::openblas_core_for(intel_avx512) == "SkylakeX");
   CHECK(blas::openblas_core_for(sapphire) == "Cooperlake");
-  CHECK(blas::openblas_core_for(zen4) == "Haswell");  // measured fastest on Zen 4
+  CHECK(blas::openblas_core_for(zen4) == "Haswell");     // measured fastest on Zen 4
+  CHECK(blas::openblas_core_for(zen5) == "Cooperlake");  // measured fastest on Zen 5
+  zen5.avx512_bf16 = false;
+  CHECK(blas::openblas_core_for(zen5) == "SkylakeX");
   blas::CpuFeatures partial = intel_avx512;  // AVX-512F without BW/VL (Knights Landing): AVX2
   partial.avx512bw = partial.avx512vl = false;
   CHECK(blas::openblas_core_for(partial) == "Haswell");
@@ -64,6 +71,7 @@ TEST_CASE("blas: the OpenBLAS core ember asks for, by CPU features") {
   blas::CpuFeatures zen = haswell;
   zen.intel = false;
   zen.amd = true;
+  zen.family = 0x19;  // Zen 3
   CHECK(blas::openblas_core_for(zen) == "Zen");
   blas::CpuFeatures sandy;  // AVX without AVX2: OpenBLAS's own detection is right there
   sandy.intel = sandy.avx = true;
