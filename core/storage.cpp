@@ -63,8 +63,15 @@ Storage::Storage(size_t nbytes) : nbytes_(nbytes) {
         kMaxAllocation, ")");
   size_t align = nbytes >= kHugeFrom ? kHugePage : kAlignment;
   size_t rounded = (std::max<size_t>(nbytes, 1) + align - 1) / align * align;
-  data_ = std::aligned_alloc(align, rounded);
-  check(data_ != nullptr, "storage: out of memory allocating ", nbytes, " bytes");
+  // NOTE: not aligned_alloc. glibc serves an aligned request from a larger chunk and frees the
+  // slack on either side apart, so a freed buffer is too small for the next aligned request of
+  // its own size, and the heap grows instead: a 2048 x 2048 matmul output came from fresh pages
+  // (a page fault per 4 KiB) on every call. A plain malloc of the size plus the alignment, with
+  // the aligned start kept inside it, is reused exactly.
+  block_ = std::malloc(rounded + align);
+  check(block_ != nullptr, "storage: out of memory allocating ", nbytes, " bytes");
+  auto start = (reinterpret_cast<uintptr_t>(block_) + align - 1) / align * align;
+  data_ = reinterpret_cast<void*>(start);
   if (align == kHugePage) ::madvise(data_, rounded, MADV_HUGEPAGE);  // a hint; failure is fine
   int64_t now = g_current.fetch_add(static_cast<int64_t>(nbytes)) + static_cast<int64_t>(nbytes);
   g_allocations.fetch_add(1, std::memory_order_relaxed);
@@ -72,7 +79,7 @@ Storage::Storage(size_t nbytes) : nbytes_(nbytes) {
 }
 
 Storage::~Storage() {
-  std::free(data_);
+  std::free(block_);
   g_current.fetch_sub(static_cast<int64_t>(nbytes_));
 }
 

@@ -38,7 +38,8 @@ class Storage {
   void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
-  void* data_ = nullptr;
+  void* data_ = nullptr;  // aligned, inside the block malloc returned
+  void* block_ = nullptr;
   size_t nbytes_ = 0;
   std::atomic<uint64_t> version_{0};
 };
