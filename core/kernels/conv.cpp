@@ -105,37 +105,37 @@ void col2im_plane(const T* in, int64_t h, int64_t wd, const Window& w, int64_t o
     }
 }
 
-// The common 2x2 window at stride 2 (no padding, no dilation), one output row at a time and
-// without branches, so that the compiler vectorises it: the candidates in scan order, the first
-// maximum kept, a NaN taken only while the best so far is not NaN (so the first NaN wins).
-// `base` is the flat index of top[0] in its plane.
+// The common 2x2 window at stride 2 (no padding, no dilation) over a plane without NaN (the
+// caller checks): the first maximum in scan order, without branches so that the compiler
+// vectorises it, a row at a time. `base` is the flat index of top[0] in its plane.
 template <typename T>
 void max_pool_row_2x2(const T* __restrict top, const T* __restrict bottom, int64_t wd,
                       int64_t ow, int64_t base, T* __restrict values,
                       int64_t* __restrict indices) {
   for (int64_t ox = 0; ox < ow; ++ox) {
     T a = top[2 * ox], b = top[2 * ox + 1], c = bottom[2 * ox], d = bottom[2 * ox + 1];
-    T best = a;
-    int64_t off = 0;
-    bool take = b > best || (b != b && best == best);
-    best = take ? b : best;
-    off = take ? 1 : off;
-    take = c > best || (c != c && best == best);
-    best = take ? c : best;
-    off = take ? wd : off;
-    take = d > best || (d != d && best == best);
-    best = take ? d : best;
-    off = take ? wd + 1 : off;
-    values[ox] = best;
-    indices[ox] = base + 2 * ox + off;
+    T upper = b > a ? b : a, lower = d > c ? d : c;
+    values[ox] = lower > upper ? lower : upper;
+    // The offset of the winner as arithmetic on the comparisons: a select of integers here
+    // stops GCC's vectoriser ("control flow in loop").
+    int64_t right_upper = b > a, right_lower = d > c, from_lower = lower > upper;
+    indices[ox] = base + 2 * ox + right_upper + from_lower * (wd + right_lower - right_upper);
   }
+}
+
+template <typename T>
+bool has_nan(const T* x, int64_t n) {
+  int nan = 0;  // an int, not a bool: GCC vectorises an int reduction
+  for (int64_t i = 0; i < n; ++i) nan |= x[i] != x[i];
+  return nan != 0;
 }
 
 // max_pool2d over one plane when no window reaches into padding. NaN wins, as in PyTorch.
 template <typename T>
 void max_pool_plane_unpadded(const T* plane, int64_t wd, const Window& w, int64_t oh, int64_t ow,
                              T* values, int64_t* indices) {
-  if (w.kh == 2 && w.kw == 2 && w.sh == 2 && w.sw == 2 && w.dh == 1 && w.dw == 1) {
+  if (w.kh == 2 && w.kw == 2 && w.sh == 2 && w.sw == 2 && w.dh == 1 && w.dw == 1 &&
+      !has_nan(plane, 2 * oh * wd)) {
     for (int64_t oy = 0; oy < oh; ++oy)
       max_pool_row_2x2(plane + 2 * oy * wd, plane + (2 * oy + 1) * wd, wd, ow, 2 * oy * wd,
                        values + oy * ow, indices + oy * ow);
