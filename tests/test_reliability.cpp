@@ -156,15 +156,27 @@ TEST_CASE("a checkpoint killed with SIGKILL mid-write is always whole") {
   std::set<double> versions_seen;
   int kills = 0, mid_write = 0;
   for (; kills < 100; ++kills) {
+    int done[2];  // the writer sends a byte after each whole save
+    REQUIRE(pipe(done) == 0);
     pid_t pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
-      for (uint64_t k = 1;; ++k)
+      close(done[0]);
+      for (uint64_t k = 1;; ++k) {
         save_safetensors(path, {{"w", versions[k % 8]}}, {{"version", std::to_string(k % 8)}});
+        char one = 1;
+        if (write(done[1], &one, 1) != 1) _exit(1);
+      }
     }
-    usleep(1000 + rng() % 20000);  // kill at a random moment, mostly mid-write
+    close(done[1]);
+    // After the first whole save (a slow, sanitized build may take longer than any fixed delay),
+    // kill at a random moment, mostly mid-write.
+    char byte = 0;
+    REQUIRE(read(done[0], &byte, 1) == 1);
+    usleep(rng() % 20000);
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
+    close(done[0]);
     // A kill between creating the temporary file and renaming it leaves the file behind.
     std::string stale = path + ".tmp." + std::to_string(pid);
     if (std::filesystem::exists(stale)) ++mid_write;
