@@ -15,8 +15,9 @@ struct Pixels {
   std::vector<unsigned char> data;
 };
 
-/// Reads only the header of an image file and checks what it claims; throws an Error naming the
-/// file when it is not a PNG, JPEG, BMP or TGA image or claims an impossible size.
+/// Decodes only the header of an image file (the file is read whole, as for decoding) and checks
+/// what it claims; throws an Error naming the file when it is not a PNG, JPEG, BMP or TGA image
+/// or claims an impossible size.
 void probe_image(const std::string& path);
 
 /// Decodes an image file to `channels` (1 or 3) channels: alpha is dropped and colour becomes
