@@ -15,6 +15,7 @@
 
 #include "error.h"
 #include "kernels/blas.h"
+#include "kernels/capability.h"
 
 namespace ember {
 namespace blas {
@@ -182,7 +183,8 @@ BlasInfo blas_info() {
                   .core = lib.functions.get_corename(),
                   .chosen_by = lib.chosen_by,
                   .cpu = blas::brand_string(),
-                  .threads = lib.functions.get_num_threads()};
+                  .threads = lib.functions.get_num_threads(),
+                  .kernels = kernels::name(kernels::cpu_capability())};
 }
 
 std::string to_string(const BlasInfo& info) {
@@ -190,7 +192,8 @@ std::string to_string(const BlasInfo& info) {
   // "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ..." -> "OpenBLAS 0.3.21"
   size_t second_space = config.find(' ', config.find(' ') + 1);
   return config.substr(0, second_space) + " core " + info.core + " (chosen by " + info.chosen_by +
-         "), " + std::to_string(info.threads) + " threads, on " + info.cpu;
+         "), " + std::to_string(info.threads) + " threads, ember kernels " + info.kernels +
+         ", on " + info.cpu;
 }
 
 }  // namespace ember

@@ -17,13 +17,14 @@ struct BlasInfo {
   std::string chosen_by;  // "ember", "user (OPENBLAS_CORETYPE)" or "OpenBLAS (loaded before ember)"
   std::string cpu;        // the CPU's model name (CPUID brand string)
   int threads = 0;        // OpenBLAS's thread count now
+  std::string kernels;    // the vector capability of ember's own kernels (kernels/capability.h)
 };
 
 /// Loads OpenBLAS if it is not loaded yet and describes it.
 BlasInfo blas_info();
 
-/// One line for program headers: "OpenBLAS 0.3.21 ..., core SkylakeX (chosen by ember), 2 threads
-/// on AMD EPYC 9R14".
+/// One line for program headers: "OpenBLAS 0.3.21 core SkylakeX (chosen by ember), 2 threads,
+/// ember kernels avx512, on AMD EPYC 9R14".
 std::string to_string(const BlasInfo& info);
 
 namespace blas {

@@ -66,9 +66,12 @@ TEST_CASE("conv2d 3x3 (Winograd path and im2col path) against a naive loop") {
     int64_t n, c, k, h, w, pad;
   };
   // c, k >= 8 take the Winograd path; the last two take im2col (too few channels). 70 samples
-  // of 5x5 span several chunks with a partial last one; odd sizes leave partial tiles.
-  Config configs[] = {{3, 8, 9, 7, 6, 1},  {2, 8, 8, 6, 6, 0},  {2, 9, 8, 5, 7, 2},
-                      {70, 16, 8, 5, 5, 1}, {1, 8, 12, 3, 3, 1}, {2, 4, 8, 6, 6, 1},
+  // of 5x5 span several chunks with a partial last one; odd sizes leave partial tiles. Then
+  // FashionNet's second convolution, a 28x28 plane whose rows are wider than a vector, channel
+  // counts that leave partial vectors and partial register tiles, and 1x1 outputs.
+  Config configs[] = {{3, 8, 9, 7, 6, 1},   {2, 8, 8, 6, 6, 0},    {2, 9, 8, 5, 7, 2},
+                      {70, 16, 8, 5, 5, 1}, {1, 8, 12, 3, 3, 1},   {4, 32, 64, 14, 14, 1},
+                      {2, 20, 17, 28, 27, 1}, {5, 8, 8, 3, 3, 0}, {2, 4, 8, 6, 6, 1},
                       {2, 8, 3, 6, 6, 1}};
   manual_seed(7);
   for (DType dt : {kFloat64, kFloat32}) {

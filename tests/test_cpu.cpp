@@ -10,6 +10,8 @@
 #include <set>
 #include <thread>
 
+#include <ember/core/kernels/capability.h>
+
 #include "helpers.h"
 
 using namespace ember;
@@ -87,6 +89,33 @@ TEST_CASE("blas: a user's OPENBLAS_CORETYPE always wins") {
   CHECK_FALSE(by_user);
   CHECK(blas::choose_openblas_core(avx512(false), nullptr, &by_user) == "SkylakeX");
   CHECK_FALSE(by_user);
+}
+
+TEST_CASE("capability: ember's own kernels by CPU features and EMBER_CPU_CAPABILITY") {
+  using kernels::Capability;
+  blas::CpuFeatures haswell;
+  haswell.avx = haswell.avx2 = haswell.fma = true;
+  blas::CpuFeatures no_fma = haswell;
+  no_fma.fma = false;
+  blas::CpuFeatures knights = avx512(false);  // AVX-512F without BW and VL
+  knights.avx512bw = knights.avx512vl = false;
+  CHECK(kernels::capability_for(avx512(true), nullptr) == Capability::avx512);
+  CHECK(kernels::capability_for(avx512(false), "") == Capability::avx512);
+  CHECK(kernels::capability_for(knights, nullptr) == Capability::avx2);
+  CHECK(kernels::capability_for(haswell, nullptr) == Capability::avx2);
+  CHECK(kernels::capability_for(no_fma, nullptr) == Capability::baseline);
+  CHECK(kernels::capability_for(blas::CpuFeatures{}, nullptr) == Capability::baseline);
+  // The user's setting caps the choice and never goes past what the CPU has.
+  CHECK(kernels::capability_for(avx512(true), "avx2") == Capability::avx2);
+  CHECK(kernels::capability_for(avx512(true), "default") == Capability::baseline);
+  CHECK(kernels::capability_for(haswell, "avx512") == Capability::avx2);
+  CHECK(std::string(kernels::name(Capability::baseline)) == "default");
+  CHECK_THROWS_WITH_AS(kernels::capability_for(haswell, "sse9"),
+                       "EMBER_CPU_CAPABILITY: expected default, avx2 or avx512, got 'sse9'", Error);
+  // On this machine: what the CPU has, unless EMBER_CPU_CAPABILITY (the CTest runs of the
+  // convolution suites under avx2 and default) asks for less.
+  CHECK(kernels::cpu_capability() ==
+        kernels::capability_for(blas::cpu_features(), std::getenv("EMBER_CPU_CAPABILITY")));
 }
 
 TEST_CASE("blas: the kernels loaded fit this CPU") {

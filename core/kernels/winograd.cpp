@@ -20,8 +20,11 @@
 //
 // Layout: a chunk of samples at a time (fixed by the sizes: about kTileTarget tiles), whose
 // V (16, C, P) and M (16, K, P), P = tiles in the chunk, stay in the core's L2 cache; chunks are
-// spread over threads, each GEMM single-threaded (parallel_for_blas), so every output has one
-// writer and the same bits at any thread count.
+// spread over threads, so every output has one writer and the same bits at any thread count.
+// The 16 GEMMs per chunk are small (64 x 32 by 32 x 224 in FashionNet) and run on a register
+// tile of their own (winograd_kernels.inc) rather than BLAS, whose packing into panels costs as
+// much as the product at these sizes. The transforms and that GEMM are compiled once per vector
+// capability (capability.h) and the copy that fits the CPU runs.
 //
 // Tiles are numbered p = ty * (tw + 1) + tx per sample: each row of tiles carries one unused
 // tile at tx = tw. With that, a zero-padded plane of 2 (tw + 1) columns puts column 2 tx + j of
@@ -32,10 +35,12 @@
 #include "winograd.h"
 
 #include <algorithm>
+#include <cstring>
+#include <utility>
 
 #include "../factory.h"
 #include "../parallel.h"
-#include "blas.h"
+#include "capability.h"
 #include "copy.h"
 
 namespace ember::kernels {
@@ -51,8 +56,23 @@ struct Tiling {
   int64_t row = tw + 1, tiles = th * row;  // tiles per row and per sample, the unused ones too
   int64_t per_chunk = std::max<int64_t>(1, kTileTarget / std::max<int64_t>(tiles, 1));
   int64_t chunks = (n + per_chunk - 1) / per_chunk;
-  // A channel plane copied into a zero border: every tile's 4x4 patch lies inside it.
-  int64_t prow = 2 * row, pplane = (2 * th + 2) * prow;
+  int64_t prow = 2 * row;  // columns of the zero-padded plane the tiles read
+};
+
+// Rows of V, M and their transposes are padded to a multiple of kPadLanes columns, a whole
+// number of vectors at every capability, so the GEMM has no partial vectors.
+constexpr int64_t kPadLanes = 16;
+constexpr int64_t padded_columns(int64_t n) { return (n + kPadLanes - 1) / kPadLanes * kPadLanes; }
+
+// One thread's scratch for a chunk, sized for the largest chunk by ChunkScratch.
+template <typename T>
+struct ChunkBuffers {
+  T* zeros;   // a row of W zeros
+  T* rows;    // row-transformed planes, or the rows of the output transform and its tile order
+  T* v;       // (16, C, ld)
+  T* m;       // (16, K, ld): M forward, dM for the weight gradient
+  T* vt;      // (P, padded C): V[ξ] transposed, weight gradient only
+  T* du;      // (K, padded C): one dU[ξ], weight gradient only
 };
 
 // U (16, K, C) = G g Gᵀ for each filter g = weight[k, c] (3x3).
@@ -100,156 +120,98 @@ void weight_transform_adjoint(const T* du, int64_t k, int64_t c, T* dweight) {
   }
 }
 
-// t[i * plane + col] = (Bᵀ d)[i] for the 4 rows d (width apart) of one row of tiles, every column.
+// The chunk kernels, one copy per capability (GCC's target pragma; clang's attribute pragma).
+#define EMBER_PRAGMA(text) _Pragma(#text)
+#if defined(__clang__)
+#define EMBER_TARGET_BEGIN(isa) \
+  EMBER_PRAGMA(clang attribute push(__attribute__((target(isa))), apply_to = function))
+#define EMBER_TARGET_END EMBER_PRAGMA(clang attribute pop)
+#define EMBER_WIDE_VECTORS
+#else
+#define EMBER_TARGET_BEGIN(isa) EMBER_PRAGMA(GCC push_options) EMBER_PRAGMA(GCC target(isa))
+#define EMBER_TARGET_END EMBER_PRAGMA(GCC pop_options)
+// GCC's loops use 256-bit vectors on AVX-512 unless told otherwise.
+#define EMBER_WIDE_VECTORS EMBER_PRAGMA(GCC target("prefer-vector-width=512"))
+#endif
+
+namespace baseline {
+constexpr int kVectorBytes = 16;
+#include "winograd_kernels.inc"
+}  // namespace baseline
+
+EMBER_TARGET_BEGIN("avx2,fma")
+namespace avx2 {
+constexpr int kVectorBytes = 32;
+#include "winograd_kernels.inc"
+}  // namespace avx2
+EMBER_TARGET_END
+
+EMBER_TARGET_BEGIN("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")
+EMBER_WIDE_VECTORS
+namespace avx512 {
+constexpr int kVectorBytes = 64;
+#include "winograd_kernels.inc"
+}  // namespace avx512
+EMBER_TARGET_END
+
+// The chunk kernels of the capability in use.
 template <typename T>
-void combine_rows(const T* __restrict d, int64_t width, T* __restrict t, int64_t plane) {
-  for (int64_t col = 0; col < width; ++col) {
-    T d0 = d[col], d1 = d[width + col], d2 = d[2 * width + col], d3 = d[3 * width + col];
-    t[col] = d0 - d2;
-    t[plane + col] = d1 + d2;
-    t[2 * plane + col] = d2 - d1;
-    t[3 * plane + col] = d1 - d3;
+struct ChunkKernels {
+  void (*forward)(const Tiling&, const T*, const T*, const T*, int64_t, int64_t,
+                  const ChunkBuffers<T>&, T*);
+  void (*weight_grad)(const Tiling&, const T*, const T*, int64_t, int64_t,
+                      const ChunkBuffers<T>&, T*);
+};
+
+template <typename T>
+ChunkKernels<T> chunk_kernels() {
+  switch (cpu_capability()) {
+    case Capability::avx512: return {avx512::forward_chunk<T>, avx512::weight_grad_chunk<T>};
+    case Capability::avx2: return {avx2::forward_chunk<T>, avx2::weight_grad_chunk<T>};
+    case Capability::baseline: break;
   }
+  return {baseline::forward_chunk<T>, baseline::weight_grad_chunk<T>};
 }
 
-// V (16, C, P) = Bᵀ d B for the 4x4 patch d of every tile of samples [b0, b1) of x (N, C, H, W).
-// `rows` holds 4 * th * prow + 4 values.
+// One thread's scratch for chunks of s. vt starts zero: the transpose leaves its columns past
+// C (up to a multiple of the lanes) unwritten.
 template <typename T>
-void input_transform(const Tiling& s, const T* x, int64_t b0, int64_t b1, T* padded, T* rows,
-                     T* v) {
-  int64_t p_count = (b1 - b0) * s.tiles, step = s.c * p_count, width = s.prow;
-  int64_t plane_rows = s.th * width;  // one row-transformed plane: th rows of prow
-  std::fill_n(padded, s.pplane, T(0));
-  std::fill_n(rows, 4 * plane_rows + 4, T(0));  // the last tile reads 3 past its row's end
-  for (int64_t b = b0; b < b1; ++b)
-    for (int64_t ch = 0; ch < s.c; ++ch) {
-      const T* plane = x + (b * s.c + ch) * s.h * s.w;
-      for (int64_t y = 0; y < s.h; ++y)
-        std::copy(plane + y * s.w, plane + (y + 1) * s.w, padded + (y + s.ph) * width + s.pw);
-      for (int64_t ty = 0; ty < s.th; ++ty)  // Bᵀ d, for the 4 padded rows of each tile row
-        combine_rows(padded + 2 * ty * width, width, rows + ty * width, plane_rows);
-      // (Bᵀ d) B: tile p reads columns 2p .. 2p + 3 of each row-transformed plane.
-      T* out = v + ch * p_count + (b - b0) * s.tiles;
-      for (int i = 0; i < 4; ++i) {
-        const T* t = rows + i * plane_rows;
-        T* o0 = out + (4 * i) * step;
-        T* o1 = o0 + step;
-        T* o2 = o1 + step;
-        T* o3 = o2 + step;
-        for (int64_t p = 0; p < s.tiles; ++p) {
-          o0[p] = t[2 * p] - t[2 * p + 2];
-          o1[p] = t[2 * p + 1] + t[2 * p + 2];
-          o2[p] = t[2 * p + 2] - t[2 * p + 1];
-          o3[p] = t[2 * p + 1] - t[2 * p + 3];
-        }
-      }
+class ChunkScratch {
+ public:
+  ChunkScratch(const Tiling& s, bool weight_grad) {
+    int64_t ld = padded_columns(s.per_chunk * s.tiles), cpad = padded_columns(s.c);
+    // rows: the row-transformed planes, or 8 tiles and the tile-order buffer (a few vectors
+    // of room past it for copy_row's reads).
+    int64_t rows = std::max(4 * s.th * s.prow + 4, 8 * s.tiles + 2 * (s.th * s.prow + kPadLanes + s.prow));
+    int64_t sizes[] = {s.w, rows, 16 * s.c * ld, 16 * s.k * ld,
+                       weight_grad ? ld * cpad : 0, weight_grad ? s.k * cpad : 0};
+    int64_t total = 0;
+    for (int64_t n : sizes) total += n;
+    storage_ = empty({total}, dtype_of<T>());
+    T* at = storage_.data_ptr<T>();
+    T** parts[] = {&buffers.zeros, &buffers.rows, &buffers.v, &buffers.m, &buffers.vt, &buffers.du};
+    for (int i = 0; i < 6; ++i) {
+      *parts[i] = at;
+      at += sizes[i];
     }
-}
+    std::fill_n(buffers.zeros, sizes[0], T(0));
+    std::fill_n(buffers.vt, sizes[4], T(0));
+  }
+  ChunkBuffers<T> buffers;
 
-// y[b, k, 2ty + i, 2tx + j] = (Aᵀ M A)[i][j] + bias[k] for samples [b0, b1); M: (16, K, P).
-// `rows` holds 8 * tiles values: the rows of Aᵀ M for every tile.
-template <typename T>
-void output_transform(const Tiling& s, const T* m, const T* bias, int64_t b0, int64_t b1, T* rows,
-                      T* y) {
-  int64_t p_count = (b1 - b0) * s.tiles, step = s.k * p_count, n = s.tiles;
-  for (int64_t b = b0; b < b1; ++b)
-    for (int64_t kk = 0; kk < s.k; ++kk) {
-      const T* e = m + kk * p_count + (b - b0) * s.tiles;
-      for (int j = 0; j < 4; ++j) {  // Aᵀ M: r0[j] = m0j + m1j + m2j, r1[j] = m1j - m2j - m3j
-        const T* m0 = e + j * step;
-        const T* m1 = m0 + 4 * step;
-        const T* m2 = m1 + 4 * step;
-        const T* m3 = m2 + 4 * step;
-        T* r0 = rows + j * n;
-        T* r1 = rows + (4 + j) * n;
-        for (int64_t p = 0; p < n; ++p) {
-          r0[p] = m0[p] + m1[p] + m2[p];
-          r1[p] = m1[p] - m2[p] - m3[p];
-        }
-      }
-      T* plane = y + (b * s.k + kk) * s.oh * s.ow;
-      T add = bias ? bias[kk] : T(0);
-      for (int64_t ty = 0; ty < s.th; ++ty)
-        for (int64_t i = 0; i < 2 && 2 * ty + i < s.oh; ++i) {  // (Aᵀ M) A, one output row
-          const T* r = rows + 4 * i * n + ty * s.row;
-          T* out = plane + (2 * ty + i) * s.ow;
-          for (int64_t tx = 0; tx < s.ow / 2; ++tx) {
-            out[2 * tx] = r[tx] + r[n + tx] + r[2 * n + tx] + add;
-            out[2 * tx + 1] = r[n + tx] - r[2 * n + tx] - r[3 * n + tx] + add;
-          }
-          int64_t last = s.tw - 1;
-          if (s.ow % 2) out[s.ow - 1] = r[last] + r[n + last] + r[2 * n + last] + add;
-        }
-    }
-}
-
-// dM (16, K, P) = A dY Aᵀ per tile: the adjoint of output_transform (outputs past the edge of
-// a partial tile, and the unused tiles, count as zero). `rows` holds 4 * tiles values.
-template <typename T>
-void output_transform_adjoint(const Tiling& s, const T* grad, int64_t b0, int64_t b1, T* rows,
-                              T* dm) {
-  int64_t p_count = (b1 - b0) * s.tiles, step = s.k * p_count, n = s.tiles;
-  for (int64_t b = b0; b < b1; ++b)
-    for (int64_t kk = 0; kk < s.k; ++kk) {
-      // dY's 2x2 block of every tile: rows 0 and 1, even and odd columns.
-      T* g00 = rows;
-      T* g01 = g00 + n;
-      T* g10 = g01 + n;
-      T* g11 = g10 + n;
-      std::fill_n(rows, 4 * n, T(0));
-      const T* plane = grad + (b * s.k + kk) * s.oh * s.ow;
-      for (int64_t ty = 0; ty < s.th; ++ty)
-        for (int64_t i = 0; i < 2 && 2 * ty + i < s.oh; ++i) {
-          T* even = (i ? g10 : g00) + ty * s.row;
-          T* odd = (i ? g11 : g01) + ty * s.row;
-          const T* in = plane + (2 * ty + i) * s.ow;
-          for (int64_t tx = 0; tx < s.ow / 2; ++tx) {
-            even[tx] = in[2 * tx];
-            odd[tx] = in[2 * tx + 1];
-          }
-          if (s.ow % 2) even[s.tw - 1] = in[s.ow - 1];
-        }
-      T* e = dm + kk * p_count + (b - b0) * s.tiles;
-      // Row i of A dY is (a, c) with a from dY's first column and c from its second; then
-      // (A dY) Aᵀ turns each (a, c) into (a, a + c, a - c, -c).
-      auto emit = [&](int i, auto a_at, auto c_at) {
-        T* o0 = e + (4 * i) * step;
-        T* o1 = o0 + step;
-        T* o2 = o1 + step;
-        T* o3 = o2 + step;
-        for (int64_t p = 0; p < n; ++p) {
-          T a = a_at(p), c = c_at(p);
-          o0[p] = a;
-          o1[p] = a + c;
-          o2[p] = a - c;
-          o3[p] = -c;
-        }
-      };
-      emit(0, [&](int64_t p) { return g00[p]; }, [&](int64_t p) { return g01[p]; });
-      emit(1, [&](int64_t p) { return g00[p] + g10[p]; }, [&](int64_t p) { return g01[p] + g11[p]; });
-      emit(2, [&](int64_t p) { return g00[p] - g10[p]; }, [&](int64_t p) { return g01[p] - g11[p]; });
-      emit(3, [&](int64_t p) { return -g10[p]; }, [&](int64_t p) { return -g11[p]; });
-    }
-}
+ private:
+  Tensor storage_;
+};
 
 // y = x ⋆ weight (+ bias) for weights already transformed into u (16, K, C).
 template <typename T>
 void forward(const Tiling& s, const T* x, const T* u, const T* bias, T* y) {
-  parallel_for_blas(0, s.chunks, 1, [&](int64_t lo, int64_t hi) {
-    int64_t p_max = s.per_chunk * s.tiles;
-    Tensor v = empty({16 * s.c * p_max}, dtype_of<T>()), m = empty({16 * s.k * p_max}, dtype_of<T>());
-    Tensor padded = empty({s.pplane}, dtype_of<T>());
-    Tensor rows = empty({4 * s.th * s.prow + 4}, dtype_of<T>());
+  auto kernel = chunk_kernels<T>().forward;
+  parallel_for(0, s.chunks, 1, [&](int64_t lo, int64_t hi) {
+    ChunkScratch<T> scratch(s, false);
     for (int64_t chunk = lo; chunk < hi; ++chunk) {
       int64_t b0 = chunk * s.per_chunk, b1 = std::min(s.n, b0 + s.per_chunk);
-      int64_t p_count = (b1 - b0) * s.tiles;
-      T* vp = v.data_ptr<T>();
-      T* mp = m.data_ptr<T>();
-      input_transform(s, x, b0, b1, padded.data_ptr<T>(), rows.data_ptr<T>(), vp);
-      for (int64_t xi = 0; xi < 16; ++xi)  // M[ξ] (K x P) = U[ξ] (K x C) @ V[ξ] (C x P)
-        gemm(false, false, s.k, p_count, s.c, u + xi * s.k * s.c, s.c, vp + xi * s.c * p_count,
-             p_count, T(0), mp + xi * s.k * p_count, p_count);
-      output_transform(s, mp, bias, b0, b1, rows.data_ptr<T>(), y);
+      kernel(s, x, u, bias, b0, b1, scratch.buffers, y);
     }
   });
 }
@@ -318,21 +280,13 @@ Tensor winograd_conv2d_weight_grad(const Tensor& grad_in, const Tensor& x_in, co
   Tensor dweight = empty({s.k, s.c, 3, 3}, x.dtype());
   Tensor partial = empty({s.chunks, 16, s.k, s.c}, x.dtype());  // each chunk's dU
   visit_floating(x.dtype(), "conv2d backward", [&]<typename T>() {
-    parallel_for_blas(0, s.chunks, 1, [&](int64_t lo, int64_t hi) {
-      int64_t p_max = s.per_chunk * s.tiles;
-      Tensor v = empty({16 * s.c * p_max}, x.dtype()), dm = empty({16 * s.k * p_max}, x.dtype());
-      Tensor padded = empty({s.pplane}, x.dtype()), rows = empty({4 * s.th * s.prow + 4}, x.dtype());
+    auto kernel = chunk_kernels<T>().weight_grad;
+    parallel_for(0, s.chunks, 1, [&](int64_t lo, int64_t hi) {
+      ChunkScratch<T> scratch(s, true);
       for (int64_t chunk = lo; chunk < hi; ++chunk) {
         int64_t b0 = chunk * s.per_chunk, b1 = std::min(s.n, b0 + s.per_chunk);
-        int64_t p_count = (b1 - b0) * s.tiles;
-        T* vp = v.data_ptr<T>();
-        T* dmp = dm.data_ptr<T>();
-        T* du = partial.data_ptr<T>() + chunk * 16 * s.k * s.c;
-        input_transform(s, x.data_ptr<T>(), b0, b1, padded.data_ptr<T>(), rows.data_ptr<T>(), vp);
-        output_transform_adjoint(s, grad.data_ptr<T>(), b0, b1, rows.data_ptr<T>(), dmp);
-        for (int64_t xi = 0; xi < 16; ++xi)  // dU[ξ] (K x C) = dM[ξ] (K x P) @ V[ξ]ᵀ (P x C)
-          gemm(false, true, s.k, s.c, p_count, dmp + xi * s.k * p_count, p_count,
-               vp + xi * s.c * p_count, p_count, T(0), du + xi * s.k * s.c, s.c);
+        kernel(s, x.data_ptr<T>(), grad.data_ptr<T>(), b0, b1, scratch.buffers,
+               partial.data_ptr<T>() + chunk * 16 * s.k * s.c);
       }
     });
     // The chunks' dU, added in chunk order, then Gᵀ dU G.
