@@ -341,8 +341,9 @@ Conv2dGrads conv2d_backward(const Tensor& grad_in, const Tensor& x_in, const Ten
   ConvShape s(x, weight, w, groups);
   Conv2dGrads r;
   if (winograd_fits(x, weight, w, groups)) {
-    if (need_input) r.input = winograd_conv2d_input_grad(grad, weight, w, s.h, s.wd);
-    if (need_weight) r.weight = winograd_conv2d_weight_grad(grad, x, w);
+    WinogradGrads g = winograd_conv2d_backward(grad, x, weight, w, need_input, need_weight);
+    r.input = g.input;
+    r.weight = g.weight;
     need_input = need_weight = false;  // the bias gradient below is common to both
   }
   int64_t per = samples_per_chunk(s.n, weight.numel());

@@ -13,10 +13,11 @@
 // Summed over input channels c, for output channel k and each of the 16 positions ξ of the 4x4:
 //   M[ξ](k, tile) = Σ_c U[ξ](k, c) V[ξ](c, tile)       16 GEMMs: (K x C) @ (C x tiles).
 //
-// Gradients. Y is linear in M, M in U and V, U in g: by the adjoints of each step,
-//   dM = A dY Aᵀ (per tile),   dU[ξ] = Σ_tiles dM[ξ] V[ξ]ᵀ (16 GEMMs over tiles),   dg = Gᵀ dU G.
-// The input gradient of a stride-1 3x3 correlation is itself one: dY correlated with the filter
-// turned 180° and its channels transposed, padded by 2 - p. So it reuses the forward.
+// Gradients. Y is linear in M, M in U and V, U in g, V in d: by the adjoints of each step,
+//   dM = A dY Aᵀ (per tile),   dU[ξ] = Σ_tiles dM[ξ] V[ξ]ᵀ (16 GEMMs over tiles),   dg = Gᵀ dU G,
+//   dV[ξ] = U[ξ]ᵀ dM[ξ] (16 GEMMs over output channels),   dd = B dV Bᵀ (per tile),
+// and each tile's dd adds into its 4x4 patch of the padded input (neighbours overlap). Both
+// gradients share dM, so the backward is one pass over the batch.
 //
 // Layout: a chunk of samples at a time (fixed by the sizes: about kTileTarget tiles), whose
 // V (16, C, P) and M (16, K, P), P = tiles in the chunk, stay in the core's L2 cache; chunks are
@@ -64,15 +65,18 @@ struct Tiling {
 constexpr int64_t kPadLanes = 16;
 constexpr int64_t padded_columns(int64_t n) { return (n + kPadLanes - 1) / kPadLanes * kPadLanes; }
 
+// The most output channels a chunk kernel puts through its GEMMs at once.
+constexpr int64_t kMaxChannelBlock = 32;
+
 // One thread's scratch for a chunk, sized for the largest chunk by ChunkScratch.
 template <typename T>
 struct ChunkBuffers {
   T* zeros;   // a row of W zeros
   T* rows;    // row-transformed planes, or the rows of the output transform and its tile order
-  T* v;       // (16, C, ld)
-  T* m;       // (16, K, ld): M forward, dM for the weight gradient
-  T* vt;      // (P, padded C): V[ξ] transposed, weight gradient only
-  T* du;      // (K, padded C): one dU[ξ], weight gradient only
+  T* v;       // (16, C, ld): V, and dV in the backward
+  T* m;       // forward: (16, block, ld), a block of channels' M; backward: (16, K, ld), dM
+  T* vt;      // (ld, padded C): one V[ξ] transposed, backward only
+  T* du;      // (K, padded C): one dU[ξ], backward only
 };
 
 // U (16, K, C) = G g Gᵀ for each filter g = weight[k, c] (3x3).
@@ -159,32 +163,34 @@ template <typename T>
 struct ChunkKernels {
   void (*forward)(const Tiling&, const T*, const T*, const T*, int64_t, int64_t,
                   const ChunkBuffers<T>&, T*);
-  void (*weight_grad)(const Tiling&, const T*, const T*, int64_t, int64_t,
-                      const ChunkBuffers<T>&, T*);
+  void (*backward)(const Tiling&, const T*, const T*, const T*, int64_t, int64_t,
+                   const ChunkBuffers<T>&, T*, T*);
 };
 
 template <typename T>
 ChunkKernels<T> chunk_kernels() {
   switch (cpu_capability()) {
-    case Capability::avx512: return {avx512::forward_chunk<T>, avx512::weight_grad_chunk<T>};
-    case Capability::avx2: return {avx2::forward_chunk<T>, avx2::weight_grad_chunk<T>};
+    case Capability::avx512: return {avx512::forward_chunk<T>, avx512::backward_chunk<T>};
+    case Capability::avx2: return {avx2::forward_chunk<T>, avx2::backward_chunk<T>};
     case Capability::baseline: break;
   }
-  return {baseline::forward_chunk<T>, baseline::weight_grad_chunk<T>};
+  return {baseline::forward_chunk<T>, baseline::backward_chunk<T>};
 }
 
-// One thread's scratch for chunks of s. vt starts zero: the transpose leaves its columns past
-// C (up to a multiple of the lanes) unwritten.
+// One thread's scratch for chunks of s, forward or backward. vt starts zero: the transpose
+// leaves its columns past C (up to a multiple of the lanes) unwritten.
 template <typename T>
 class ChunkScratch {
  public:
-  ChunkScratch(const Tiling& s, bool weight_grad) {
+  ChunkScratch(const Tiling& s, bool backward) {
     int64_t ld = padded_columns(s.per_chunk * s.tiles), cpad = padded_columns(s.c);
-    // rows: the row-transformed planes, or 8 tiles and the tile-order buffer (a few vectors
-    // of room past it for copy_row's reads).
-    int64_t rows = std::max(4 * s.th * s.prow + 4, 8 * s.tiles + 2 * (s.th * s.prow + kPadLanes + s.prow));
-    int64_t sizes[] = {s.w, rows, 16 * s.c * ld, 16 * s.k * ld,
-                       weight_grad ? ld * cpad : 0, weight_grad ? s.k * cpad : 0};
+    // rows: the row-transformed planes and one padded row, or 8 tiles and the tile-order
+    // buffer (each with a few vectors of room for copy_row's reads).
+    int64_t rows = std::max(4 * s.th * s.prow + 4 + s.prow + kPadLanes,
+                            8 * s.tiles + 2 * (s.th * s.prow + kPadLanes + s.prow));
+    int64_t block = backward ? s.k : std::min(s.k, kMaxChannelBlock);
+    int64_t sizes[] = {s.w, rows, 16 * s.c * ld, 16 * block * ld,
+                       backward ? ld * cpad : 0, backward ? s.k * cpad : 0};
     int64_t total = 0;
     for (int64_t n : sizes) total += n;
     storage_ = empty({total}, dtype_of<T>());
@@ -248,47 +254,44 @@ Tensor winograd_conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor
   return y;
 }
 
-Tensor winograd_conv2d_input_grad(const Tensor& grad_in, const Tensor& weight_in, const Window& w,
-                                  int64_t height, int64_t width) {
-  Tensor grad = contiguous(grad_in), weight = contiguous(weight_in);
-  int64_t k = weight.size(0), c = weight.size(1);
-  // The input gradient's convolution: input grad (N, K, OH, OW), C output channels, padding 2 - p.
-  Window back{.kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = 2 - w.ph, .pw = 2 - w.pw};
-  Tiling s = tiling_of(grad, c, back);
-  Tensor dx = empty({s.n, c, height, width}, grad.dtype());
-  if (dx.numel() == 0) return dx;
-  visit_floating(grad.dtype(), "conv2d backward", [&]<typename T>() {
-    // flipped[c, k, i, j] = weight[k, c, 2 - i, 2 - j]
-    Tensor flipped = empty({c, k, 3, 3}, grad.dtype());
-    const T* wp = weight.data_ptr<T>();
-    T* fp = flipped.data_ptr<T>();
-    for (int64_t kk = 0; kk < k; ++kk)
-      for (int64_t cc = 0; cc < c; ++cc)
-        for (int64_t t = 0; t < 9; ++t) fp[(cc * k + kk) * 9 + t] = wp[(kk * c + cc) * 9 + 8 - t];
-    Tensor u = empty({16, c, k}, grad.dtype());
-    weight_transform(fp, c, k, u.data_ptr<T>());
-    forward(s, grad.data_ptr<T>(), u.data_ptr<T>(), static_cast<const T*>(nullptr),
-            dx.data_ptr<T>());
-  });
-  return dx;
-}
-
-Tensor winograd_conv2d_weight_grad(const Tensor& grad_in, const Tensor& x_in, const Window& w) {
-  Tensor grad = contiguous(grad_in), x = contiguous(x_in);
-  Tiling s = tiling_of(x, grad.size(1), w);
-  if (s.n == 0) return zeros({s.k, s.c, 3, 3}, x.dtype());
-  Tensor dweight = empty({s.k, s.c, 3, 3}, x.dtype());
-  Tensor partial = empty({s.chunks, 16, s.k, s.c}, x.dtype());  // each chunk's dU
+WinogradGrads winograd_conv2d_backward(const Tensor& grad_in, const Tensor& x_in,
+                                       const Tensor& weight_in, const Window& w, bool need_input,
+                                       bool need_weight) {
+  Tensor grad = contiguous(grad_in), x = contiguous(x_in), weight = contiguous(weight_in);
+  Tiling s = tiling_of(x, weight.size(0), w);
+  WinogradGrads r;
+  if (need_input) r.input = empty(shape_of(x), x.dtype());
+  if (need_weight) r.weight = empty(shape_of(weight), x.dtype());
+  if (s.n == 0) {
+    if (need_weight) r.weight = zeros(shape_of(weight), x.dtype());
+    return r;
+  }
+  Tensor partial = need_weight ? empty({s.chunks, 16, s.k, s.c}, x.dtype()) : Tensor();
   visit_floating(x.dtype(), "conv2d backward", [&]<typename T>() {
-    auto kernel = chunk_kernels<T>().weight_grad;
+    Tensor ut;  // U[ξ]ᵀ (16, C, K) for the input gradient
+    if (need_input) {
+      Tensor u = empty({16, s.k, s.c}, x.dtype());
+      weight_transform(weight.data_ptr<T>(), s.k, s.c, u.data_ptr<T>());
+      ut = empty({16, s.c, s.k}, x.dtype());
+      const T* up = u.data_ptr<T>();
+      T* tp = ut.data_ptr<T>();
+      for (int64_t xi = 0; xi < 16; ++xi)
+        for (int64_t kk = 0; kk < s.k; ++kk)
+          for (int64_t cc = 0; cc < s.c; ++cc)
+            tp[(xi * s.c + cc) * s.k + kk] = up[(xi * s.k + kk) * s.c + cc];
+    }
+    auto kernel = chunk_kernels<T>().backward;
     parallel_for(0, s.chunks, 1, [&](int64_t lo, int64_t hi) {
       ChunkScratch<T> scratch(s, true);
       for (int64_t chunk = lo; chunk < hi; ++chunk) {
         int64_t b0 = chunk * s.per_chunk, b1 = std::min(s.n, b0 + s.per_chunk);
-        kernel(s, x.data_ptr<T>(), grad.data_ptr<T>(), b0, b1, scratch.buffers,
-               partial.data_ptr<T>() + chunk * 16 * s.k * s.c);
+        kernel(s, x.data_ptr<T>(), grad.data_ptr<T>(), need_input ? ut.data_ptr<T>() : nullptr,
+               b0, b1, scratch.buffers,
+               need_weight ? partial.data_ptr<T>() + chunk * 16 * s.k * s.c : nullptr,
+               need_input ? r.input.data_ptr<T>() : nullptr);
       }
     });
+    if (!need_weight) return;
     // The chunks' dU, added in chunk order, then Gᵀ dU G.
     int64_t size = 16 * s.k * s.c;
     Tensor du = empty({size}, x.dtype());
@@ -297,9 +300,9 @@ Tensor winograd_conv2d_weight_grad(const Tensor& grad_in, const Tensor& x_in, co
     std::copy(pp, pp + size, dup);
     for (int64_t chunk = 1; chunk < s.chunks; ++chunk)
       for (int64_t i = 0; i < size; ++i) dup[i] += pp[chunk * size + i];
-    weight_transform_adjoint(dup, s.k, s.c, dweight.data_ptr<T>());
+    weight_transform_adjoint(dup, s.k, s.c, r.weight.data_ptr<T>());
   });
-  return dweight;
+  return r;
 }
 
 }  // namespace ember::kernels

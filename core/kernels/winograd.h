@@ -19,14 +19,16 @@ bool winograd_fits(const Tensor& x, const Tensor& weight, const Window& w, int64
 /// with weight (K, C, 3, 3), plus bias (K) when defined.
 Tensor winograd_conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Window& w);
 
-/// The input gradient: a convolution of grad (N, K, OH, OW) with the weight flipped in space and
-/// transposed in channels, padding 2 - p. x's shape gives (N, C, H, W).
-Tensor winograd_conv2d_input_grad(const Tensor& grad, const Tensor& weight, const Window& w,
-                                  int64_t height, int64_t width);
-
-/// The weight gradient (K, C, 3, 3): per tile the adjoint of the output transform applied to
-/// grad, multiplied with the input's transform in 16 GEMMs over tiles, summed in fixed chunks of
-/// the batch and then chunk by chunk in order, then the adjoint of the weight transform.
-Tensor winograd_conv2d_weight_grad(const Tensor& grad, const Tensor& x, const Window& w);
+/// The gradients of winograd_conv2d for grad (N, K, OH, OW): the input's (N, C, H, W) and the
+/// weight's (K, C, 3, 3), each when asked for (else undefined). Every step's adjoint in reverse:
+/// per tile the output transform's adjoint applied to grad; then 16 GEMMs over tiles with the
+/// input's transform for the weight (summed in fixed chunks of the batch, chunk by chunk in
+/// order, then the weight transform's adjoint), and 16 GEMMs over output channels with the
+/// transformed weight for the input, followed by the input transform's adjoint.
+struct WinogradGrads {
+  Tensor input, weight;
+};
+WinogradGrads winograd_conv2d_backward(const Tensor& grad, const Tensor& x, const Tensor& weight,
+                                       const Window& w, bool need_input, bool need_weight);
 
 }  // namespace ember::kernels
