@@ -5,6 +5,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "../autograd/function.h"
+#include "../autograd/grad_mode.h"
 #include "init.h"
 
 namespace ember::nn {
@@ -88,6 +90,81 @@ Tensor F::dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& 
   return matmul(v, a);  // (..., d_v, n_q)
 }
 
+// Per block of queries Q_b (d_k x b), with S = Kᵀ Q_b / sqrt(d_k) (n_k x b, masked keys -inf):
+//   forward:   lse = log Σ_keys e^S (1 x b),   A = e^(S - lse),   O_b = V A
+//   backward:  dV += dO_b Aᵀ,   dA = Vᵀ dO_b,   dS = A ⊙ (dA - D_b),  D = Σ_{d_v} dO ⊙ O
+//              dQ_b = K dS / sqrt(d_k),   dK += Q_b dSᵀ / sqrt(d_k)
+// (D_b is Σ_keys A ⊙ dA, the softmax's correction, from O instead of the map.) With scaling,
+// A = S / n for unscaled S (masked keys 0) and dS = dA / n.
+Tensor F::blocked_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                        Normalization normalization, const Tensor& mask,
+                                        int64_t block_elements) {
+  const char* op = "blocked_dot_product_attention";
+  check_qkv(op, q, k, v);
+  check(block_elements >= 1, op, ": block_elements must be positive, got ", block_elements);
+  int64_t n_q = q.size(-1);
+  if (n_q == 0 || k.numel() == 0) return dot_product_attention(q, k, v, normalization, mask);
+  Tensor keep = keep_mask(op, mask, k, -2);
+  bool soft = normalization == Normalization::Softmax;
+  double scale = soft ? 1.0 / std::sqrt(static_cast<double>(q.size(-2))) : 1.0;
+  Tensor inverse_n = soft ? Tensor() : inverse_count(keep, k);
+  // Queries per block: a block's map holds (batch dims x n_k) values per query.
+  int64_t per_query = k.numel() / k.size(-2);
+  int64_t width = std::clamp<int64_t>(block_elements / per_query, 1, n_q);
+  // The logits of a block of queries (masked keys: -inf for softmax, 0 for scaling).
+  auto logits = [keep, soft, scale](const Tensor& k, const Tensor& qb) {
+    Tensor s = matmul(transpose(k, -1, -2), soft ? qb * scale : qb);
+    return keep.defined() ? where(keep, s, soft ? -INFINITY : 0.0) : s;
+  };
+  Tensor out, lse;
+  {
+    NoGradGuard no_grad;
+    std::vector<Tensor> outs, lses;
+    for (int64_t start = 0; start < n_q; start += width) {
+      Tensor s = logits(k, narrow(q, -1, start, std::min(width, n_q - start)));
+      Tensor a;
+      if (soft) {
+        Tensor m = amax(s, {-2}, /*keepdim=*/true);
+        Tensor l = m + log(sum(exp(s - m), {-2}, /*keepdim=*/true));
+        a = exp(s - l);
+        lses.push_back(l);
+      } else {
+        a = s * inverse_n;
+      }
+      outs.push_back(matmul(v, a));
+    }
+    out = cat(outs, -1);
+    if (soft) lse = cat(lses, -1);
+  }
+  return autograd::record(
+      op, out, {q, k, v},
+      [q = autograd::save(q), k = autograd::save(k), v = autograd::save(v),
+       o = autograd::save_output(out), lse, keep, inverse_n, soft, scale, width,
+       logits](const Tensor& g, const autograd::Needs&) {
+        Tensor qs = q.unpack(), ks = k.unpack(), vs = v.unpack();
+        int64_t n = qs.size(-1);
+        Tensor d = soft ? sum(g * o.unpack(), {-2}, /*keepdim=*/true) : Tensor();
+        Tensor dk = zeros_like(ks), dv = zeros_like(vs);
+        std::vector<Tensor> dq;
+        for (int64_t start = 0; start < n; start += width) {
+          int64_t len = std::min(width, n - start);
+          Tensor qb = narrow(qs, -1, start, len), gb = narrow(g, -1, start, len);
+          Tensor s = logits(ks, qb);
+          // With create_graph the map must be differentiable in q and k, lse included.
+          Tensor a = !soft ? s * inverse_n
+                     : GradMode::is_enabled() ? softmax(s, -2)
+                                              : exp(s - narrow(lse, -1, start, len));
+          dv = dv + matmul(gb, transpose(a, -1, -2));
+          Tensor da = matmul(transpose(vs, -1, -2), gb);
+          Tensor ds = soft ? a * (da - narrow(d, -1, start, len)) : da * inverse_n;
+          if (!soft && keep.defined()) ds = where(keep, ds, 0.0);
+          dq.push_back(matmul(ks, ds) * scale);
+          dk = dk + matmul(qb, transpose(ds, -1, -2)) * scale;
+        }
+        return autograd::grads{cat(dq, -1), dk, dv};
+      });
+}
+
 namespace {
 
 void check_heads(const char* op, const AttentionOptions& o) {
@@ -120,6 +197,7 @@ std::string describe(const AttentionOptions& o) {
   out << "in_channels=" << o.in_channels << ", key_channels=" << o.key_channels
       << ", value_channels=" << o.value_channels << ", head_count=" << o.head_count
       << ", normalization=" << (o.normalization == Normalization::Softmax ? "softmax" : "scaling");
+  if (o.blocked) out << ", blocked, block_elements=" << o.block_elements;
   return out.str();
 }
 
@@ -159,6 +237,9 @@ DotProductAttention2d::DotProductAttention2d(const AttentionOptions& o)
 Tensor DotProductAttention2d::forward(const Tensor& x) {
   return attention_block(x, options, "DotProductAttention2d", *keys, *queries, *values,
                          *reprojection, [&](const Tensor& q, const Tensor& k, const Tensor& v) {
+                           if (options.blocked)
+                             return F::blocked_dot_product_attention(
+                                 q, k, v, options.normalization, {}, options.block_elements);
                            return F::dot_product_attention(q, k, v, options.normalization);
                          });
 }

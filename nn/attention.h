@@ -15,7 +15,8 @@
 // mask: optional (B, n_k) int64, nonzero = ignore that key position (PyTorch's
 // key_padding_mask); with scaling, n counts the positions kept.
 // Both functionals are composites of autograd ops: no backward code, and memory follows the
-// algorithm. Read next: attention.cpp; tests/test_attention.cpp for the paper's equivalence.
+// algorithm; blocked_dot_product_attention has its own backward, to keep memory linear.
+// Read next: attention.cpp; tests/test_attention.cpp for the paper's equivalence.
 #pragma once
 
 #include "layers.h"
@@ -33,11 +34,27 @@ Tensor dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                              Normalization normalization = Normalization::Softmax,
                              const Tensor& mask = {});
 
+/// dot_product_attention a block of queries at a time, never holding the whole map ("Self-
+/// attention Does Not Need O(n²) Memory", Rabe & Staats 2021; FlashAttention, Dao et al. 2022):
+/// each block's map (batch x n_k x block queries) stays within `block_elements`, the forward
+/// keeps only each query's log-sum-exp, and the backward recomputes each block's map from it.
+/// Memory O(n), time O(n²); same arguments and result as dot_product_attention. The backward
+/// is written with ember's ops, so create_graph (higher derivatives) works, at the full map's
+/// memory then.
+Tensor blocked_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                     Normalization normalization = Normalization::Softmax,
+                                     const Tensor& mask = {},
+                                     int64_t block_elements = int64_t{1} << 22);
+
 }  // namespace functional
 
 struct AttentionOptions {
   int64_t in_channels = 0, key_channels = 0, value_channels = 0, head_count = 1;
   Normalization normalization = Normalization::Softmax;
+  /// DotProductAttention2d only: blocked_dot_product_attention (memory linear in the positions)
+  /// with this block budget, instead of the full map.
+  bool blocked = false;
+  int64_t block_elements = int64_t{1} << 22;
 };
 
 /// The reference module (github cmsflash/efficient-attention): 1x1 convolutions for keys,

@@ -227,7 +227,49 @@ TEST_CASE("masked key positions are ignored") {
                        Error);
 }
 
-TEST_CASE("gradcheck and gradgradcheck of both functionals and both modules") {
+TEST_CASE("blocked dot-product attention equals the full map: values, gradients, masks") {
+  manual_seed(21);
+  // 7 queries against 9 keys; batch dims x n_k = 36 values per query, so these budgets give
+  // blocks of 1, 2 (and a partial last block) and all 7 queries.
+  Tensor q0 = randn({2, 2, 3, 7}, kFloat64), k0 = randn({2, 2, 3, 9}, kFloat64),
+         v0 = randn({2, 2, 4, 9}, kFloat64), g = randn({2, 2, 4, 7}, kFloat64);
+  Tensor mask = tensor({{0, 1, 0, 0, 0, 0, 0, 1, 0}, {0, 0, 0, 0, 0, 0, 0, 0, 1}}, kInt64);
+  for (auto norm : {Normalization::Softmax, Normalization::Scaling})
+    for (bool masked : {false, true})
+      for (int64_t budget : {36, 72, 1000}) {
+        CAPTURE(norm == Normalization::Softmax);
+        CAPTURE(masked);
+        CAPTURE(budget);
+        Tensor m = masked ? mask : Tensor();
+        auto run = [&](bool blocked) {
+          Tensor q = clone(q0).requires_grad_(), k = clone(k0).requires_grad_(),
+                 v = clone(v0).requires_grad_();
+          Tensor out = blocked ? F::blocked_dot_product_attention(q, k, v, norm, m, budget)
+                               : F::dot_product_attention(q, k, v, norm, m);
+          out.backward(g);
+          return std::vector<Tensor>{out, q.grad(), k.grad(), v.grad()};
+        };
+        std::vector<Tensor> want = run(false), got = run(true);
+        for (size_t i = 0; i < want.size(); ++i) {
+          CAPTURE(i);
+          CHECK_CLOSE_ABS(got[i], want[i], 1e-12, 1e-13);
+        }
+      }
+  // The module option picks it, with the same weights and result.
+  nn::AttentionOptions o{.in_channels = 3, .key_channels = 4, .value_channels = 2, .head_count = 2};
+  nn::DotProductAttention2d full(o);
+  o.blocked = true;
+  o.block_elements = 20;
+  nn::DotProductAttention2d blocked(o);
+  blocked.load_state_dict(full.state_dict());
+  Tensor x = randn({2, 3, 3, 4});
+  CHECK_CLOSE_ABS(blocked(x), full(x), 1e-5, 1e-6);
+  CHECK_THROWS_WITH_AS(F::blocked_dot_product_attention(q0, k0, v0, Normalization::Softmax, {}, 0),
+                       "blocked_dot_product_attention: block_elements must be positive, got 0",
+                       Error);
+}
+
+TEST_CASE("gradcheck and gradgradcheck of the functionals and both modules") {
   manual_seed(5);
   Tensor mask = tensor({{0, 0, 1, 0, 0}, {1, 0, 0, 0, 0}}, kInt64);
   for (auto norm : {Normalization::Softmax, Normalization::Scaling}) {
@@ -243,7 +285,10 @@ TEST_CASE("gradcheck and gradgradcheck of both functionals and both modules") {
       auto dot = [&](const std::vector<Tensor>& x) {
         return F::dot_product_attention(x[0], x[1], x[2], norm, m);
       };
-      for (auto fn : {autograd::TensorFn(eff), autograd::TensorFn(dot)}) {
+      auto blocked = [&](const std::vector<Tensor>& x) {  // 2 queries per block, of 4
+        return F::blocked_dot_product_attention(x[0], x[1], x[2], norm, m, 2 * 2 * 2 * 5);
+      };
+      for (auto fn : {autograd::TensorFn(eff), autograd::TensorFn(dot), autograd::TensorFn(blocked)}) {
         auto r1 = autograd::gradcheck(fn, in);
         CHECK_MESSAGE(r1.passed, r1.message);
         auto r2 = autograd::gradgradcheck(fn, in);
@@ -417,4 +462,35 @@ TEST_CASE("memory: efficient attention grows linearly in n, dot-product attentio
   MESSAGE("fitted exponents: efficient ", eff_exp, ", dot-product ", dot_exp);
   CHECK(std::abs(eff_exp - 1.0) <= 0.05);
   CHECK(std::abs(dot_exp - 2.0) <= 0.05);
+}
+
+TEST_CASE("memory: blocked dot-product attention grows linearly in n") {
+  // Blocks of 16 queries: each block's map is 16 x n, so the peak is linear in n where the full
+  // map's is quadratic (the same functional without blocks, for contrast).
+  std::vector<double> n, blocked_peak, full_peak;
+  for (int64_t positions : {256, 576, 1024, 2304, 4096}) {
+    manual_seed(0);
+    Tensor q = randn({1, 1, 8, positions}).requires_grad_(), k = randn({1, 1, 8, positions}),
+           v = randn({1, 1, 8, positions});
+    k.requires_grad_();
+    v.requires_grad_();
+    auto peak = [&](bool blocked) {
+      reset_peak_memory_stats();
+      int64_t before = memory_stats().current;
+      Tensor out = blocked ? F::blocked_dot_product_attention(q, k, v, Normalization::Softmax, {},
+                                                              16 * positions)
+                           : F::dot_product_attention(q, k, v);
+      sum(out).backward();
+      return double(memory_stats().peak - before);
+    };
+    n.push_back(double(positions));
+    blocked_peak.push_back(peak(true));
+    full_peak.push_back(peak(false));
+    MESSAGE("n = ", positions, ": blocked peak ", blocked_peak.back() / 1048576.0,
+            " MiB, full map peak ", full_peak.back() / 1048576.0, " MiB");
+  }
+  double blocked_exp = fitted_exponent(n, blocked_peak), full_exp = fitted_exponent(n, full_peak);
+  MESSAGE("fitted exponents: blocked ", blocked_exp, ", full map ", full_exp);
+  CHECK(std::abs(blocked_exp - 1.0) <= 0.05);
+  CHECK(std::abs(full_exp - 2.0) <= 0.1);
 }
