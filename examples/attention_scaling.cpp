@@ -1,9 +1,12 @@
 // W2, the paper's headline result on a CPU: one attention block on a (1, 64, s, s) feature map
 // (1x1-conv keys, queries and values with 64 channels and 4 heads, reprojection, residual),
-// forward + backward, efficient attention against dot-product attention as s grows.
-// Each point runs in a fresh child process (this program with --child), so its peak resident
-// memory is its own; dot-product attention stops where its predicted memory passes --budget-mib.
-// Prints a table and writes a CSV and an SVG plot (time and memory against n, log-log).
+// forward + backward, as s grows, for three forms: dot-product attention with its full n x n
+// map (quadratic time and memory), dot-product attention in blocks of queries
+// (blocked_dot_product_attention: quadratic time, linear memory) and efficient attention
+// (linear in both). Each point runs in a fresh child process (this program with --child), so
+// its peak resident memory is its own; the full map stops where its predicted memory passes
+// --budget-mib. Prints a table and each curve's fitted exponents (the slope of log time and log
+// memory against log n over its largest sizes), and writes a CSV and an SVG plot.
 // Run: ./build/examples/attention_scaling [--threads 2] [--csv scaling.csv] [--svg scaling.svg]
 #include <ember/ember.h>
 #include <spawn.h>
@@ -44,10 +47,12 @@ int child(const std::string& variant, int64_t s, double target_s) {
   nn::AttentionOptions o{
       .in_channels = 64, .key_channels = 64, .value_channels = 64, .head_count = 4};
   std::shared_ptr<nn::Module> block;
-  if (variant == "efficient")
+  if (variant == "efficient") {
     block = std::make_shared<nn::EfficientAttention2d>(o);
-  else
+  } else {
+    o.blocked = variant == "blocked";
     block = std::make_shared<nn::DotProductAttention2d>(o);
+  }
   Tensor x = randn({1, 64, s, s}).requires_grad_();
   auto step = [&] {
     block->zero_grad();
@@ -111,6 +116,33 @@ double predicted_dot_mib(int64_t s) {
   return (20.05 * 4 * n * n + 64 * 4 * 40 * n) / 1048576.0;
 }
 
+// The three curves: name in the CSV, legend, colour.
+struct Curve {
+  const char* variant;
+  const char* label;
+  const char* color;
+};
+constexpr Curve kCurves[] = {{"efficient", "efficient attention", "#1f77b4"},
+                             {"dot", "dot-product, full map", "#d62728"},
+                             {"blocked", "dot-product in blocks", "#2ca02c"}};
+
+// Least-squares slope of log(value) against log(n) over a curve's `last` largest sizes; NaN
+// with fewer than two points.
+template <typename Value>
+double fitted_exponent(const std::vector<Point>& points, const std::string& variant, size_t last,
+                       Value value) {
+  std::vector<std::pair<double, double>> xy;
+  for (const Point& p : points)
+    if (p.variant == variant) xy.emplace_back(std::log(double(p.size * p.size)), std::log(value(p)));
+  if (xy.size() > last) xy.erase(xy.begin(), xy.end() - static_cast<std::ptrdiff_t>(last));
+  if (xy.size() < 2) return NAN;
+  double mx = 0, my = 0;
+  for (auto [x, y] : xy) mx += x / xy.size(), my += y / xy.size();
+  double sxy = 0, sxx = 0;
+  for (auto [x, y] : xy) sxy += (x - mx) * (y - my), sxx += (x - mx) * (x - mx);
+  return sxy / sxx;
+}
+
 std::string svg_plot(const std::vector<Point>& points) {
   // Two log-log panels side by side: time (ms) and tracked peak memory (MiB) against n.
   const int w = 460, h = 340, left = 60, top = 30, pw = 360, ph = 250;
@@ -141,22 +173,22 @@ std::string svg_plot(const std::vector<Point>& points) {
           << "' text-anchor='end'>1e" << e << "</text>\n";
     svg << "<text x='" << x0 + left + pw / 2 << "' y='" << top + ph + 32
         << "' text-anchor='middle'>n = H x W</text>\n";
-    for (auto [variant, color] : {std::pair{"efficient", "#1f77b4"}, std::pair{"dot", "#d62728"}}) {
+    int legend_y = top + 18;
+    for (const Curve& c : kCurves) {
       std::ostringstream line;
       for (const Point& p : points)
-        if (p.variant == variant) {
+        if (p.variant == c.variant) {
           double n = double(p.size * p.size);
           line << px(n) << ',' << py(value(p)) << ' ';
-          svg << "<circle cx='" << px(n) << "' cy='" << py(value(p)) << "' r='3' fill='" << color
-              << "'/>\n";
+          svg << "<circle cx='" << px(n) << "' cy='" << py(value(p)) << "' r='3' fill='"
+              << c.color << "'/>\n";
         }
-      svg << "<polyline points='" << line.str() << "' fill='none' stroke='" << color
+      svg << "<polyline points='" << line.str() << "' fill='none' stroke='" << c.color
           << "' stroke-width='2'/>\n";
+      svg << "<text x='" << x0 + left + 10 << "' y='" << legend_y << "' fill='" << c.color
+          << "'>" << c.label << "</text>\n";
+      legend_y += 16;
     }
-    svg << "<text x='" << x0 + left + 10 << "' y='" << top + 18
-        << "' fill='#1f77b4'>efficient attention</text>\n";
-    svg << "<text x='" << x0 + left + 10 << "' y='" << top + 34
-        << "' fill='#d62728'>dot-product attention</text>\n";
   };
   panel(0, "forward + backward, median ms", [](const Point& p) { return p.median_ms; });
   panel(w, "peak tensor memory, MiB (tracked)", [](const Point& p) { return p.tracked_mib; });
@@ -167,11 +199,13 @@ std::string svg_plot(const std::vector<Point>& points) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"W2: efficient vs dot-product attention, forward+backward, at growing resolution"};
-  std::vector<int64_t> eff_sizes{16, 32, 48, 64, 96, 128, 192, 256, 384, 512};
+  CLI::App app{"W2: efficient attention, dot-product attention with the full map and in blocks, "
+               "forward+backward, at growing resolution"};
+  std::vector<int64_t> eff_sizes{16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024};
   std::vector<int64_t> dot_sizes{16, 32, 48, 64, 96, 128, 192};
+  std::vector<int64_t> blocked_sizes{16, 32, 48, 64, 96, 128};
   int threads = 2;
-  double budget_mib = 8192, target_s = 5;
+  double budget_mib = 16384, target_s = 5;
   std::string csv = "attention_scaling.csv", svg = "attention_scaling.svg", variant;
   bool is_child = false;
   int64_t size = 0;
@@ -179,11 +213,13 @@ int main(int argc, char** argv) {
                  "feature-map sizes s (n = s^2) for efficient attention")
       ->delimiter(',');
   app.add_option("--dot-sizes", dot_sizes,
-                 "sizes for dot-product attention (stopped by --budget-mib)")
+                 "sizes for dot-product attention with the full map (stopped by --budget-mib)")
+      ->delimiter(',');
+  app.add_option("--blocked-sizes", blocked_sizes, "sizes for dot-product attention in blocks")
       ->delimiter(',');
   app.add_option("--threads", threads, "threads");
   app.add_option("--budget-mib", budget_mib,
-                 "skip dot-product sizes predicted to need more memory");
+                 "memory budget: skip full-map sizes predicted to need more");
   app.add_option("--target-s", target_s, "seconds of timed repetitions per point, about");
   app.add_option("--csv", csv, "CSV output");
   app.add_option("--svg", svg, "SVG plot output");
@@ -201,8 +237,9 @@ int main(int argc, char** argv) {
   std::vector<Point> points;
   std::printf("%-10s %5s %8s %12s %14s %12s %5s\n", "variant", "s", "n", "median ms", "tracked MiB",
               "peak RSS MiB", "reps");
-  for (auto [name, sizes] :
-       {std::pair{std::string("efficient"), eff_sizes}, std::pair{std::string("dot"), dot_sizes}}) {
+  for (auto [name, sizes] : {std::pair{std::string("efficient"), eff_sizes},
+                             std::pair{std::string("dot"), dot_sizes},
+                             std::pair{std::string("blocked"), blocked_sizes}}) {
     for (int64_t s : sizes) {
       if (name == "dot" && predicted_dot_mib(s) > budget_mib) {
         std::printf("%-10s %5lld %8lld  skipped: predicted %.0f MiB > budget %.0f MiB\n",
@@ -215,12 +252,22 @@ int main(int argc, char** argv) {
         std::printf("%-10s %5lld  failed (out of memory?)\n", name.c_str(), (long long)s);
         break;
       }
+      if (p.rss_mib > budget_mib) {
+        std::printf("%-10s %5lld  over budget: peak RSS %.0f MiB > %.0f MiB\n", name.c_str(),
+                    (long long)s, p.rss_mib, budget_mib);
+        break;
+      }
       points.push_back(p);
       std::printf("%-10s %5lld %8lld %12.2f %14.1f %12.1f %5d\n", name.c_str(), (long long)s,
                   (long long)(s * s), p.median_ms, p.tracked_mib, p.rss_mib, p.reps);
       std::fflush(stdout);
     }
   }
+  std::printf("fitted exponents over each curve's 4 largest sizes (time, tracked memory):\n");
+  for (const Curve& c : kCurves)
+    std::printf("  %-24s time %.2f  memory %.2f\n", c.label,
+                fitted_exponent(points, c.variant, 4, [](const Point& p) { return p.median_ms; }),
+                fitted_exponent(points, c.variant, 4, [](const Point& p) { return p.tracked_mib; }));
   std::ofstream out(csv);
   out << "variant,s,n,median_ms,tracked_peak_mib,peak_rss_mib,reps\n";
   for (const Point& p : points)

@@ -91,11 +91,15 @@ Tensor F::dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& 
 }
 
 // Per block of queries Q_b (d_k x b), with S = Kᵀ Q_b / sqrt(d_k) (n_k x b, masked keys -inf):
-//   forward:   lse = log Σ_keys e^S (1 x b),   A = e^(S - lse),   O_b = V A
-//   backward:  dV += dO_b Aᵀ,   dA = Vᵀ dO_b,   dS = A ⊙ (dA - D_b),  D = Σ_{d_v} dO ⊙ O
+//   forward:   A = softmax(S) over the keys,   O_b = V A
+//   backward:  A again from Q_b and K,   dV += dO_b Aᵀ,   dA = Vᵀ dO_b,
+//              dS = A ⊙ (dA - D_b) with D = Σ_{d_v} dO ⊙ O (= Σ_keys A ⊙ dA, from O, not a map),
 //              dQ_b = K dS / sqrt(d_k),   dK += Q_b dSᵀ / sqrt(d_k)
-// (D_b is Σ_keys A ⊙ dA, the softmax's correction, from O instead of the map.) With scaling,
-// A = S / n for unscaled S (masked keys 0) and dS = dA / n.
+// With scaling, A = S / n for unscaled S (masked keys 0) and dS = dA / n (0 at masked keys).
+// Nothing of a block outlives it: FlashAttention keeps each query's log-sum-exp so that the
+// backward needs no reduction, but ember's fused softmax kernel recomputes the whole block
+// faster than a subtraction and an exp from a stored log-sum-exp, and keeps one code path for
+// create_graph (the recomputed map is differentiable in q and k).
 Tensor F::blocked_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                         Normalization normalization, const Tensor& mask,
                                         int64_t block_elements) {
@@ -111,36 +115,25 @@ Tensor F::blocked_dot_product_attention(const Tensor& q, const Tensor& k, const 
   // Queries per block: a block's map holds (batch dims x n_k) values per query.
   int64_t per_query = k.numel() / k.size(-2);
   int64_t width = std::clamp<int64_t>(block_elements / per_query, 1, n_q);
-  // The logits of a block of queries (masked keys: -inf for softmax, 0 for scaling).
-  auto logits = [keep, soft, scale](const Tensor& k, const Tensor& qb) {
+  // The map of a block of queries over all keys.
+  auto map = [keep, soft, scale, inverse_n](const Tensor& k, const Tensor& qb) {
     Tensor s = matmul(transpose(k, -1, -2), soft ? qb * scale : qb);
-    return keep.defined() ? where(keep, s, soft ? -INFINITY : 0.0) : s;
+    if (soft) return softmax(keep.defined() ? where(keep, s, -INFINITY) : s, -2);
+    return (keep.defined() ? where(keep, s, 0.0) : s) * inverse_n;
   };
-  Tensor out, lse;
+  Tensor out;
   {
     NoGradGuard no_grad;
-    std::vector<Tensor> outs, lses;
-    for (int64_t start = 0; start < n_q; start += width) {
-      Tensor s = logits(k, narrow(q, -1, start, std::min(width, n_q - start)));
-      Tensor a;
-      if (soft) {
-        Tensor m = amax(s, {-2}, /*keepdim=*/true);
-        Tensor l = m + log(sum(exp(s - m), {-2}, /*keepdim=*/true));
-        a = exp(s - l);
-        lses.push_back(l);
-      } else {
-        a = s * inverse_n;
-      }
-      outs.push_back(matmul(v, a));
-    }
+    std::vector<Tensor> outs;
+    for (int64_t start = 0; start < n_q; start += width)
+      outs.push_back(matmul(v, map(k, narrow(q, -1, start, std::min(width, n_q - start)))));
     out = cat(outs, -1);
-    if (soft) lse = cat(lses, -1);
   }
   return autograd::record(
       op, out, {q, k, v},
       [q = autograd::save(q), k = autograd::save(k), v = autograd::save(v),
-       o = autograd::save_output(out), lse, keep, inverse_n, soft, scale, width,
-       logits](const Tensor& g, const autograd::Needs&) {
+       o = autograd::save_output(out), keep, inverse_n, soft, scale, width,
+       map](const Tensor& g, const autograd::Needs&) {
         Tensor qs = q.unpack(), ks = k.unpack(), vs = v.unpack();
         int64_t n = qs.size(-1);
         Tensor d = soft ? sum(g * o.unpack(), {-2}, /*keepdim=*/true) : Tensor();
@@ -149,11 +142,7 @@ Tensor F::blocked_dot_product_attention(const Tensor& q, const Tensor& k, const 
         for (int64_t start = 0; start < n; start += width) {
           int64_t len = std::min(width, n - start);
           Tensor qb = narrow(qs, -1, start, len), gb = narrow(g, -1, start, len);
-          Tensor s = logits(ks, qb);
-          // With create_graph the map must be differentiable in q and k, lse included.
-          Tensor a = !soft ? s * inverse_n
-                     : GradMode::is_enabled() ? softmax(s, -2)
-                                              : exp(s - narrow(lse, -1, start, len));
+          Tensor a = map(ks, qb);
           dv = dv + matmul(gb, transpose(a, -1, -2));
           Tensor da = matmul(transpose(vs, -1, -2), gb);
           Tensor ds = soft ? a * (da - narrow(d, -1, start, len)) : da * inverse_n;

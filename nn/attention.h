@@ -37,14 +37,14 @@ Tensor dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
 /// dot_product_attention a block of queries at a time, never holding the whole map ("Self-
 /// attention Does Not Need O(n²) Memory", Rabe & Staats 2021; FlashAttention, Dao et al. 2022):
 /// each block's map (batch x n_k x block queries) stays within `block_elements`, the forward
-/// keeps only each query's log-sum-exp, and the backward recomputes each block's map from it.
+/// keeps only the output, and the backward recomputes each block's map.
 /// Memory O(n), time O(n²); same arguments and result as dot_product_attention. The backward
 /// is written with ember's ops, so create_graph (higher derivatives) works, at the full map's
 /// memory then.
 Tensor blocked_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                      Normalization normalization = Normalization::Softmax,
                                      const Tensor& mask = {},
-                                     int64_t block_elements = int64_t{1} << 22);
+                                     int64_t block_elements = int64_t{1} << 20);
 
 }  // namespace functional
 
@@ -52,9 +52,10 @@ struct AttentionOptions {
   int64_t in_channels = 0, key_channels = 0, value_channels = 0, head_count = 1;
   Normalization normalization = Normalization::Softmax;
   /// DotProductAttention2d only: blocked_dot_product_attention (memory linear in the positions)
-  /// with this block budget, instead of the full map.
-  bool blocked = false;
-  int64_t block_elements = int64_t{1} << 22;
+  /// with this block budget, or (false) the full map. Blocked by default: it needs a small
+  /// fraction of the full map's memory at the same speed (examples/attention_scaling).
+  bool blocked = true;
+  int64_t block_elements = int64_t{1} << 20;
 };
 
 /// The reference module (github cmsflash/efficient-attention): 1x1 convolutions for keys,

@@ -257,6 +257,7 @@ TEST_CASE("blocked dot-product attention equals the full map: values, gradients,
       }
   // The module option picks it, with the same weights and result.
   nn::AttentionOptions o{.in_channels = 3, .key_channels = 4, .value_channels = 2, .head_count = 2};
+  o.blocked = false;
   nn::DotProductAttention2d full(o);
   o.blocked = true;
   o.block_elements = 20;
@@ -449,6 +450,7 @@ double fitted_exponent(const std::vector<double>& n, const std::vector<double>& 
 TEST_CASE("memory: efficient attention grows linearly in n, dot-product attention with n^2") {
   nn::AttentionOptions o{.in_channels = 8, .key_channels = 8, .value_channels = 8, .head_count = 1};
   nn::EfficientAttention2d efficient(o);
+  o.blocked = false;  // the full map
   nn::DotProductAttention2d dot(o);
   std::vector<double> n, eff_peak, dot_peak;
   for (int64_t s : {16, 24, 32, 48, 64}) {

@@ -105,6 +105,12 @@ std::vector<Line> table() {
       {"dot_product_attention",
        [](const Inputs& x) { return F::dot_product_attention(x[0], x[1], x[2]); },
        {in({2, 2, 3, 4}), in({2, 2, 3, 5}), in({2, 2, 2, 5})}},
+      {"blocked_dot_product_attention",  // blocks of 3 queries: one full, one partial
+       [](const Inputs& x) {
+         return F::blocked_dot_product_attention(x[0], x[1], x[2], nn::Normalization::Softmax, {},
+                                                 3 * 2 * 2 * 5);
+       },
+       {in({2, 2, 3, 4}), in({2, 2, 3, 5}), in({2, 2, 2, 5})}},
   };
   // conv2d over combinations of stride, padding, dilation and groups, every one at second order
   // too (gradgradcheck also compares the kernel gradients with the create_graph formulas).
