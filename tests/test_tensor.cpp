@@ -139,6 +139,35 @@ TEST_CASE("memory_stats counts storage bytes exactly") {
   CHECK(memory_stats().peak == start.current);
 }
 
+TEST_CASE("large buffers are kept for the next request of their size, and never add up") {
+  empty_cache();
+  int64_t mib = 1 << 20;
+  const void* first = nullptr;
+  {
+    Tensor a = empty({40 * mib / 4}, kFloat32);  // above the 32 MiB threshold
+    first = a.data_ptr<float>();
+  }
+  CHECK(memory_stats().cached >= 40 * mib);
+  int64_t current = memory_stats().current;
+  {
+    Tensor b = empty({40 * mib / 4}, kFloat32);  // the same size: the same block
+    CHECK(static_cast<const void*>(b.data_ptr<float>()) == first);
+    CHECK(memory_stats().cached == 0);
+    CHECK(memory_stats().current == current + 40 * mib);
+  }
+  CHECK(memory_stats().cached >= 40 * mib);
+  {
+    Tensor c = empty({48 * mib / 4}, kFloat32);  // no match: the kept block is freed first
+    CHECK(memory_stats().cached == 0);
+  }
+  CHECK(memory_stats().cached >= 48 * mib);
+  CHECK(memory_stats().cached < 88 * mib);
+  Tensor small = empty({1000}, kFloat32);  // small buffers do not touch them
+  CHECK(memory_stats().cached >= 48 * mib);
+  empty_cache();
+  CHECK(memory_stats().cached == 0);
+}
+
 TEST_CASE("results are identical with 1 and 2 threads") {
   manual_seed(3);
   Tensor x = randn({300, 1000});
