@@ -1,8 +1,10 @@
-// Which vector instructions ember's own hot loops are compiled for. The library is built for
-// every x86-64 CPU (no -march), so a loop compiled once uses SSE2 only; the few kernels where
-// that matters (the Winograd convolution's transforms and channel GEMMs, winograd.cpp) are
-// compiled once per capability and pick the copy that fits the CPU when first called, as
-// PyTorch does with ATEN_CPU_CAPABILITY. Read next: winograd.cpp, which shows the pattern.
+// Which vector instructions ember's own hot loops are compiled for. A portable build
+// (EMBER_NATIVE=OFF) is built for every x86-64 CPU, so a loop compiled once uses SSE2 only; the
+// few kernels where that matters (the Winograd convolution's transforms and channel GEMMs,
+// winograd.cpp) are compiled once per capability and pick the copy that fits the CPU when first
+// called, as PyTorch does with ATEN_CPU_CAPABILITY. (A native build may use the build
+// machine's instructions in every copy; the copies then differ in their vectors' width.)
+// Read next: winograd.cpp, which shows the pattern.
 #pragma once
 
 #include "../blas.h"
