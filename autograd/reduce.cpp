@@ -132,6 +132,8 @@ Tensor softmax(const Tensor& x, int64_t dim) {
   return record("softmax", y, {x}, [y = save_output(y), d](const Tensor& g, const Needs&) {
     Tensor yv = y.unpack();
     if (yv.dim() == 0) return grads{zeros_like(g)};
+    // One fused pass, unless create_graph needs the formula as differentiable ops.
+    if (!GradMode::is_enabled()) return grads{kernels::softmax_backward(yv, g, d)};
     return grads{yv * (g - sum(g * yv, {d}, /*keepdim=*/true))};
   });
 }

@@ -174,10 +174,13 @@ Tensor attention_block(const Tensor& x, const AttentionOptions& o, const char* o
   if (x.dim() != 4 || x.size(1) != o.in_channels)
     fail(op, ": expected input (N, ", o.in_channels, ", H, W), got ", shape_str(x.sizes()));
   int64_t n = x.size(0), h = x.size(2), w = x.size(3), heads = o.head_count;
-  Tensor k = reshape(keys(x), {n, heads, o.key_channels / heads, h * w});
-  Tensor q = reshape(queries(x), {n, heads, o.key_channels / heads, h * w});
-  Tensor v = reshape(values(x), {n, heads, o.value_channels / heads, h * w});
-  Tensor attended = attend(q, k, v);  // (N, heads, d_v, HW): heads concatenate by reshape
+  // q, k and v are temporaries: what the attention saves for backward stays, the rest is freed
+  // before the reprojection (as named locals they held two more (N, C, H, W) tensors at the
+  // forward's peak).
+  Tensor attended =  // (N, heads, d_v, HW): heads concatenate by reshape
+      attend(reshape(queries(x), {n, heads, o.key_channels / heads, h * w}),
+             reshape(keys(x), {n, heads, o.key_channels / heads, h * w}),
+             reshape(values(x), {n, heads, o.value_channels / heads, h * w}));
   return reprojection(reshape(attended, {n, o.value_channels, h, w})) + x;
 }
 

@@ -272,4 +272,44 @@ Tensor softmax(const Tensor& x_in, int64_t dim, bool log) {
   return y;
 }
 
+Tensor softmax_backward(const Tensor& y_in, const Tensor& g_in, int64_t dim) {
+  dim = wrap_dim(dim, y_in.dim(), "softmax backward");
+  check(shape_of(y_in) == shape_of(g_in) && y_in.dtype() == g_in.dtype(),
+        "softmax backward: the gradient ", shape_str(g_in.sizes()), " ", g_in.dtype(),
+        " does not match the output ", shape_str(y_in.sizes()), " ", y_in.dtype());
+  Tensor y = contiguous(y_in), g = contiguous(g_in);
+  Tensor dx = empty(Shape(y.sizes().begin(), y.sizes().end()), y.dtype());
+  if (y.numel() == 0) return dx;
+  int64_t n = y.dim() ? y.size(dim) : 1;
+  int64_t inner = 1;
+  for (int64_t d = dim + 1; d < y.dim(); ++d) inner *= y.size(d);
+  int64_t outer = y.numel() / (n * inner);
+  visit_floating(y.dtype(), "softmax backward", [&]<typename T>() {
+    const T* yp = y.data_ptr<T>();
+    const T* gp = g.data_ptr<T>();
+    T* dp = dx.data_ptr<T>();
+    int64_t grain = std::max<int64_t>(1, kGrainElements / (n * inner));
+    parallel_for(0, outer, grain, [&](int64_t lo, int64_t hi) {
+      std::vector<double> dot(inner);
+      for (int64_t o = lo; o < hi; ++o) {
+        const T* ys = yp + o * n * inner;
+        const T* gs = gp + o * n * inner;
+        T* ds = dp + o * n * inner;
+        if (inner == 1) {
+          T s = static_cast<T>(lane_sum(n, [&](int64_t k) { return double(gs[k]) * ys[k]; }));
+          for (int64_t k = 0; k < n; ++k) ds[k] = ys[k] * (gs[k] - s);
+          continue;
+        }
+        std::fill(dot.begin(), dot.end(), 0.0);
+        for (int64_t k = 0; k < n; ++k)
+          for (int64_t i = 0; i < inner; ++i) dot[i] += double(gs[k * inner + i]) * ys[k * inner + i];
+        for (int64_t k = 0; k < n; ++k)
+          for (int64_t i = 0; i < inner; ++i)
+            ds[k * inner + i] = ys[k * inner + i] * (gs[k * inner + i] - static_cast<T>(dot[i]));
+      }
+    });
+  });
+  return dx;
+}
+
 }  // namespace ember::kernels

@@ -28,4 +28,9 @@ std::pair<Tensor, Tensor> max_along(const Tensor& x, int64_t dim, bool keepdim, 
 /// softmax (or log_softmax) along dim, stable: exp(x - max) / sum. x: floating.
 Tensor softmax(const Tensor& x, int64_t dim, bool log);
 
+/// softmax's gradient from its output y and the output's gradient g (same shape):
+/// dx = y ⊙ (g - Σ_dim g ⊙ y), the sum per row in fixed order (double), one pass and one
+/// output where the composite holds two temporaries of y's size.
+Tensor softmax_backward(const Tensor& y, const Tensor& g, int64_t dim);
+
 }  // namespace ember::kernels
