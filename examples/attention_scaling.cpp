@@ -109,11 +109,12 @@ bool measure(const std::string& self, Point& p, int threads, double target_s) {
          static_cast<bool>(in >> p.median_ms >> p.tracked_mib >> p.rss_mib >> p.reps);
 }
 
-// Bytes the dot-product block needs, about: 5 float32 n x n maps per head live at the peak of
-// the backward (measured: 20.05 bytes per n^2 per head), plus the linear part.
+// Bytes the dot-product block with the full map needs, about: 3 float32 n x n maps per head
+// live at the peak of the backward (measured: 12.03 bytes per n^2 per head at 96²), plus the
+// linear part.
 double predicted_dot_mib(int64_t s) {
   double n = double(s) * double(s);
-  return (20.05 * 4 * n * n + 64 * 4 * 40 * n) / 1048576.0;
+  return (12.05 * 4 * n * n + 64 * 4 * 40 * n) / 1048576.0;
 }
 
 // The three curves: name in the CSV, legend, colour.

@@ -44,7 +44,7 @@ Tensor dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
 Tensor blocked_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                      Normalization normalization = Normalization::Softmax,
                                      const Tensor& mask = {},
-                                     int64_t block_elements = int64_t{1} << 20);
+                                     int64_t block_elements = int64_t{1} << 21);
 
 }  // namespace functional
 
@@ -55,7 +55,7 @@ struct AttentionOptions {
   /// with this block budget, or (false) the full map. Blocked by default: it needs a small
   /// fraction of the full map's memory at the same speed (examples/attention_scaling).
   bool blocked = true;
-  int64_t block_elements = int64_t{1} << 20;
+  int64_t block_elements = int64_t{1} << 21;
 };
 
 /// The reference module (github cmsflash/efficient-attention): 1x1 convolutions for keys,
