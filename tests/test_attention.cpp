@@ -344,10 +344,17 @@ TEST_CASE("the 2-D modules, MultiheadAttention and EfficientSelfAttention match 
          return std::make_shared<nn::EfficientAttention2d>(nn::AttentionOptions{
              .in_channels = 6, .key_channels = 8, .value_channels = 4, .head_count = 2});
        }},
-      {"dot2d",
+      {"dot2d",  // the default, blocked: one query per block, so many blocks
        [] {
-         return std::make_shared<nn::DotProductAttention2d>(nn::AttentionOptions{
-             .in_channels = 6, .key_channels = 8, .value_channels = 4, .head_count = 2});
+         return std::make_shared<nn::DotProductAttention2d>(
+             nn::AttentionOptions{.in_channels = 6, .key_channels = 8, .value_channels = 4,
+                                  .head_count = 2, .block_elements = 1});
+       }},
+      {"dot2d_full",  // the same golden values through the full map
+       [] {
+         return std::make_shared<nn::DotProductAttention2d>(
+             nn::AttentionOptions{.in_channels = 6, .key_channels = 8, .value_channels = 4,
+                                  .head_count = 2, .blocked = false});
        }},
       {"mha",
        [] {
@@ -369,7 +376,7 @@ TEST_CASE("the 2-D modules, MultiheadAttention and EfficientSelfAttention match 
     for (std::string tag : {"f64", "f32"}) {
       CAPTURE(name);
       CAPTURE(tag);
-      std::string key = name + "." + tag + ".";
+      std::string key = (name == "dot2d_full" ? std::string("dot2d") : name) + "." + tag + ".";
       double rtol = tag == "f64" ? 1e-10 : 1e-4, atol = tag == "f64" ? 1e-12 : 1e-5;
       auto m = make();
       if (tag == "f64") m->to(kFloat64);

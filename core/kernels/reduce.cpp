@@ -198,6 +198,16 @@ std::pair<Tensor, Tensor> max_along(const Tensor& x, int64_t dim, bool keepdim, 
 
 namespace {
 
+// A non-empty contiguous tensor seen as (outer, n, inner) around dim: softmax's rows.
+struct Split {
+  int64_t outer, n, inner;
+};
+Split split_at(const Tensor& x, int64_t dim) {
+  int64_t n = x.dim() ? x.size(dim) : 1, inner = 1;
+  for (int64_t d = dim + 1; d < x.dim(); ++d) inner *= x.size(d);
+  return {x.numel() / (n * inner), n, inner};
+}
+
 // softmax (or log_softmax) of one contiguous row xs[0, n) into ys: max, then e^(x - max) by one
 // vectorised exp, its sum in eight fixed lanes (double), then the division (or x - max - log sum).
 template <typename T>
@@ -249,10 +259,8 @@ Tensor softmax(const Tensor& x_in, int64_t dim, bool log) {
   Tensor x = contiguous(x_in);
   Tensor y = empty(Shape(x.sizes().begin(), x.sizes().end()), x.dtype());
   if (x.numel() == 0) return y;
-  int64_t n = x.dim() ? x.size(dim) : 1;
-  int64_t inner = 1;
-  for (int64_t d = dim + 1; d < x.dim(); ++d) inner *= x.size(d);
-  int64_t outer = x.numel() / (n * inner);
+  Split rows = split_at(x, dim);  // (clang 14 cannot capture structured bindings)
+  int64_t outer = rows.outer, n = rows.n, inner = rows.inner;
   visit_floating(x.dtype(), op, [&]<typename T>() {
     const T* xp = x.data_ptr<T>();
     T* yp = y.data_ptr<T>();
@@ -280,10 +288,8 @@ Tensor softmax_backward(const Tensor& y_in, const Tensor& g_in, int64_t dim) {
   Tensor y = contiguous(y_in), g = contiguous(g_in);
   Tensor dx = empty(Shape(y.sizes().begin(), y.sizes().end()), y.dtype());
   if (y.numel() == 0) return dx;
-  int64_t n = y.dim() ? y.size(dim) : 1;
-  int64_t inner = 1;
-  for (int64_t d = dim + 1; d < y.dim(); ++d) inner *= y.size(d);
-  int64_t outer = y.numel() / (n * inner);
+  Split rows = split_at(y, dim);
+  int64_t outer = rows.outer, n = rows.n, inner = rows.inner;
   visit_floating(y.dtype(), "softmax backward", [&]<typename T>() {
     const T* yp = y.data_ptr<T>();
     const T* gp = g.data_ptr<T>();
