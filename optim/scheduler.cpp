@@ -105,7 +105,9 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, double max_lr, int64_t total_steps,
 
 // Two cosine phases, exactly as PyTorch computes them (including its float phase boundary).
 double OneCycleLR::anneal(int64_t epoch, double up_start, double peak, double down_end) const {
-  check(epoch < total_steps_, "OneCycleLR: stepped ", epoch + 1, " times, more than total_steps ",
+  // As PyTorch: a training loop that steps after every batch leaves the count at total_steps
+  // (a rate just past the cycle's end that no batch uses); one step more is an error.
+  check(epoch <= total_steps_, "OneCycleLR: stepped ", epoch, " times, more than total_steps ",
         total_steps_);
   auto cosine = [](double start, double end, double pct) {
     return end + (start - end) / 2.0 * (std::cos(std::numbers::pi * pct) + 1);
