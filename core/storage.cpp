@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <new>
-#include <vector>
 
 #include "error.h"
 
@@ -19,10 +19,11 @@ namespace {
 constexpr size_t kAlignment = 64;
 // Buffers above glibc's largest mmap threshold (32 MiB) come fresh from the kernel when first
 // made; they are aligned to 2 MiB and offered as huge pages, so a new 64 MiB output costs 32
-// page faults instead of 16384, and kept for reuse when freed (LargeBlocks). Smaller buffers
-// are recycled by malloc (see tune_malloc).
+// page faults instead of 16384. Buffers of kCacheFrom bytes and more are kept for reuse when
+// freed (BlockCache); smaller ones are recycled by malloc (see tune_malloc).
 constexpr size_t kHugePage = size_t{2} << 20;
 constexpr size_t kHugeFrom = size_t{32} << 20;
+constexpr size_t kCacheFrom = size_t{1} << 20;
 // Refuse single allocations past this many bytes with an error instead of asking the OS:
 // a corrupt header must not be able to request terabytes.
 constexpr size_t kMaxAllocation = size_t{1} << 40;
@@ -43,6 +44,7 @@ void raise_peak(int64_t now) {
 // without this every step pays a page fault and a page clearing per 4 KiB it touches (10-17% of
 // an attention block's time, measured with perf). Fixing both thresholds keeps freed buffers
 // below 32 MiB for reuse, and gives memory back once 64 MiB lie free at the top of the heap.
+// (Buffers of 1 MiB and more do not reach malloc again while BlockCache keeps them.)
 // NOTE: it is process-wide; a user's own MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_ or
 // GLIBC_TUNABLES setting wins.
 void tune_malloc() {
@@ -54,33 +56,46 @@ void tune_malloc() {
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
 }
 
-// Buffers of kHugeFrom bytes and more: glibc maps each one from the kernel and unmaps it when
-// freed, and the kernel clears every page of a new mapping: in efficient attention at 768²,
-// 34% of the time was clear_page (perf). Freed ones are kept here and handed to the next
-// request of the same size; a request that matches none frees them all first, so the blocks
-// kept never add to the most memory the program would hold without them.
-class LargeBlocks {
+// Freed buffers of kCacheFrom bytes and more, kept for the next request of the same size. A
+// training step frees and makes the same buffers again; given back to malloc, they return to the
+// kernel (unmapped, or trimmed from the top of the heap once a step's activations are freed) and
+// the next step pays a page fault and a page clearing per 4 KiB: 30-50% of a ViT step (perf),
+// 34% of efficient attention at 768^2 (clear_page).
+// The rule that keeps the cache from costing memory: the bytes in use plus the bytes kept never
+// exceed the peak in use (memory_stats().peak). A request that matches no kept block frees kept
+// blocks, largest first, until the request fits under the peak (all of them when the request
+// makes a new peak), so keeping blocks never raises the memory a program reaches, only delays
+// giving it back.
+class BlockCache {
  public:
-  void* take(size_t size) {
+  // `in_use_after`: the bytes in use once this request is served; `peak`: the peak so far.
+  void* take(size_t size, int64_t in_use_after, int64_t peak) {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (size_t i = 0; i < blocks_.size(); ++i)
-      if (blocks_[i].size == size) {
-        void* block = blocks_[i].block;
-        blocks_.erase(blocks_.begin() + static_cast<std::ptrdiff_t>(i));
-        cached_ -= size;
-        return block;
-      }
-    release_locked();
+    if (auto it = blocks_.find(size); it != blocks_.end()) {
+      void* block = it->second;
+      blocks_.erase(it);
+      cached_ -= size;
+      return block;
+    }
+    int64_t limit = std::max(peak, in_use_after);
+    while (!blocks_.empty() && in_use_after + static_cast<int64_t>(cached_) > limit) {
+      auto largest = std::prev(blocks_.end());
+      std::free(largest->second);
+      cached_ -= largest->first;
+      blocks_.erase(largest);
+    }
     return nullptr;
   }
   void keep(void* block, size_t size) {
     std::lock_guard<std::mutex> lock(mutex_);
-    blocks_.push_back({size, block});
+    blocks_.emplace(size, block);
     cached_ += size;
   }
   void release() {
     std::lock_guard<std::mutex> lock(mutex_);
-    release_locked();
+    for (const auto& [size, block] : blocks_) std::free(block);
+    blocks_.clear();
+    cached_ = 0;
   }
   int64_t cached() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -88,24 +103,15 @@ class LargeBlocks {
   }
 
  private:
-  struct Block {
-    size_t size;
-    void* block;
-  };
-  void release_locked() {
-    for (const Block& b : blocks_) std::free(b.block);
-    blocks_.clear();
-    cached_ = 0;
-  }
   std::mutex mutex_;
-  std::vector<Block> blocks_;
+  std::multimap<size_t, void*> blocks_;  // block size -> block
   size_t cached_ = 0;
 };
 
 // Never destroyed: storage can be freed by other static destructors at exit.
-LargeBlocks& large_blocks() {
-  static LargeBlocks* blocks = new LargeBlocks;
-  return *blocks;
+BlockCache& block_cache() {
+  static BlockCache* cache = new BlockCache;
+  return *cache;
 }
 
 // The block malloc is asked for: the size rounded to the alignment, plus room to align.
@@ -116,10 +122,10 @@ size_t block_size(size_t nbytes, size_t align) {
 }  // namespace
 
 MemoryStats memory_stats() {
-  return {g_current.load(), g_peak.load(), g_allocations.load(), large_blocks().cached()};
+  return {g_current.load(), g_peak.load(), g_allocations.load(), block_cache().cached()};
 }
 
-void empty_cache() { large_blocks().release(); }
+void empty_cache() { block_cache().release(); }
 
 void reset_peak_memory_stats() { g_peak.store(g_current.load()); }
 
@@ -135,22 +141,23 @@ Storage::Storage(size_t nbytes) : nbytes_(nbytes) {
   // its own size, and the heap grows instead: a 2048 x 2048 matmul output came from fresh pages
   // (a page fault per 4 KiB) on every call. A plain malloc of the size plus the alignment, with
   // the aligned start kept inside it, is reused exactly.
-  bool large = align == kHugePage;
-  block_ = large ? large_blocks().take(size) : nullptr;
+  if (nbytes >= kCacheFrom)
+    block_ =
+        block_cache().take(size, g_current.load() + static_cast<int64_t>(nbytes), g_peak.load());
   bool fresh = block_ == nullptr;
   if (fresh) block_ = std::malloc(size);
   check(block_ != nullptr, "storage: out of memory allocating ", nbytes, " bytes");
   auto start = (reinterpret_cast<uintptr_t>(block_) + align - 1) / align * align;
   data_ = reinterpret_cast<void*>(start);
-  if (large && fresh) ::madvise(data_, size - align, MADV_HUGEPAGE);  // a hint; failure is fine
+  if (align == kHugePage && fresh) ::madvise(data_, size - align, MADV_HUGEPAGE);  // a hint
   int64_t now = g_current.fetch_add(static_cast<int64_t>(nbytes)) + static_cast<int64_t>(nbytes);
   g_allocations.fetch_add(1, std::memory_order_relaxed);
   raise_peak(now);
 }
 
 Storage::~Storage() {
-  if (nbytes_ >= kHugeFrom)
-    large_blocks().keep(block_, block_size(nbytes_, kHugePage));
+  if (nbytes_ >= kCacheFrom)
+    block_cache().keep(block_, block_size(nbytes_, nbytes_ >= kHugeFrom ? kHugePage : kAlignment));
   else
     std::free(block_);
   g_current.fetch_sub(static_cast<int64_t>(nbytes_));

@@ -16,16 +16,17 @@ struct MemoryStats {
   int64_t current = 0;
   int64_t peak = 0;
   int64_t allocations = 0;
-  int64_t cached = 0;  // bytes of freed large buffers kept for reuse (not counted in current)
+  int64_t cached = 0;  // bytes of freed buffers kept for reuse (not counted in current)
 };
 
 MemoryStats memory_stats();
 /// Sets the peak to the bytes held now, so the next peak measures only what follows.
 void reset_peak_memory_stats();
-/// Returns the freed large buffers kept for reuse to the system (torch.cuda.empty_cache's role).
-/// Buffers of 32 MiB and more are kept when freed and handed to the next request of their
-/// size; a request that matches none returns them all first, so keeping them never raises the
-/// memory a program reaches, only delays giving it back.
+/// Returns the freed buffers kept for reuse to the system (torch.cuda.empty_cache's role).
+/// Buffers of 1 MiB and more are kept when freed and handed to the next request of their size;
+/// the bytes in use plus the bytes kept never exceed the peak in use (a request that matches
+/// none first frees kept buffers, largest first, until it fits under the peak), so keeping them
+/// never raises the memory a program reaches, only delays giving it back.
 void empty_cache();
 
 class Storage {

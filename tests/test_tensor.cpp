@@ -139,31 +139,48 @@ TEST_CASE("memory_stats counts storage bytes exactly") {
   CHECK(memory_stats().peak == start.current);
 }
 
-TEST_CASE("large buffers are kept for the next request of their size, and never add up") {
+TEST_CASE("freed buffers are kept for the next request of their size, under the peak in use") {
   empty_cache();
-  int64_t mib = 1 << 20;
-  const void* first = nullptr;
+  reset_peak_memory_stats();
+  const int64_t mib = 1 << 20, start = memory_stats().current;
+  // What the bytes in use and the bytes kept may reach: the peak, give or take the alignment
+  // room of each block (64 bytes; 2 MiB from 32 MiB on).
+  auto under_peak = [&] {
+    MemoryStats m = memory_stats();
+    return m.current + m.cached <= m.peak + 4 * mib;
+  };
+  const void* small_block = nullptr;
   {
-    Tensor a = empty({40 * mib / 4}, kFloat32);  // above the 32 MiB threshold
-    first = a.data_ptr<float>();
+    Tensor a = empty({40 * mib / 4}, kFloat32);  // a huge-page block
+    Tensor b = empty({8 * mib / 4}, kFloat32);
+    small_block = b.data_ptr<float>();
   }
-  CHECK(memory_stats().cached >= 40 * mib);
-  int64_t current = memory_stats().current;
-  {
-    Tensor b = empty({40 * mib / 4}, kFloat32);  // the same size: the same block
-    CHECK(static_cast<const void*>(b.data_ptr<float>()) == first);
-    CHECK(memory_stats().cached == 0);
-    CHECK(memory_stats().current == current + 40 * mib);
-  }
-  CHECK(memory_stats().cached >= 40 * mib);
-  {
-    Tensor c = empty({48 * mib / 4}, kFloat32);  // no match: the kept block is freed first
-    CHECK(memory_stats().cached == 0);
-  }
+  CHECK(memory_stats().peak == start + 48 * mib);
   CHECK(memory_stats().cached >= 48 * mib);
-  CHECK(memory_stats().cached < 88 * mib);
-  Tensor small = empty({1000}, kFloat32);  // small buffers do not touch them
-  CHECK(memory_stats().cached >= 48 * mib);
+  CHECK(under_peak());
+  {
+    Tensor c = empty({2 * mib}, kFloat32);  // 8 MiB again: b's block, nothing freed
+    CHECK(static_cast<const void*>(c.data_ptr<float>()) == small_block);
+    CHECK(memory_stats().cached >= 40 * mib);
+    CHECK(memory_stats().cached < 48 * mib);
+    CHECK(memory_stats().current == start + 8 * mib);
+  }
+  {
+    // 16 MiB matches nothing: in use 16 + kept 48 would pass the peak of 48, so the largest
+    // kept block (40 MiB) goes and the 8 MiB one stays.
+    Tensor d = empty({4 * mib}, kFloat32);
+    CHECK(memory_stats().cached >= 8 * mib);
+    CHECK(memory_stats().cached < 9 * mib);
+    CHECK(under_peak());
+  }
+  {
+    Tensor e = empty({60 * mib / 4}, kFloat32);  // a new peak: every kept block goes first
+    CHECK(memory_stats().cached == 0);
+  }
+  CHECK(memory_stats().cached >= 60 * mib);
+  Tensor tiny = empty({1000}, kFloat32);  // buffers below 1 MiB are malloc's, never kept
+  tiny = Tensor();
+  CHECK(memory_stats().cached < 80 * mib);
   empty_cache();
   CHECK(memory_stats().cached == 0);
 }
