@@ -1,5 +1,10 @@
-// The main job: trains FashionNet (WORKLOADS.md W1) with efficient attention on Fashion-MNIST.
+// The main job: trains FashionNet (WORKLOADS.md W1) with efficient attention on Fashion-MNIST,
+// or (--model vit) the small vision transformer FashionViT (W5), with one training loop.
 //   ./build/examples/train_fashion_mnist --epochs 2 --save model.safetensors
+//   ./build/examples/train_fashion_mnist --model vit --save vit.safetensors
+// Each model brings its own defaults (the peer's): FashionNet trains 2 epochs of batch 64 with
+// Adam; FashionViT 3 epochs of batch 128 with AdamW (weight decay 0.05) under OneCycleLR. A flag
+// given on the command line overrides the model's default.
 // Data: Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist), --data DIR for other
 // MNIST-format files, or --image-folder DIR with train/ and test/ class folders inside.
 // After every epoch: test loss and accuracy, the metrics CSV, and an atomic checkpoint (model,
@@ -17,6 +22,7 @@
 #include <iostream>
 
 #include "fashion_net.h"
+#include "fashion_vit.h"
 
 using namespace ember;
 namespace fs = std::filesystem;
@@ -26,10 +32,11 @@ namespace {
 constexpr double kMean = 0.2860, kStd = 0.3530;
 
 struct Config {
-  int epochs = 2;
+  std::string model = "fashionnet";
+  int epochs = 2, stop_after = 0;
   int64_t batch_size = 64, limit = 0;
-  double lr = 1e-3;
-  std::string optimizer = "adam", attention = "efficient";
+  double lr = 1e-3, weight_decay = 0;
+  std::string optimizer = "adam", attention = "efficient", schedule = "none";
   int threads = 0;
   uint64_t seed = 0;
   std::string data = "/usr/share/datasets/fashion-mnist", image_folder, save, resume, metrics, plot;
@@ -180,19 +187,33 @@ void save_checkpoint(const Config& c, const nn::Module& model, const optim::Opti
   for (auto& [k, v] : opt.state_dict()) all.emplace("optimizer." + k, v);
   save_safetensors(c.save, all,
                    {{"epoch", std::to_string(epoch)},
+                    {"model", c.model},
                     {"attention", c.attention},
                     {"optimizer", c.optimizer},
+                    {"schedule", c.schedule},
+                    {"epochs", std::to_string(c.epochs)},
                     {"seed", std::to_string(c.seed)},
                     {"batch_size", std::to_string(c.batch_size)}});
 }
 
-// Loads model and optimizer state; returns the epoch the checkpoint finished.
+// Loads model and optimizer state; returns the epoch the checkpoint finished. A checkpoint of
+// another model or attention is refused, and so is a OneCycleLR one resumed with another
+// --epochs: its schedule spans the epochs it was started with.
 int load_checkpoint(const Config& c, nn::Module& model, optim::Optimizer* opt) {
   Metadata meta;
   TensorMap all = load_safetensors(c.resume, &meta);
-  if (meta.count("attention") && meta.at("attention") != c.attention)
-    fail("--resume: '", c.resume, "' was trained with --attention ", meta.at("attention"), ", not ",
-         c.attention);
+  // `unrecorded`: what a checkpoint without the key means (older ones only knew FashionNet).
+  auto refuse_other = [&](const std::string& key, const std::string& ours,
+                          const std::string& unrecorded) {
+    std::string theirs = meta.count(key) ? meta.at(key) : unrecorded;
+    if (theirs != ours)
+      fail("--resume: '", c.resume, "' was trained with --", key, " ", theirs, ", not ", ours);
+  };
+  refuse_other("model", c.model, "fashionnet");
+  refuse_other("attention", c.attention, c.attention);
+  if (opt) refuse_other("schedule", c.schedule, "none");
+  if (opt && c.schedule == "onecycle")
+    refuse_other("epochs", std::to_string(c.epochs), std::to_string(c.epochs));
   TensorMap model_state, opt_state;
   for (auto& [k, v] : all) {
     if (k.rfind("model.", 0) == 0)
@@ -215,23 +236,50 @@ void write_metrics(const std::string& path, const std::vector<EpochMetrics>& row
   write_file_atomically(path, out.str());
 }
 
-// Two panels: losses (train, test) and test accuracy, against the epoch.
-void write_plot(const std::string& path, const std::vector<EpochMetrics>& rows) {
+// The training loss of every step, averaged over windows of steps so that a plot shows the
+// curve within an epoch (about 25 points per epoch) without each batch's noise. Each point is
+// (epoch as a fraction, mean loss of the window that ends there).
+struct LossCurve {
+  explicit LossCurve(int64_t steps_per_epoch)
+      : steps_per_epoch(steps_per_epoch), window(std::max<int64_t>(1, steps_per_epoch / 25)) {}
+  int64_t steps_per_epoch, window;
+  std::vector<std::pair<double, double>> points;
+  double sum = 0;
+  int64_t count = 0;
+
+  void add(int64_t global_step, double loss) {  // global_step counts from 1
+    sum += loss, ++count;
+    if (count == window || global_step % steps_per_epoch == 0) {
+      points.emplace_back(double(global_step) / steps_per_epoch, sum / count);
+      sum = 0, count = 0;
+    }
+  }
+};
+
+// One series of a plot panel: points joined by a line, with dots when there are few.
+struct Series {
+  const char* name;
+  std::vector<std::pair<double, double>> points;
+};
+
+// Two panels: losses (the training loss per window of steps, the test loss per epoch) and
+// accuracies (training and test, per epoch), against the epoch.
+void write_plot(const std::string& path, const std::vector<EpochMetrics>& rows,
+                const LossCurve& curve) {
   const int w = 420, h = 300, left = 55, top = 35, pw = 330, ph = 210;
   std::ostringstream svg;
   svg << "<svg xmlns='http://www.w3.org/2000/svg' width='" << 2 * w << "' height='" << h
       << "' font-family='Helvetica' font-size='11'>\n<rect width='100%' height='100%' "
          "fill='white'/>\n";
-  auto panel = [&](int x0, const char* title,
-                   std::vector<std::pair<const char*, std::vector<double>>> series) {
+  double x_lo = rows.front().epoch - 1, x_hi = rows.back().epoch;
+  auto panel = [&](int x0, const char* title, const std::vector<Series>& series) {
     double lo = 1e300, hi = -1e300;
-    for (auto& [name, ys] : series)
-      for (double y : ys) lo = std::min(lo, y), hi = std::max(hi, y);
+    for (const auto& s : series)
+      for (auto [x, y] : s.points) lo = std::min(lo, y), hi = std::max(hi, y);
     if (hi - lo < 1e-9) hi = lo + 1;
     double pad = 0.05 * (hi - lo);
     lo -= pad, hi += pad;
-    int n = static_cast<int>(rows.size());
-    auto px = [&](int i) { return x0 + left + (n > 1 ? pw * double(i) / (n - 1) : pw / 2.0); };
+    auto px = [&](double x) { return x0 + left + pw * (x - x_lo) / (x_hi - x_lo); };
     auto py = [&](double y) { return top + ph - ph * (y - lo) / (hi - lo); };
     svg << "<text x='" << x0 + left + pw / 2 << "' y='20' text-anchor='middle' font-size='13'>"
         << title << "</text>\n"
@@ -242,33 +290,35 @@ void write_plot(const std::string& path, const std::vector<EpochMetrics>& rows) 
       svg << "<text x='" << x0 + left - 5 << "' y='" << py(y) + 4 << "' text-anchor='end'>"
           << std::setprecision(3) << y << "</text>\n";
     }
-    for (int i = 0; i < n; ++i)
-      svg << "<text x='" << px(i) << "' y='" << top + ph + 15 << "' text-anchor='middle'>"
-          << rows[i].epoch << "</text>\n";
+    for (int e = int(x_lo); e <= int(x_hi); ++e)
+      svg << "<text x='" << px(e) << "' y='" << top + ph + 15 << "' text-anchor='middle'>" << e
+          << "</text>\n";
     svg << "<text x='" << x0 + left + pw / 2 << "' y='" << top + ph + 32
         << "' text-anchor='middle'>epoch</text>\n";
-    const char* colors[] = {"#1f77b4", "#d62728"};
+    const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c"};
     for (size_t s = 0; s < series.size(); ++s) {
       std::ostringstream pts;
-      for (int i = 0; i < n; ++i) {
-        pts << px(i) << ',' << py(series[s].second[i]) << ' ';
-        svg << "<circle cx='" << px(i) << "' cy='" << py(series[s].second[i]) << "' r='3' fill='"
-            << colors[s] << "'/>\n";
+      for (auto [x, y] : series[s].points) {
+        pts << px(x) << ',' << py(y) << ' ';
+        if (series[s].points.size() <= 20)
+          svg << "<circle cx='" << px(x) << "' cy='" << py(y) << "' r='3' fill='" << colors[s]
+              << "'/>\n";
       }
       svg << "<polyline points='" << pts.str() << "' fill='none' stroke='" << colors[s]
-          << "' stroke-width='2'/>\n"
-          << "<text x='" << x0 + left + 10 << "' y='" << top + 16 + 14 * s << "' fill='"
-          << colors[s] << "'>" << series[s].first << "</text>\n";
+          << "' stroke-width='" << (series[s].points.size() > 20 ? 1.5 : 2) << "'/>\n"
+          << "<text x='" << x0 + pw + left - 10 << "' y='" << top + 16 + 14 * s
+          << "' text-anchor='end' fill='" << colors[s] << "'>" << series[s].name << "</text>\n";
     }
   };
-  std::vector<double> train_loss, test_loss, test_acc;
+  Series test_loss{"test loss", {}}, train_acc{"training accuracy", {}},
+      test_acc{"test accuracy", {}};
   for (const auto& r : rows) {
-    train_loss.push_back(r.train_loss);
-    test_loss.push_back(r.test_loss);
-    test_acc.push_back(100 * r.test_accuracy);
+    test_loss.points.emplace_back(r.epoch, r.test_loss);
+    train_acc.points.emplace_back(r.epoch, 100 * r.train_accuracy);
+    test_acc.points.emplace_back(r.epoch, 100 * r.test_accuracy);
   }
-  panel(0, "loss", {{"training loss", train_loss}, {"test loss", test_loss}});
-  panel(w, "test accuracy (%)", {{"test accuracy", test_acc}});
+  panel(0, "loss", {{"training loss (mean per window of steps)", curve.points}, test_loss});
+  panel(w, "accuracy (%)", {train_acc, test_acc});
   svg << "</svg>\n";
   write_file_atomically(path, svg.str());
 }
@@ -279,19 +329,27 @@ int run(const Config& c) {
   set_thread_count_invariant(true);  // --threads changes the speed, never the result
   Split split = c.image_folder.empty() ? load_idx_split(c) : load_image_folder(c);
   manual_seed(c.seed);
-  auto model = std::make_shared<examples::FashionNet>(c.attention);
-  std::unique_ptr<optim::Optimizer> opt;
-  if (c.optimizer == "adam")
-    opt = std::make_unique<optim::Adam>(model->parameters(), optim::AdamOptions{.lr = c.lr});
+  std::shared_ptr<nn::Module> model;
+  if (c.model == "vit")
+    model = std::make_shared<examples::FashionViT>(c.attention);
   else
-    opt = std::make_unique<optim::SGD>(model->parameters(),
-                                       optim::SGDOptions{.lr = c.lr, .momentum = 0.9});
+    model = std::make_shared<examples::FashionNet>(c.attention);
+  std::unique_ptr<optim::Optimizer> opt;
+  optim::AdamOptions adam{.lr = c.lr, .weight_decay = c.weight_decay};
+  if (c.optimizer == "adam")
+    opt = std::make_unique<optim::Adam>(model->parameters(), adam);
+  else if (c.optimizer == "adamw")
+    opt = std::make_unique<optim::AdamW>(model->parameters(), adam);
+  else
+    opt = std::make_unique<optim::SGD>(
+        model->parameters(),
+        optim::SGDOptions{.lr = c.lr, .momentum = 0.9, .weight_decay = c.weight_decay});
   int start = c.resume.empty() ? 0 : load_checkpoint(c, *model, opt.get());
   std::printf(
-      "FashionNet (attention: %s), %lld parameters, %d threads; %lld training and %lld test "
+      "%s (attention: %s), %lld parameters, %d threads; %lld training and %lld test "
       "images\n%s; denormals %s\n",
-      c.attention.c_str(), (long long)nn::parameter_count(*model), get_num_threads(),
-      (long long)split.train->size(), (long long)split.test->size(),
+      model->name().c_str(), c.attention.c_str(), (long long)nn::parameter_count(*model),
+      get_num_threads(), (long long)split.train->size(), (long long)split.test->size(),
       to_string(blas_info()).c_str(), flush_denormal() ? "flushed to zero" : "kept (IEEE)");
   if (c.eval_only) {
     auto [loss, acc] = evaluate(*model, *split.test);
@@ -302,8 +360,16 @@ int run(const Config& c) {
   if (c.detect_anomaly) anomaly.emplace();
   data::DataLoader loader(split.train,
                           {.batch_size = c.batch_size, .shuffle = true, .seed = c.seed});
+  const int64_t steps_per_epoch = loader.batches_per_epoch();
+  std::unique_ptr<optim::LRScheduler> schedule;  // stepped after every batch
+  if (c.schedule == "onecycle") {
+    schedule = std::make_unique<optim::OneCycleLR>(*opt, c.lr, c.epochs * steps_per_epoch);
+    schedule->set_last_epoch(start * steps_per_epoch);
+  }
   std::vector<EpochMetrics> rows;
-  for (int epoch = start + 1; epoch <= c.epochs; ++epoch) {
+  LossCurve curve(steps_per_epoch);
+  int last = c.stop_after > 0 ? std::min(c.stop_after, c.epochs) : c.epochs;
+  for (int epoch = start + 1; epoch <= last; ++epoch) {
     loader.start_epoch(epoch - 1);  // the loader counts epochs from 0
     Progress progress(epoch, c.epochs, loader.batches_per_epoch());
     double loss_sum = 0, correct = 0;
@@ -315,8 +381,11 @@ int run(const Config& c) {
       Tensor loss = nn::functional::cross_entropy(out, batch->targets);
       loss.backward();
       opt->step();
+      if (schedule) schedule->step();
       int64_t b = batch->targets.size(0);
-      loss_sum += loss.item<double>() * b;
+      double batch_loss = loss.item<double>();
+      loss_sum += batch_loss * b;
+      curve.add((epoch - 1) * steps_per_epoch + batch_index + 1, batch_loss);
       {
         NoGradGuard no_grad;
         correct += sum(eq(argmax(out, 1), batch->targets)).item<double>();
@@ -346,7 +415,7 @@ int run(const Config& c) {
   for (const auto& r : rows)
     std::printf("%5d %11.4f %9.2f%% %10.4f %8.2f%% %8.0f\n", r.epoch, r.train_loss,
                 100 * r.train_accuracy, r.test_loss, 100 * r.test_accuracy, r.images_per_s);
-  if (!c.plot.empty()) write_plot(c.plot, rows);
+  if (!c.plot.empty()) write_plot(c.plot, rows, curve);
   std::printf("inference: %.0f img/s at batch 256 (median of 3 passes over the test set)\n",
               inference_images_per_s(*model, *split.test));
   std::printf("peak resident memory: %.0f MiB\n", peak_resident_mib());
@@ -358,13 +427,25 @@ int run(const Config& c) {
 
 int main(int argc, char** argv) {
   Config c;
-  CLI::App app{"Train FashionNet with attention on Fashion-MNIST"};
-  app.add_option("--epochs", c.epochs, "epochs to train")->check(CLI::PositiveNumber);
-  app.add_option("--batch-size", c.batch_size, "batch size")->check(CLI::PositiveNumber);
-  app.add_option("--lr", c.lr, "learning rate")->check(CLI::PositiveNumber);
-  app.add_option("--optimizer", c.optimizer, "adam or sgd (momentum 0.9)")
-      ->check(CLI::IsMember({"adam", "sgd"}));
-  app.add_option("--attention", c.attention, "efficient, dot or none")
+  CLI::App app{"Train FashionNet (or FashionViT) with attention on Fashion-MNIST"};
+  app.add_option("--model", c.model,
+                 "fashionnet (W1; default: 2 epochs, batch 64, adam) or vit (W5; default: 3 "
+                 "epochs, batch 128, adamw with weight decay 0.05, onecycle)")
+      ->check(CLI::IsMember({"fashionnet", "vit"}));
+  app.add_option("--epochs", c.epochs, "epochs to train (default: the model's)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--batch-size", c.batch_size, "batch size (default: the model's)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--lr", c.lr, "learning rate (OneCycleLR's max_lr)")->check(CLI::PositiveNumber);
+  app.add_option("--optimizer", c.optimizer, "adam, adamw or sgd (momentum 0.9)")
+      ->check(CLI::IsMember({"adam", "adamw", "sgd"}));
+  app.add_option("--weight-decay", c.weight_decay,
+                 "weight decay (adamw: decoupled, as torch.optim.AdamW; adam and sgd: L2)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--schedule", c.schedule,
+                 "learning-rate schedule: none or onecycle (OneCycleLR over all steps)")
+      ->check(CLI::IsMember({"none", "onecycle"}));
+  app.add_option("--attention", c.attention, "efficient, dot or none (fashionnet only)")
       ->check(CLI::IsMember({"efficient", "dot", "none"}));
   app.add_option(
       "--threads", c.threads,
@@ -377,15 +458,34 @@ int main(int argc, char** argv) {
                  "folder with train/ and test/ class folders of images");
   app.add_option("--save", c.save, "checkpoint written after every epoch (safetensors)");
   app.add_option("--resume", c.resume, "checkpoint to continue from");
+  app.add_option("--stop-after", c.stop_after,
+                 "end after this epoch, to --resume later (a job's time slice); the learning-rate "
+                 "schedule still spans --epochs")
+      ->check(CLI::PositiveNumber);
   app.add_flag("--eval-only", c.eval_only, "only evaluate the --resume checkpoint on the test set");
   app.add_option("--limit", c.limit, "train (and test) on the first N images, for a quick try");
   app.add_option("--metrics", c.metrics, "CSV of per-epoch metrics");
   app.add_option("--plot", c.plot, "SVG plot of loss and test accuracy per epoch");
-  app.add_flag("--flush-denormal,!--no-flush-denormal", c.flush_denormal,
-               "flush denormal floats to zero in every thread (default on; see set_flush_denormal)");
+  app.add_flag(
+      "--flush-denormal,!--no-flush-denormal", c.flush_denormal,
+      "flush denormal floats to zero in every thread (default on; see set_flush_denormal)");
   app.add_flag("--detect-anomaly", c.detect_anomaly,
                "stop at the first op whose backward makes NaN or Inf");
   CLI11_PARSE(app, argc, argv);
+  if (c.model == "vit") {  // the peer's recipe (WORKLOADS.md W5), where the user set nothing
+    auto unless_given = [&](const char* flag, auto& field, auto value) {
+      if (app.count(flag) == 0) field = value;
+    };
+    unless_given("--epochs", c.epochs, 3);
+    unless_given("--batch-size", c.batch_size, int64_t{128});
+    unless_given("--optimizer", c.optimizer, std::string("adamw"));
+    unless_given("--weight-decay", c.weight_decay, 0.05);
+    unless_given("--schedule", c.schedule, std::string("onecycle"));
+    if (c.attention == "none") {
+      std::fprintf(stderr, "error: --model vit needs --attention efficient or dot\n");
+      return 2;
+    }
+  }
   if (c.eval_only && c.resume.empty()) {
     std::fprintf(stderr, "error: --eval-only needs --resume CHECKPOINT\n");
     return 2;

@@ -5,6 +5,7 @@
 #include <ember/ember.h>
 
 #include <cmath>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -35,6 +36,23 @@ inline std::string mismatch(const Tensor& a, const Tensor& b, double rtol, doubl
     }
   }
   return "";
+}
+
+/// A file of tests/golden (written with PyTorch by tools/make_*_goldens.py), read once.
+inline const TensorMap& golden_file(const std::string& name) {
+  static std::map<std::string, TensorMap> cache;
+  auto it = cache.find(name);
+  if (it == cache.end())
+    it = cache.emplace(name, load_safetensors(std::string(EMBER_GOLDEN_DIR) + "/" + name)).first;
+  return it->second;
+}
+
+/// The tensors of `dict` whose names start with `prefix`, with the prefix removed.
+inline TensorMap with_prefix(const TensorMap& dict, const std::string& prefix) {
+  TensorMap out;
+  for (const auto& [k, v] : dict)
+    if (k.rfind(prefix, 0) == 0) out.emplace(k.substr(prefix.size()), v);
+  return out;
 }
 
 /// One line of a gradient-check table: an op's name, a function of float64 inputs, the inputs.

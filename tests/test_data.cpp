@@ -2,11 +2,11 @@
 // rejected; ImageFolder over PNGs written here; the DataLoader's coverage, seeding and thread
 // independence; and train_fashion_mnist end to end on a small synthetic dataset (falling loss,
 // exact resume, the missing-dataset message and exit codes).
+#include <zlib.h>
+
 #include <filesystem>
 #include <fstream>
 #include <set>
-
-#include <zlib.h>
 
 #include "programs.h"
 
@@ -37,6 +37,17 @@ std::vector<std::vector<std::string>> read_csv(const fs::path& p) {
     rows.push_back(cells);
   }
   return rows;
+}
+
+// Two checkpoints with the same tensors, bit for bit.
+void check_same_checkpoint(const fs::path& a, const fs::path& b) {
+  TensorMap first = load_safetensors(a.string()), second = load_safetensors(b.string());
+  REQUIRE(first.size() == second.size());
+  for (const auto& [name, t] : first) {
+    CAPTURE(name);
+    REQUIRE(second.count(name));
+    CHECK(values(t) == values(second.at(name)));
+  }
 }
 
 }  // namespace
@@ -126,10 +137,11 @@ TEST_CASE("fuzzing regressions") {
     CAPTURE(name);
     std::string png = read_bytes(fs::path(EMBER_SOURCE_DIR) / "tests/fuzz/corpus/image" / name);
     write_bytes(dir / name, png);
-    CHECK_THROWS_WITH_AS(data::read_image((dir / name).string(), 3, 28, 28),
-                         doctest::Contains(("read_image: '" + (dir / name).string() +
-                                            "' is not a readable PNG (").c_str()),
-                         Error);
+    CHECK_THROWS_WITH_AS(
+        data::read_image((dir / name).string(), 3, 28, 28),
+        doctest::Contains(
+            ("read_image: '" + (dir / name).string() + "' is not a readable PNG (").c_str()),
+        Error);
   }
   // fuzz_image: an 80-byte JPEG whose Huffman table counts add up to more than 256 codes made
   // stb_image 2.27 write past its 257-entry table (UBSan: index 257 out of bounds). JPEGs now
@@ -141,7 +153,8 @@ TEST_CASE("fuzzing regressions") {
   for (int64_t channels : {1, 3}) {
     CHECK_THROWS_WITH_AS(data::read_image((dir / "huffman.jpg").string(), channels, 28, 28),
                          doctest::Contains(("read_image: '" + (dir / "huffman.jpg").string() +
-                                            "' is not a readable JPEG (").c_str()),
+                                            "' is not a readable JPEG (")
+                                               .c_str()),
                          Error);
   }
   // What it found: a valid PNG whose first IDAT chunk is empty (stb copies 0 bytes to a null
@@ -155,7 +168,8 @@ TEST_CASE("fuzzing regressions") {
   const unsigned char type[4] = {'I', 'D', 'A', 'T'};
   uint32_t crc = static_cast<uint32_t>(crc32(0, type, 4));
   std::string empty_chunk("\0\0\0\0IDAT", 8);
-  for (int shift = 24; shift >= 0; shift -= 8) empty_chunk += static_cast<char>((crc >> shift) & 0xff);
+  for (int shift = 24; shift >= 0; shift -= 8)
+    empty_chunk += static_cast<char>((crc >> shift) & 0xff);
   std::string with_empty = plain.substr(0, idat - 4) + empty_chunk + plain.substr(idat - 4);
   write_bytes(dir / "empty_idat.png", with_empty);
   Tensor decoded = data::read_image((dir / "empty_idat.png").string(), 1);
@@ -290,22 +304,32 @@ TEST_CASE(
   REQUIRE(run(common + "--epochs 1 --save " + (dir / "part.safetensors").string()) == 0);
   REQUIRE(run(common + "--epochs 3 --resume " + (dir / "part.safetensors").string() + " --save " +
               (dir / "resumed.safetensors").string()) == 0);
-  TensorMap full = load_safetensors((dir / "full.safetensors").string());
-  TensorMap resumed = load_safetensors((dir / "resumed.safetensors").string());
-  REQUIRE(full.size() == resumed.size());
-  for (const auto& [name, t] : full) {
-    CAPTURE(name);
-    CHECK(values(t) == values(resumed.at(name)));
-  }
+  check_same_checkpoint(dir / "full.safetensors", dir / "resumed.safetensors");
   // One thread instead of two: the same checkpoint, bit for bit (--threads changes only speed).
   std::string one_thread = common;
   one_thread.replace(one_thread.find("--threads 2"), 11, "--threads 1");
   REQUIRE(run(one_thread + "--epochs 3 --save " + (dir / "one.safetensors").string()) == 0);
-  TensorMap one = load_safetensors((dir / "one.safetensors").string());
-  for (const auto& [name, t] : full) {
-    CAPTURE(name);
-    CHECK(values(t) == values(one.at(name)));
-  }
+  check_same_checkpoint(dir / "full.safetensors", dir / "one.safetensors");
+  // The vision transformer through the same loop: it learns, and its checkpoints resume exactly
+  // (OneCycleLR's position included) and refuse another model or schedule length.
+  std::string vit =
+      "--model vit --data " + dir.string() + " --limit 256 --threads 2 --batch-size 32 ";
+  REQUIRE(run(vit + "--epochs 2 --save " + (dir / "vit.safetensors").string() + " --metrics " +
+                  (dir / "vit.csv").string(),
+              &out) == 0);
+  CHECK(out.find("FashionViT (attention: efficient), 138890 parameters") != std::string::npos);
+  auto vit_rows = read_csv(dir / "vit.csv");
+  REQUIRE(vit_rows.size() == 3);
+  CHECK(std::stod(vit_rows[2][1]) < std::stod(vit_rows[1][1]));
+  REQUIRE(run(vit + "--epochs 2 --stop-after 1 --save " + (dir / "vit1.safetensors").string()) ==
+          0);
+  REQUIRE(run(vit + "--epochs 2 --resume " + (dir / "vit1.safetensors").string() + " --save " +
+              (dir / "vit2.safetensors").string()) == 0);
+  check_same_checkpoint(dir / "vit.safetensors", dir / "vit2.safetensors");
+  CHECK(run(vit + "--epochs 3 --resume " + (dir / "vit.safetensors").string(), &out) == 1);
+  CHECK(out.find("was trained with --epochs 2, not 3") != std::string::npos);
+  CHECK(run(common + "--epochs 3 --resume " + (dir / "vit.safetensors").string(), &out) == 1);
+  CHECK(out.find("was trained with --model vit, not fashionnet") != std::string::npos);
   REQUIRE(
       run("--eval-only --resume " + (dir / "full.safetensors").string() + " --data " + dir.string(),
           &out) == 0);

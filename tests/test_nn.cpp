@@ -14,21 +14,8 @@ using ember::testing::values;
 
 namespace {
 
-TensorMap golden(const std::string& file) {
-  static std::map<std::string, TensorMap> cache;
-  auto it = cache.find(file);
-  if (it == cache.end())
-    it = cache.emplace(file, load_safetensors(std::string(EMBER_GOLDEN_DIR) + "/" + file)).first;
-  return it->second;
-}
-
-// Tensors of `dict` whose names start with prefix, with the prefix removed.
-TensorMap with_prefix(const TensorMap& dict, const std::string& prefix) {
-  TensorMap out;
-  for (const auto& [k, v] : dict)
-    if (k.rfind(prefix, 0) == 0) out.emplace(k.substr(prefix.size()), v);
-  return out;
-}
+TensorMap golden(const std::string& file) { return testing::golden_file(file); }
+using testing::with_prefix;
 
 std::map<std::string, std::function<std::shared_ptr<nn::Module>()>> layers() {
   using namespace nn;

@@ -12,10 +12,7 @@ using ember::testing::values;
 
 namespace {
 
-TensorMap golden() {
-  static TensorMap g = load_safetensors(std::string(EMBER_GOLDEN_DIR) + "/optim.safetensors");
-  return g;
-}
+TensorMap golden() { return testing::golden_file("optim.safetensors"); }
 
 using Factory = std::function<std::unique_ptr<optim::Optimizer>(const std::vector<Tensor>&)>;
 
