@@ -1,8 +1,8 @@
 // nn::functional ops. Convolution runs a GEMM per sample over im2col columns (core/kernels/conv),
-// pooling is built on unfold/fold (im2col and its adjoint). Normalisations, most losses and
-// activations are composites. The ops that record their own backward do so for speed or
-// stability, with the formula written in ember ops so that they differentiate twice; conv2d's
-// backward is a kernel, with the ember-op formula used under create_graph.
+// pooling is built on unfold/fold (im2col and its adjoint). Most losses and activations are
+// composites. The ops that record their own backward do so for speed or stability, with the
+// formula written in ember ops so that they differentiate twice; the backward of conv2d,
+// batch_norm, layer_norm and gelu is a kernel, with the ember-op formula used under create_graph.
 // Read next: nn/module.h.
 #include "functional.h"
 
@@ -12,8 +12,10 @@
 #include "../autograd/function.h"
 #include "../autograd/grad_mode.h"
 #include "../core/kernels/conv.h"
+#include "../core/kernels/matmul.h"
 #include "../core/kernels/norm.h"
 #include "../core/kernels/reduce.h"
+#include "../core/parallel.h"
 
 namespace ember::nn::functional {
 
@@ -43,12 +45,46 @@ Tensor per_channel(const Tensor& v, int64_t rank) {
 
 }  // namespace
 
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {  // (composite)
+// y = x Wᵀ + b: one GEMM, with the bias added into its output in place (torch.addmm's saving:
+// no second output, no broadcast add). dx = g W, dW = gᵀ x over all leading dims, db = the column
+// sums of g, each an ember op, so linear differentiates twice.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   if (weight.dim() != 2 || x.dim() < 1 || x.size(-1) != weight.size(1))
     fail("linear: input ", shape_str(x.sizes()), " does not match weight ",
          shape_str(weight.sizes()), " (expected input (..., ", weight.size(-1), "))");
-  Tensor y = matmul(x, transpose(weight, 0, 1));  // a transposed view: BLAS reads it in place
-  return bias.defined() ? y + bias : y;
+  if (bias.defined() && (bias.dim() != 1 || bias.size(0) != weight.size(0)))
+    fail("linear: bias ", shape_str(bias.sizes()), " does not match weight ",
+         shape_str(weight.sizes()), " (expected (", weight.size(0), "))");
+  for (const Tensor* t : {&weight, &bias})
+    if (t->defined() && t->dtype() != x.dtype())
+      fail("linear: input is ", x.dtype(), " but ", t == &weight ? "weight" : "bias", " is ",
+           t->dtype());
+  Tensor wt = transpose(weight.detach(), 0, 1);  // a transposed view: BLAS reads it in place
+  Tensor y = kernels::matmul(x.detach(), wt);
+  if (bias.defined()) {
+    Tensor b = bias.detach().contiguous();
+    int64_t out = weight.size(0), rows = y.numel() / std::max<int64_t>(out, 1);
+    visit_floating(y.dtype(), "linear", [&]<typename T>() {
+      T* yp = y.data_ptr<T>();
+      const T* bp = b.data_ptr<T>();
+      parallel_for(0, rows, std::max<int64_t>(1, kGrainElements / std::max<int64_t>(out, 1)),
+                   [&](int64_t lo, int64_t hi) {
+                     for (int64_t r = lo; r < hi; ++r)
+                       for (int64_t j = 0; j < out; ++j) yp[r * out + j] += bp[j];
+                   });
+    });
+  }
+  return record("linear", y, {x, weight, bias},
+                [x = save(x), weight = save(weight)](const Tensor& g, const Needs& needs) {
+                  Tensor xs = x.unpack(), w = weight.unpack();
+                  Tensor rows_g = reshape(g, {-1, g.size(-1)});
+                  Tensor dx, dw, db;
+                  if (needs[0]) dx = matmul(g, w);
+                  if (needs[1])
+                    dw = matmul(transpose(rows_g, 0, 1), reshape(xs, {-1, xs.size(-1)}));
+                  if (needs[2]) db = sum(rows_g, {0});
+                  return grads{dx, dw, db};
+                });
 }
 
 // cols = im2col(x)      dx = fold(g)   (fold is unfold's adjoint)
@@ -234,20 +270,50 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
       });
 }
 
+// y = xhat w + b, xhat = (x - mean) / sqrt(var + eps) over the last dims (normalized_shape),
+// with the biased variance. The forward and backward are kernels (kernels/norm.h: one pass per
+// row instead of a dozen elementwise ops and reductions); under create_graph the backward is
+// the same formula in ember ops, so layer_norm has second derivatives.
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
-                  const Tensor& bias, double eps) {  // (composite)
+                  const Tensor& bias, double eps) {
   int64_t k = static_cast<int64_t>(normalized_shape.size());
   bool fits = k <= x.dim();
   for (int64_t i = 0; fits && i < k; ++i) fits = x.size(x.dim() - k + i) == normalized_shape[i];
   if (!fits)
     fail("layer_norm: input ", shape_str(x.sizes()), " does not end with normalized shape ",
          shape_str(normalized_shape));
-  Shape dims;
-  for (int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d);
-  Tensor y = (x - mean(x, dims, true)) * rsqrt(var(x, dims, 0, true) + eps);
-  if (weight.defined()) y = y * weight;
-  if (bias.defined()) y = y + bias;
-  return y;
+  for (const Tensor* t : {&weight, &bias})
+    if (t->defined() && (shape_of(*t) != normalized_shape || t->dtype() != x.dtype()))
+      fail("layer_norm: expected ", x.dtype(), " weight and bias of shape ",
+           shape_str(normalized_shape), ", got ", t->dtype(), " ", shape_str(t->sizes()));
+  int64_t m = 1;
+  for (int64_t n : normalized_shape) m *= n;
+  Shape dims, leading;  // the normalized dims, and the ones weight and bias are summed over
+  for (int64_t d = 0; d < x.dim(); ++d) (d < x.dim() - k ? leading : dims).push_back(d);
+  auto flat = [m](const Tensor& t) { return t.defined() ? reshape(t.detach(), {m}) : Tensor(); };
+  kernels::LayerNormOutputs out = kernels::layer_norm_forward(x, m, flat(weight), flat(bias), eps);
+  return record(
+      "layer_norm", out.y, {x, weight, bias},
+      [x = save(x), weight = save(weight), row_mean = out.mean, rstd = out.rstd, m, eps, dims,
+       leading, normalized_shape](const Tensor& g, const Needs& needs) {
+        Tensor xs = x.unpack(), w = weight.unpack();
+        if (!GradMode::is_enabled()) {
+          kernels::LayerNormGrads r = kernels::layer_norm_backward(
+              g, xs, m, row_mean, rstd, w.defined() ? reshape(w, {m}) : w, needs[0], needs[1],
+              needs[2]);
+          auto shaped = [&](const Tensor& t) {
+            return t.defined() ? reshape(t, normalized_shape) : t;
+          };
+          return grads{r.input, shaped(r.weight), shaped(r.bias)};
+        }
+        // The statistics as functions of x, so that the gradients differentiate again.
+        Tensor inv = rsqrt(var(xs, dims, 0, true) + eps);
+        Tensor xhat = (xs - mean(xs, dims, true)) * inv;
+        Tensor gx = w.defined() ? g * w : g;  // the gradient of xhat
+        Tensor dx = (gx - mean(gx, dims, true) - xhat * mean(gx * xhat, dims, true)) * inv;
+        return grads{needs[0] ? dx : Tensor(), needs[1] ? sum(g * xhat, leading) : Tensor(),
+                     needs[2] ? sum(g, leading) : Tensor()};
+      });
 }
 
 Tensor group_norm(const Tensor& x, int64_t groups, const Tensor& weight, const Tensor& bias,
@@ -376,10 +442,22 @@ Tensor embedding(const Tensor& indices, const Tensor& weight) {  // (composite)
   return reshape(index_select(weight, 0, reshape(indices, {-1})), out);
 }
 
-Tensor gelu(const Tensor& x, bool tanh_approximation) {  // (composite)
-  if (!tanh_approximation) return x * 0.5 * (erf(x * (1.0 / std::numbers::sqrt2)) + 1.0);
-  double k = std::sqrt(2.0 / std::numbers::pi);
-  return x * 0.5 * (tanh((x + pow(x, 3.0) * 0.044715) * k) + 1.0);
+// Exact GELU: y = x Φ(x), dx = g (Φ(x) + x φ(x)) (kernels/norm.h, one vectorised pass each);
+// under create_graph the backward in ember ops. The tanh approximation is a composite.
+Tensor gelu(const Tensor& x, bool tanh_approximation) {
+  if (tanh_approximation) {
+    double k = std::sqrt(2.0 / std::numbers::pi);
+    return x * 0.5 * (tanh((x + pow(x, 3.0) * 0.044715) * k) + 1.0);
+  }
+  return record("gelu", kernels::gelu_forward(x), {x},
+                [x = save(x)](const Tensor& g, const Needs&) {
+                  Tensor xs = x.unpack();
+                  if (!GradMode::is_enabled()) return grads{kernels::gelu_backward(g, xs)};
+                  Tensor cdf = (erf(xs * (1.0 / std::numbers::sqrt2)) + 1.0) * 0.5;
+                  Tensor density =
+                      exp(xs * xs * -0.5) * (0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2);
+                  return grads{g * (cdf + xs * density)};
+                });
 }
 
 Tensor silu(const Tensor& x) { return x * sigmoid(x); }  // (composite)

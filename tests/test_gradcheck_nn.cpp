@@ -67,6 +67,11 @@ std::vector<Line> table() {
       {"layer_norm",
        [](const Inputs& x) { return F::layer_norm(x[0], {3}, x[1], x[2]); },
        {in({2, 3}), in({3}), in({3})}},
+      {"layer_norm",  // over two dims, weight without bias, and no affine at all
+       [](const Inputs& x) {
+         return F::layer_norm(x[0], {2, 3}, x[1]) + F::layer_norm(x[0], {3}) * 0.5;
+       },
+       {in({2, 2, 3}), in({2, 3})}},
       {"group_norm",
        [](const Inputs& x) { return F::group_norm(x[0], 2, x[1], x[2]); },
        {in({2, 4, 3}), in({4}), in({4})}},

@@ -191,9 +191,15 @@ TEST_CASE("results are identical with 1 and 2 threads") {
   Tensor y = randn({1000, 200});
   Tensor heads = randn({64, 16, 49}), keys = randn({64, 49, 16});
   // Every ember kernel, and batches of small GEMMs spread over ember's threads: bitwise.
+  auto layer_norm_weight_grad = [&] {  // a sum over the 300 rows, in blocks of rows
+    Tensor w = ones({1000}).requires_grad_();
+    nn::functional::layer_norm(x, {1000}, w).backward(x);
+    return w.grad();
+  };
   auto run = [&] {
     manual_seed(11);
     return std::vector<std::vector<double>>{values(sum(x)),
+                                            values(layer_norm_weight_grad()),
                                             values(sum(x, {0})),
                                             values(softmax(x, 1)),
                                             values(exp(x) * 2.0 + x),

@@ -1,7 +1,9 @@
-// Batch normalisation kernels: per-channel statistics over (N, *), the per-channel affine
-// normalisation, and its backward, one or two passes over the input each. Channels (or planes)
-// are split across threads; sums run in a fixed order in double, so every thread count gives the
-// same bits. Read next: nn/functional.cpp (batch_norm).
+// Normalisation kernels. Batch normalisation: per-channel statistics over (N, *), the per-channel
+// affine normalisation, and its backward, one or two passes over the input each. Layer
+// normalisation: per-row statistics, the affine normalisation and its backward in one pass per
+// row. Channels, planes or rows are split across threads; sums run in a fixed order in double,
+// so every thread count gives the same bits. Read next: nn/functional.cpp (batch_norm,
+// layer_norm).
 #pragma once
 
 #include <utility>
@@ -30,5 +32,33 @@ struct BatchNormGrads {
 BatchNormGrads batch_norm_backward(const Tensor& g, const Tensor& x, const Tensor& mean,
                                    const Tensor& invstd, const Tensor& weight, bool batch_stats,
                                    bool need_input, bool need_weight, bool need_bias);
+
+struct LayerNormOutputs {
+  Tensor y, mean, rstd;  // y like x; mean and rstd: one per row, in x's dtype
+};
+
+/// Layer normalisation of x as rows of its last `m` values: per row, mean and rstd =
+/// 1 / sqrt(biased variance + eps) (two passes, in double), y = (x - mean) rstd weight + bias.
+/// weight and bias: m values or undefined (1 and 0).
+LayerNormOutputs layer_norm_forward(const Tensor& x, int64_t m, const Tensor& weight,
+                                    const Tensor& bias, double eps);
+
+struct LayerNormGrads {
+  Tensor input, weight, bias;  // undefined where not asked for; weight and bias flat (m)
+};
+
+/// Gradients of layer_norm_forward for g, with xhat = (x - mean) rstd and dxhat = g weight:
+///   dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat))   (means over the row)
+///   dweight = sum over rows of g xhat,  dbias = sum over rows of g.
+/// Rows go in blocks of a fixed size whose partial sums are added in order, so dweight and
+/// dbias have the same bits for every thread count.
+LayerNormGrads layer_norm_backward(const Tensor& g, const Tensor& x, int64_t m, const Tensor& mean,
+                                   const Tensor& rstd, const Tensor& weight, bool need_input,
+                                   bool need_weight, bool need_bias);
+
+/// GELU with erf: y = x Φ(x), Φ(x) = (1 + erf(x / √2)) / 2; and its backward,
+/// dx = g (Φ(x) + x φ(x)) with φ(x) = e^(-x²/2) / √(2π). Vectorised (vmath), one pass each.
+Tensor gelu_forward(const Tensor& x);
+Tensor gelu_backward(const Tensor& g, const Tensor& x);
 
 }  // namespace ember::kernels
