@@ -1,15 +1,20 @@
 // The paper's interpretation, made visible: in efficient attention each key channel, softmaxed
 // over the positions, is a global attention map. This program takes FashionNet with efficient
-// attention (from a train_fashion_mnist checkpoint, or trains one briefly), runs a few test
-// images, and writes one PNG grid: each row an image and the attention maps of its first keys.
+// attention (14x14 maps over its feature map) or, with --model vit, FashionViT (7x7 maps over
+// its 49 patch tokens, from one block), from a train_fashion_mnist checkpoint or trained briefly,
+// runs a few test images, and writes one PNG grid: each row an image and the attention maps of
+// its first keys.
 // Run: ./build/examples/attention_maps --checkpoint build/fashion_mnist.safetensors --out maps.png
+//      ./build/examples/attention_maps --model vit --checkpoint vit.safetensors --out vit_maps.png
 #include <ember/ember.h>
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
 #include "fashion_net.h"
+#include "fashion_vit.h"
 
 using namespace ember;
 
@@ -28,14 +33,24 @@ Tensor tile(const Tensor& map, int64_t size) {
                       to(arange(0, double(size), 1, kFloat64) * (double(w) / size), kInt64));
 }
 
+// Each key channel of `keys` (N, channels, positions), softmaxed over the positions and laid out
+// as (N, channels, h, w): the global attention maps.
+Tensor global_maps(const Tensor& keys, int64_t h, int64_t w) {
+  return reshape(softmax(keys, 2), {keys.size(0), keys.size(1), h, w});
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Write the global attention maps of FashionNet's efficient attention as a PNG grid"};
-  std::string checkpoint, data = "/usr/share/datasets/fashion-mnist", out = "attention_maps.png";
-  int64_t images = 6, maps = 8, train_steps = 300;
+  CLI::App app{"Write the global attention maps of efficient attention as a PNG grid"};
+  std::string model_name = "fashionnet", checkpoint, data = "/usr/share/datasets/fashion-mnist",
+              out = "attention_maps.png";
+  int64_t images = 6, maps = 8, train_steps = 300, block_index = -1;
+  app.add_option("--model", model_name, "fashionnet or vit")
+      ->check(CLI::IsMember({"fashionnet", "vit"}));
   app.add_option("--checkpoint", checkpoint,
                  "train_fashion_mnist checkpoint (--attention efficient)");
+  app.add_option("--block", block_index, "vit: the block whose keys are shown (default: the last)");
   app.add_option("--data", data, "folder with the Fashion-MNIST IDX files");
   app.add_option("--images", images, "test images (rows)");
   app.add_option("--maps", maps, "key channels shown per image (columns after the image)");
@@ -54,9 +69,18 @@ int main(int argc, char** argv) {
       return 2;
     }
     manual_seed(0);
-    auto model = std::make_shared<examples::FashionNet>("efficient");
-    auto attention = std::dynamic_pointer_cast<nn::EfficientAttention2d>(model->attn);
-    const nn::AttentionOptions& o = attention->options;
+    std::shared_ptr<examples::FashionNet> net;
+    std::shared_ptr<examples::FashionViT> vit;
+    if (model_name == "vit")
+      vit = std::make_shared<examples::FashionViT>("efficient");
+    else
+      net = std::make_shared<examples::FashionNet>("efficient");
+    std::shared_ptr<nn::Module> model = net ? std::shared_ptr<nn::Module>(net) : vit;
+    if (vit) {
+      int64_t depth = static_cast<int64_t>(vit->blocks->size());
+      if (block_index < 0) block_index = depth - 1;
+      if (block_index >= depth) fail("attention_maps: --block ", block_index, " of ", depth);
+    }
     auto normalise = [](const Tensor& raw) { return (unsqueeze(raw, 1) / 255.0 - kMean) / kStd; };
     if (!checkpoint.empty()) {
       TensorMap state;
@@ -80,13 +104,27 @@ int main(int argc, char** argv) {
     model->eval();
     NoGradGuard no_grad;
     Tensor raw = narrow(data::load_idx(images_file.string()), 0, 0, images);
-    Tensor features = (*model->block1)(normalise(raw));  // (N, 32, 14, 14): the block's input
-    int64_t n = features.size(0), hw = features.size(2) * features.size(3);
-    // Each key channel's softmax over the 196 positions: a global attention map.
-    Tensor keys = softmax(reshape((*attention->keys)(features), {n, o.key_channels, hw}), 2);
-    keys = reshape(keys, {n, o.key_channels, features.size(2), features.size(3)});
+    Tensor input = normalise(raw);
+    int64_t n = input.size(0);
+    Tensor keys;  // (N, key channels, h, w)
+    if (net) {
+      auto attention = std::dynamic_pointer_cast<nn::EfficientAttention2d>(net->attn);
+      Tensor features = (*net->block1)(input);  // (N, 32, 14, 14): the block's input
+      int64_t h = features.size(2), w = features.size(3);
+      // Each key channel's softmax over the 196 positions: a global attention map.
+      keys = global_maps(reshape((*attention->keys)(features), {n, -1, h * w}), h, w);
+    } else {
+      Tensor tokens = vit->embed(input);  // (N, 49, 64)
+      for (int64_t b = 0; b < block_index; ++b) tokens = (*(*vit->blocks)[b])(tokens);
+      auto block = std::dynamic_pointer_cast<examples::ViTBlock>((*vit->blocks)[block_index]);
+      auto attention = std::dynamic_pointer_cast<nn::EfficientSelfAttention>(block->attn);
+      // Each key channel's softmax over the 49 tokens: a global 7x7 map over the patches.
+      Tensor k = transpose((*attention->keys)((*block->norm1)(tokens)), 1, 2);  // (N, 64, 49)
+      int64_t side = static_cast<int64_t>(std::lround(std::sqrt(double(k.size(2)))));
+      keys = global_maps(k, side, side);
+    }
     const int64_t cell = 56, gap = 4;
-    maps = std::min<int64_t>(maps, o.key_channels);
+    maps = std::min<int64_t>(maps, keys.size(1));
     Tensor grid = ones({1, n * (cell + gap) + gap, (maps + 1) * (cell + gap) + gap});
     for (int64_t i = 0; i < n; ++i) {
       int64_t top = gap + i * (cell + gap);
@@ -98,9 +136,13 @@ int main(int argc, char** argv) {
       for (int64_t k = 0; k < maps; ++k) place(k + 1, tile(select(select(keys, 0, i), 0, k), cell));
     }
     data::write_png(out, grid);
+    std::string where =
+        net ? "FashionNet's attention block" : "FashionViT's block " + std::to_string(block_index);
     std::printf(
-        "wrote %s: %lld test images (left) and the global attention maps of %lld key channels\n",
-        out.c_str(), (long long)n, (long long)maps);
+        "wrote %s: %lld test images (left) and the %lldx%lld global attention maps of %lld key "
+        "channels of %s\n",
+        out.c_str(), (long long)n, (long long)keys.size(2), (long long)keys.size(3),
+        (long long)maps, where.c_str());
     return 0;
   } catch (const ember::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

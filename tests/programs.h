@@ -39,20 +39,27 @@ inline void write_fake_mnist(const std::filesystem::path& dir, int64_t train, in
   }
 }
 
-/// Runs train_fashion_mnist with `args`; returns its exit code and, if asked, its output.
-inline int run_training(const std::string& args, std::string* output = nullptr) {
+/// Runs an example program (train_fashion_mnist, attention_maps, ...) with `args`; returns its
+/// exit code and, if asked, its output.
+inline int run_example(const std::string& program, const std::string& args,
+                       std::string* output = nullptr) {
   // A log of its own per run: CTest runs suites in parallel, and each may run the program.
   static std::atomic<int> runs{0};
-  std::string log = (std::filesystem::temp_directory_path() /
-                     ("ember_test_run_" + std::to_string(getpid()) + "_" +
-                      std::to_string(runs++) + ".log"))
-                        .string();
+  std::string log =
+      (std::filesystem::temp_directory_path() /
+       ("ember_test_run_" + std::to_string(getpid()) + "_" + std::to_string(runs++) + ".log"))
+          .string();
   std::string cmd =
-      std::string(EMBER_EXAMPLES_DIR) + "/train_fashion_mnist " + args + " > " + log + " 2>&1";
+      std::string(EMBER_EXAMPLES_DIR) + "/" + program + " " + args + " > " + log + " 2>&1";
   int status = std::system(cmd.c_str());
   if (output) *output = read_bytes(log);
   std::filesystem::remove(log);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/// Runs train_fashion_mnist with `args`; returns its exit code and, if asked, its output.
+inline int run_training(const std::string& args, std::string* output = nullptr) {
+  return run_example("train_fashion_mnist", args, output);
 }
 
 }  // namespace ember::testing

@@ -330,6 +330,20 @@ TEST_CASE(
   CHECK(out.find("was trained with --epochs 2, not 3") != std::string::npos);
   CHECK(run(common + "--epochs 3 --resume " + (dir / "vit.safetensors").string(), &out) == 1);
   CHECK(out.find("was trained with --model vit, not fashionnet") != std::string::npos);
+  // attention_maps draws the global maps of both trained models: 3 images x (1 + 4 maps).
+  for (auto [model, checkpoint, size] : {std::tuple{"fashionnet", "full.safetensors", "14x14"},
+                                         std::tuple{"vit", "vit.safetensors", "7x7"}}) {
+    CAPTURE(model);
+    fs::path png = dir / (std::string(model) + "_maps.png");
+    REQUIRE(ember::testing::run_example(
+                "attention_maps",
+                std::string("--model ") + model + " --checkpoint " + (dir / checkpoint).string() +
+                    " --data " + dir.string() + " --images 3 --maps 4 --out " + png.string(),
+                &out) == 0);
+    CHECK(out.find(std::string(size) + " global attention maps of 4 key channels") !=
+          std::string::npos);
+    CHECK(shape(data::read_image(png.string(), 1)) == Shape{1, 3 * 60 + 4, 5 * 60 + 4});
+  }
   REQUIRE(
       run("--eval-only --resume " + (dir / "full.safetensors").string() + " --data " + dir.string(),
           &out) == 0);
