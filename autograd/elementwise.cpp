@@ -35,9 +35,7 @@ Tensor unary(const Tensor& x, const char* op, F f) {
 // y = f(x) for floating x, f one of the vectorised array functions of kernels/vmath.h.
 template <typename F>
 Tensor unary_vectorised(const Tensor& x, const char* op, F f) {
-  return visit_floating(x.dtype(), op, [&]<typename T>() {
-    return kernels::map_array<T>(x, f);
-  });
+  return visit_floating(x.dtype(), op, [&]<typename T>() { return kernels::map_array<T>(x, f); });
 }
 
 // out = f(a, b) for a and b of one dtype (int64 included), broadcast together.
@@ -225,8 +223,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 
 // y = tanh x      dx = g (1 - y^2)
 Tensor tanh(const Tensor& x) {
-  Tensor y =
-      unary_vectorised(x, "tanh", [](auto* y, auto* v, int64_t n) { vmath::tanh(y, v, n); });
+  Tensor y = unary_vectorised(x, "tanh", [](auto* y, auto* v, int64_t n) { vmath::tanh(y, v, n); });
   return record("tanh", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
     Tensor yv = y.unpack();
     return grads{g * (1.0 - yv * yv)};
@@ -235,8 +232,8 @@ Tensor tanh(const Tensor& x) {
 
 // y = 1 / (1 + e^-x)      dx = g y (1 - y)      (vmath.cpp evaluates it without overflow)
 Tensor sigmoid(const Tensor& x) {
-  Tensor y = unary_vectorised(x, "sigmoid",
-                              [](auto* y, auto* v, int64_t n) { vmath::sigmoid(y, v, n); });
+  Tensor y =
+      unary_vectorised(x, "sigmoid", [](auto* y, auto* v, int64_t n) { vmath::sigmoid(y, v, n); });
   return record("sigmoid", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
     Tensor yv = y.unpack();
     return grads{g * yv * (1.0 - yv)};
@@ -269,6 +266,22 @@ Tensor relu(const Tensor& x) {
 }
 
 // y = erf x      dx = g 2/sqrt(pi) e^(-x^2)
+// y = sin x      dx = g cos x
+Tensor sin(const Tensor& x) {
+  Tensor y = unary(x, "sin", [](auto v) { return std::sin(v); });
+  return record("sin", y, {x}, [x = save(x)](const Tensor& g, const Needs&) {
+    return grads{g * cos(x.unpack())};
+  });
+}
+
+// y = cos x      dx = -g sin x
+Tensor cos(const Tensor& x) {
+  Tensor y = unary(x, "cos", [](auto v) { return std::cos(v); });
+  return record("cos", y, {x}, [x = save(x)](const Tensor& g, const Needs&) {
+    return grads{neg(g * sin(x.unpack()))};
+  });
+}
+
 Tensor erf(const Tensor& x) {
   Tensor y = unary_vectorised(x, "erf", [](auto* y, auto* v, int64_t n) { vmath::erf(y, v, n); });
   return record("erf", y, {x}, [x = save(x)](const Tensor& g, const Needs&) {
@@ -334,6 +347,10 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 
 Tensor where(const Tensor& cond, const Tensor& a, double b) {
   return where(cond, a, scalar_tensor(b, a.dtype()));
+}
+
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {  // (composite)
+  return where(eq(mask, 0.0), x, value);
 }
 
 Tensor eq(const Tensor& a, const Tensor& b) {

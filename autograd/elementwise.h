@@ -30,6 +30,8 @@ Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);
 Tensor erf(const Tensor& x);
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
 /// Elementwise max/min of two tensors; at ties the gradient is split evenly, as in PyTorch.
 Tensor maximum(const Tensor& a, const Tensor& b);
 Tensor minimum(const Tensor& a, const Tensor& b);
@@ -38,6 +40,8 @@ Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> m
 /// cond ? a : b, elementwise; cond is an int64 mask.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 Tensor where(const Tensor& cond, const Tensor& a, double b);
+/// x with `value` where mask (int64, broadcast to x) is nonzero, as Tensor.masked_fill.
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
 
 Tensor eq(const Tensor& a, const Tensor& b);
 Tensor eq(const Tensor& a, double b);

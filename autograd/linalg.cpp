@@ -46,6 +46,12 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
       });
 }
 
+Tensor mm(const Tensor& a, const Tensor& b) {  // (composite)
+  if (!(a.dim() == 2 && b.dim() == 2))
+    fail("mm: expected 2-D tensors, got ", shape_str(a.sizes()), " and ", shape_str(b.sizes()));
+  return matmul(a, b);
+}
+
 Tensor bmm(const Tensor& a, const Tensor& b) {  // (composite)
   if (!(a.dim() == 3 && b.dim() == 3))
     fail("bmm: expected 3-D tensors, got ", shape_str(a.sizes()), " and ", shape_str(b.sizes()));

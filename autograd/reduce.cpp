@@ -3,6 +3,8 @@
 // Read next: shape.cpp.
 #include "reduce.h"
 
+#include <cmath>
+
 #include "../core/kernels/reduce.h"
 #include "function.h"
 #include "ops.h"
@@ -79,6 +81,20 @@ Tensor var(const Tensor& x, const Shape& dims, int64_t correction, bool keepdim)
   Tensor centered = x - mean(x, dims, /*keepdim=*/true);
   Tensor squares = sum(centered * centered, dims, keepdim);
   return squares / static_cast<double>(std::max<int64_t>(count - correction, 0));
+}
+
+Tensor std(const Tensor& x) { return sqrt(var(x)); }                                // (composite)
+Tensor std(const Tensor& x, const Shape& dims, int64_t correction, bool keepdim) {  // (composite)
+  return sqrt(var(x, dims, correction, keepdim));
+}
+
+Tensor norm(const Tensor& x, double p) { return norm(x, p, {}, false); }
+Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) {  // (composite)
+  check(x.is_floating_point(), "norm: expected a floating tensor, got ", x.dtype());
+  check(p > 0, "norm: expected p > 0 (or INFINITY), got ", p);
+  if (std::isinf(p)) return amax(abs(x), dims, keepdim);
+  if (p == 2) return sqrt(sum(x * x, dims, keepdim));
+  return pow(sum(pow(abs(x), p), dims, keepdim), 1.0 / p);
 }
 
 Tensor max(const Tensor& x) { return extremum("max", x, {}, false, true); }

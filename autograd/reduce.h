@@ -17,6 +17,14 @@ Tensor mean(const Tensor& x, const Shape& dims, bool keepdim = false);
 /// without dims.
 Tensor var(const Tensor& x);
 Tensor var(const Tensor& x, const Shape& dims, int64_t correction = 1, bool keepdim = false);
+/// Standard deviation: sqrt of var, with the same arguments (torch.std). Call it ember::std or
+/// x.std(): after `using namespace ember`, a bare std(...) is ambiguous with namespace std.
+Tensor std(const Tensor& x);
+Tensor std(const Tensor& x, const Shape& dims, int64_t correction = 1, bool keepdim = false);
+/// The p-norm of all elements, or over dims (torch.norm / torch.linalg.vector_norm): p = 2 by
+/// default, any p > 0, or INFINITY (the largest absolute value).
+Tensor norm(const Tensor& x, double p = 2);
+Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim = false);
 /// Max/min of all elements; gradient split evenly among ties.
 Tensor max(const Tensor& x);
 Tensor min(const Tensor& x);

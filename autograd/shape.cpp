@@ -154,6 +154,10 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index) {
 }
 
 // y = x repeated along size-1 and new leading dims (stride 0)      dx = g summed back (engine)
+Tensor expand_as(const Tensor& x, const Tensor& other) {  // (composite)
+  return expand(x, shape_of(other));
+}
+
 Tensor expand(const Tensor& x, const Shape& shape) {
   if (!(shape.size() >= static_cast<size_t>(x.dim())))
     fail("expand: target ", shape_str(shape), " has fewer dims than the tensor ",

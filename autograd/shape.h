@@ -25,6 +25,8 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
 Tensor select(const Tensor& x, int64_t dim, int64_t index);
 /// Repeats size-1 dims (and new leading dims) without copying; -1 keeps a size.
 Tensor expand(const Tensor& x, const Shape& sizes);
+/// expand(x, other's sizes).
+Tensor expand_as(const Tensor& x, const Tensor& other);
 /// Removes every size-1 dim, or the one given.
 Tensor squeeze(const Tensor& x);
 Tensor squeeze(const Tensor& x, int64_t dim);

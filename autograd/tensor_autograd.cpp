@@ -160,7 +160,7 @@ void Tensor::register_hook(std::function<Tensor(const Tensor&)> hook) const {
     grad_fn()->pre_hooks.push_back(std::move(hook));
 }
 
-Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(*this); }
+Tensor Tensor::contiguous() const { return is_contiguous() ? *this : ember::clone(*this); }
 
 const Tensor& Tensor::copy_(const Tensor& src) const {
   autograd::check_inplace(*this, "copy_");

@@ -7,7 +7,7 @@ include(CMakePackageConfigHelpers)
 foreach(layer core autograd nn optim data)
   if(EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/${layer}")
     install(DIRECTORY "${layer}/" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/ember/${layer}"
-            FILES_MATCHING PATTERN "*.h")
+            FILES_MATCHING PATTERN "*.h" PATTERN "*.inc")
   endif()
 endforeach()
 install(FILES cmake/ember.h DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/ember")

@@ -1,13 +1,19 @@
 // Tensor: a cheap value handle (a shared pointer) to a TensorImpl, which holds a shared Storage,
 // sizes, strides, an offset and a dtype, plus autograd metadata only when autograd needs it.
 // Members are metadata, data access and autograd state; every op is a free function
-// (autograd/ops.h), so adding an op never edits this file.
+// (autograd/ops.h), so adding an op never edits this file. libtorch's method spellings of the ops
+// (x.view({-1, 784}), x.sum(), w.t()) are listed in tensor_methods.inc, included in the class,
+// and forward to the free functions.
 // Read next: factory.h for making tensors, autograd/ops.h for using them.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "dtype.h"
 #include "shape.h"
@@ -21,6 +27,7 @@ struct Node;
 }  // namespace autograd
 
 class Tensor;
+class Generator;
 
 /// Deletes autograd metadata; defined in autograd/, where AutogradMeta is a complete type.
 struct AutogradMetaDeleter {
@@ -106,6 +113,9 @@ class Tensor {
 
   TensorImpl& impl() const;
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+
+  // ---- libtorch's method spellings of the ops (defined in autograd/tensor_methods.cpp)
+#include "tensor_methods.inc"
 
  private:
   std::shared_ptr<TensorImpl> impl_;

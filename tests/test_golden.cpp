@@ -5,10 +5,9 @@
 
 #include <functional>
 #include <map>
-
-#include "../examples/fashion_net.h"
 #include <set>
 
+#include "../examples/fashion_net.h"
 #include "helpers.h"
 
 using namespace ember;
@@ -53,6 +52,12 @@ std::map<std::string, Fn> expressions() {
          Tensor y = slice(slice(permute(x[0], {2, 0, 1}), 0, 1, 4), 2, 0, 3, 2);
          Tensor s = stack({select(y, 0, 0), squeeze(narrow(y, 0, 1, 1), 0)}, 0);
          return flatten(unsqueeze(s, 1), 2);
+       }},
+      {"trig",
+       [](const auto& x) {
+         Tensor mask = tensor({{1, 0, 0, 1}, {0, 1, 0, 0}, {0, 0, 1, 1}}, kInt64);
+         Tensor waves = masked_fill(sin(x[0]) * cos(x[1]), mask, 0.25);
+         return waves + ember::std(x[0], {1}, 1, true) * norm(x[1], 3.0, {0});
        }},
   };
 }
@@ -178,7 +183,8 @@ TEST_CASE("random numbers, initial weights and shuffles are PyTorch's for the sa
   nn::Embedding embedding({.num_embeddings = 10, .embedding_dim = 8});
   CHECK_CLOSE_ABS(embedding.weight, golden.at("module.embedding.weight"), 1e-6, 1e-6);
   std::vector<std::pair<std::string, std::shared_ptr<nn::Module>>> constant_init = {
-      {"layer_norm", std::make_shared<nn::LayerNorm>(nn::LayerNormOptions{.normalized_shape = {6}})},
+      {"layer_norm",
+       std::make_shared<nn::LayerNorm>(nn::LayerNormOptions{.normalized_shape = {6}})},
       {"batch_norm", std::make_shared<nn::BatchNorm2d>(3)}};
   for (auto& [name, module] : constant_init)
     for (auto& [key, value] : module->state_dict()) same("module." + name + "." + key, value);

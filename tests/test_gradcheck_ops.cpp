@@ -65,6 +65,8 @@ std::vector<Line> table() {
       {"sigmoid", [](const Inputs& x) { return sigmoid(x[0]); }, {in({3, 3})}},
       {"relu", [](const Inputs& x) { return relu(x[0]); }, {away({4, 3})}},
       {"erf", [](const Inputs& x) { return erf(x[0]); }, {in({5})}},
+      {"sin", [](const Inputs& x) { return sin(x[0] * 2.0); }, {in({5})}},
+      {"cos", [](const Inputs& x) { return cos(x[0] * 2.0); }, {in({5})}},
       {"maximum", [](const Inputs& x) { return maximum(x[0], x[1]); }, {in({3, 4}), in({4})}},
       {"minimum", [](const Inputs& x) { return minimum(x[0], x[1]); }, {in({3, 4}), in({3, 1})}},
       {"clamp",
@@ -83,6 +85,9 @@ std::vector<Line> table() {
        {in({3, 4}), in({4})}},
       {"where(Tensor, Tensor, double)",
        [mask](const Inputs& x) { return where(mask, x[0], 0.5); },
+       {in({3, 4})}},
+      {"masked_fill",
+       [mask](const Inputs& x) { return masked_fill(x[0], select(mask, 0, 1), -2.0); },
        {in({3, 4})}},
 
       {"sum(Tensor)", [](const Inputs& x) { return sum(x[0]); }, {in({3, 4})}},
@@ -106,6 +111,16 @@ std::vector<Line> table() {
        },
        {in({2, 3, 4})}},
       {"max(Tensor)", [](const Inputs& x) { return max(x[0]); }, {in({3, 4})}},
+      {"std(Tensor)", [](const Inputs& x) { return ember::std(x[0]); }, {in({3, 5})}},
+      {"std(Tensor, Shape, int64_t, bool)",
+       [](const Inputs& x) { return ember::std(x[0], {0, 2}, 0, true); },
+       {in({2, 3, 4})}},
+      {"norm(Tensor, double)",
+       [](const Inputs& x) { return norm(x[0]) + norm(x[0], 3.0) + norm(x[0], INFINITY); },
+       {away({3, 4})}},
+      {"norm(Tensor, double, Shape, bool)",
+       [](const Inputs& x) { return norm(x[0], 2.0, {1}, true) * norm(x[0], 1.5, {0}, true); },
+       {away({3, 4})}},
       {"max(Tensor, int64_t, bool)", [](const Inputs& x) { return max(x[0], 1).first; }, {in({3, 4})}},
       {"max(Tensor, int64_t, bool)",
        [](const Inputs& x) { return max(transpose(x[0], 0, 1), 0, true).first; },
@@ -145,6 +160,9 @@ std::vector<Line> table() {
        [](const Inputs& x) {
          return expand(x[0], {2, 3, 4});
        },
+       {in({3, 1})}},
+      {"expand_as",
+       [](const Inputs& x) { return expand_as(x[0], zeros({2, 3, 4}, kFloat64)); },
        {in({3, 1})}},
       {"squeeze(Tensor)", [](const Inputs& x) { return squeeze(x[0]); }, {in({1, 3, 1, 2})}},
       {"squeeze(Tensor, int64_t)", [](const Inputs& x) { return squeeze(x[0], 2); }, {in({3, 2, 1})}},
@@ -208,6 +226,7 @@ std::vector<Line> table() {
       {"matmul", [](const Inputs& x) { return matmul(x[0], x[1]); }, {in({4}), in({2, 4, 3})}},
       {"matmul", [](const Inputs& x) { return matmul(x[0], x[1]); }, {in({2, 3, 4}), in({4})}},
       {"bmm", [](const Inputs& x) { return bmm(x[0], x[1]); }, {in({2, 3, 4}), in({2, 4, 2})}},
+      {"mm", [](const Inputs& x) { return mm(transpose(x[0], 0, 1), x[1]); }, {in({4, 3}), in({4, 2})}},
   };
 }
 

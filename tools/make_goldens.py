@@ -56,6 +56,11 @@ def expressions():
         y = x.permute(2, 0, 1)[1:, :, ::2]
         return torch.stack([y.select(0, 0), y.narrow(0, 1, 1).squeeze(0)], dim=0).unsqueeze(1).flatten(2)
 
+    def trig(x, y):
+        mask = torch.tensor([[1, 0, 0, 1], [0, 1, 0, 0], [0, 0, 1, 1]], dtype=torch.bool)
+        waves = (torch.sin(x) * torch.cos(y)).masked_fill(mask, 0.25)
+        return waves + x.std(dim=1, keepdim=True) * torch.linalg.vector_norm(y, 3.0, dim=0)
+
     return {
         "mlp": ([(4, 5), (5, 3), (3,)], mlp, ""),
         "norm": ([(3, 6), (6,)], norm, ""),
@@ -65,6 +70,7 @@ def expressions():
         "extremes": ([(3, 5), (3, 5)], extremes, ""),
         "batched": ([(3, 2, 4), (4, 5)], batched, ""),
         "views": ([(2, 3, 4)], views, ""),
+        "trig": ([(3, 4), (3, 4)], trig, ""),
     }
 
 

@@ -1,0 +1,196 @@
+// The Tensor methods of core/tensor_methods.inc: each forwards to the free function of the same
+// name (qualified with ember::, since inside a member the method's own name would be found
+// first). The in-place forms compute out of place and write the result back.
+#include "../core/factory.h"
+#include "function.h"
+#include "ops.h"
+
+namespace ember {
+
+namespace {
+
+// Writes `value` (this tensor's shape) into `self` for the in-place method `op`: refused when
+// autograd would have to follow the write, as copy_ is, and when value depends on a tensor that
+// requires grad (the gradient would be lost silently otherwise).
+const Tensor& assign(const Tensor& self, const Tensor& value, const char* op) {
+  autograd::check_inplace(self, op);
+  if (GradMode::is_enabled() && value.requires_grad())
+    fail(op, ": the operand requires grad, so autograd cannot follow an in-place write of its ",
+         "value into a tensor of shape ", shape_str(self.sizes()),
+         " that does not; use the out-of-place op");
+  if (shape_of(value) != shape_of(self))
+    fail(op, ": the result has shape ", shape_str(value.sizes()), ", not this tensor's ",
+         shape_str(self.sizes()), " (an in-place op cannot broadcast this tensor)");
+  return self.copy_(value);
+}
+
+}  // namespace
+
+// ---- views and shape
+Tensor Tensor::view(const Shape& shape) const { return ember::view(*this, shape); }
+Tensor Tensor::reshape(const Shape& shape) const { return ember::reshape(*this, shape); }
+Tensor Tensor::flatten(int64_t start, int64_t end) const {
+  return ember::flatten(*this, start, end);
+}
+Tensor Tensor::unflatten(int64_t dim, const Shape& s) const {
+  return ember::unflatten(*this, dim, s);
+}
+Tensor Tensor::squeeze() const { return ember::squeeze(*this); }
+Tensor Tensor::squeeze(int64_t dim) const { return ember::squeeze(*this, dim); }
+Tensor Tensor::unsqueeze(int64_t dim) const { return ember::unsqueeze(*this, dim); }
+Tensor Tensor::permute(const Shape& dims) const { return ember::permute(*this, dims); }
+Tensor Tensor::transpose(int64_t d0, int64_t d1) const { return ember::transpose(*this, d0, d1); }
+Tensor Tensor::t() const { return ember::t(*this); }
+Tensor Tensor::narrow(int64_t dim, int64_t start, int64_t length) const {
+  return ember::narrow(*this, dim, start, length);
+}
+Tensor Tensor::select(int64_t dim, int64_t index) const { return ember::select(*this, dim, index); }
+Tensor Tensor::slice(int64_t dim, int64_t start, int64_t end, int64_t step) const {
+  return ember::slice(*this, dim, start, end, step);
+}
+Tensor Tensor::expand(const Shape& sizes) const { return ember::expand(*this, sizes); }
+Tensor Tensor::expand_as(const Tensor& other) const { return ember::expand_as(*this, other); }
+std::vector<Tensor> Tensor::chunk(int64_t n, int64_t dim) const {
+  return ember::chunk(*this, n, dim);
+}
+std::vector<Tensor> Tensor::split(int64_t size, int64_t dim) const {
+  return ember::split(*this, size, dim);
+}
+Tensor Tensor::clone() const { return ember::clone(*this); }
+Tensor Tensor::to(DType dtype) const { return ember::to(*this, dtype); }
+
+// ---- arithmetic and math
+Tensor Tensor::add(const Tensor& other, double alpha) const {
+  return ember::add(*this, alpha == 1 ? other : ember::mul(other, alpha));
+}
+Tensor Tensor::add(double other) const { return ember::add(*this, other); }
+Tensor Tensor::sub(const Tensor& other, double alpha) const {
+  return ember::sub(*this, alpha == 1 ? other : ember::mul(other, alpha));
+}
+Tensor Tensor::sub(double other) const { return ember::sub(*this, other); }
+Tensor Tensor::mul(const Tensor& other) const { return ember::mul(*this, other); }
+Tensor Tensor::mul(double other) const { return ember::mul(*this, other); }
+Tensor Tensor::div(const Tensor& other) const { return ember::div(*this, other); }
+Tensor Tensor::div(double other) const { return ember::div(*this, other); }
+Tensor Tensor::pow(double exponent) const { return ember::pow(*this, exponent); }
+Tensor Tensor::pow(const Tensor& exponent) const { return ember::pow(*this, exponent); }
+Tensor Tensor::neg() const { return ember::neg(*this); }
+Tensor Tensor::abs() const { return ember::abs(*this); }
+Tensor Tensor::sign() const { return ember::sign(*this); }
+Tensor Tensor::sqrt() const { return ember::sqrt(*this); }
+Tensor Tensor::rsqrt() const { return ember::rsqrt(*this); }
+Tensor Tensor::exp() const { return ember::exp(*this); }
+Tensor Tensor::log() const { return ember::log(*this); }
+Tensor Tensor::sin() const { return ember::sin(*this); }
+Tensor Tensor::cos() const { return ember::cos(*this); }
+Tensor Tensor::tanh() const { return ember::tanh(*this); }
+Tensor Tensor::sigmoid() const { return ember::sigmoid(*this); }
+Tensor Tensor::relu() const { return ember::relu(*this); }
+Tensor Tensor::erf() const { return ember::erf(*this); }
+Tensor Tensor::maximum(const Tensor& other) const { return ember::maximum(*this, other); }
+Tensor Tensor::minimum(const Tensor& other) const { return ember::minimum(*this, other); }
+Tensor Tensor::clamp(std::optional<double> lo, std::optional<double> hi) const {
+  return ember::clamp(*this, lo, hi);
+}
+Tensor Tensor::matmul(const Tensor& other) const { return ember::matmul(*this, other); }
+Tensor Tensor::mm(const Tensor& other) const { return ember::mm(*this, other); }
+Tensor Tensor::bmm(const Tensor& other) const { return ember::bmm(*this, other); }
+
+// ---- reductions
+Tensor Tensor::sum() const { return ember::sum(*this); }
+Tensor Tensor::sum(const Shape& dims, bool keep) const { return ember::sum(*this, dims, keep); }
+Tensor Tensor::mean() const { return ember::mean(*this); }
+Tensor Tensor::mean(const Shape& dims, bool keep) const { return ember::mean(*this, dims, keep); }
+Tensor Tensor::var() const { return ember::var(*this); }
+Tensor Tensor::var(const Shape& dims, int64_t correction, bool keep) const {
+  return ember::var(*this, dims, correction, keep);
+}
+Tensor Tensor::std() const { return ember::std(*this); }
+Tensor Tensor::std(const Shape& dims, int64_t correction, bool keep) const {
+  return ember::std(*this, dims, correction, keep);
+}
+Tensor Tensor::max() const { return ember::max(*this); }
+Tensor Tensor::min() const { return ember::min(*this); }
+std::pair<Tensor, Tensor> Tensor::max(int64_t dim, bool keep) const {
+  return ember::max(*this, dim, keep);
+}
+std::pair<Tensor, Tensor> Tensor::min(int64_t dim, bool keep) const {
+  return ember::min(*this, dim, keep);
+}
+Tensor Tensor::amax(const Shape& dims, bool keep) const { return ember::amax(*this, dims, keep); }
+Tensor Tensor::amin(const Shape& dims, bool keep) const { return ember::amin(*this, dims, keep); }
+Tensor Tensor::argmax() const { return ember::argmax(ember::reshape(*this, {-1}), 0); }
+Tensor Tensor::argmax(int64_t dim, bool keep) const { return ember::argmax(*this, dim, keep); }
+Tensor Tensor::argmin() const { return ember::argmin(ember::reshape(*this, {-1}), 0); }
+Tensor Tensor::argmin(int64_t dim, bool keep) const { return ember::argmin(*this, dim, keep); }
+Tensor Tensor::softmax(int64_t dim) const { return ember::softmax(*this, dim); }
+Tensor Tensor::log_softmax(int64_t dim) const { return ember::log_softmax(*this, dim); }
+Tensor Tensor::norm(double p) const { return ember::norm(*this, p); }
+Tensor Tensor::norm(double p, const Shape& dims, bool keep) const {
+  return ember::norm(*this, p, dims, keep);
+}
+
+// ---- comparisons
+Tensor Tensor::eq(const Tensor& other) const { return ember::eq(*this, other); }
+Tensor Tensor::eq(double other) const { return ember::eq(*this, other); }
+Tensor Tensor::ne(const Tensor& other) const { return ember::ne(*this, other); }
+Tensor Tensor::ne(double other) const { return ember::ne(*this, other); }
+Tensor Tensor::lt(const Tensor& other) const { return ember::lt(*this, other); }
+Tensor Tensor::lt(double other) const { return ember::lt(*this, other); }
+Tensor Tensor::le(const Tensor& other) const { return ember::le(*this, other); }
+Tensor Tensor::le(double other) const { return ember::le(*this, other); }
+Tensor Tensor::gt(const Tensor& other) const { return ember::gt(*this, other); }
+Tensor Tensor::gt(double other) const { return ember::gt(*this, other); }
+Tensor Tensor::ge(const Tensor& other) const { return ember::ge(*this, other); }
+Tensor Tensor::ge(double other) const { return ember::ge(*this, other); }
+
+// ---- indexing
+Tensor Tensor::index_select(int64_t dim, const Tensor& index) const {
+  return ember::index_select(*this, dim, index);
+}
+Tensor Tensor::index_add(int64_t dim, const Tensor& index, const Tensor& source) const {
+  return ember::index_add(*this, dim, index, source);
+}
+Tensor Tensor::gather(int64_t dim, const Tensor& index) const {
+  return ember::gather(*this, dim, index);
+}
+Tensor Tensor::scatter_add(int64_t dim, const Tensor& index, const Tensor& src) const {
+  return ember::scatter_add(*this, dim, index, src);
+}
+Tensor Tensor::masked_fill(const Tensor& mask, double value) const {
+  return ember::masked_fill(*this, mask, value);
+}
+
+// ---- in place
+const Tensor& Tensor::add_(const Tensor& other, double alpha) const {
+  return assign(*this, add(other, alpha), "add_");
+}
+const Tensor& Tensor::add_(double other) const { return assign(*this, add(other), "add_"); }
+const Tensor& Tensor::sub_(const Tensor& other, double alpha) const {
+  return assign(*this, sub(other, alpha), "sub_");
+}
+const Tensor& Tensor::sub_(double other) const { return assign(*this, sub(other), "sub_"); }
+const Tensor& Tensor::mul_(const Tensor& other) const { return assign(*this, mul(other), "mul_"); }
+const Tensor& Tensor::mul_(double other) const { return assign(*this, mul(other), "mul_"); }
+const Tensor& Tensor::div_(const Tensor& other) const { return assign(*this, div(other), "div_"); }
+const Tensor& Tensor::div_(double other) const { return assign(*this, div(other), "div_"); }
+const Tensor& Tensor::clamp_(std::optional<double> lo, std::optional<double> hi) const {
+  return assign(*this, clamp(lo, hi), "clamp_");
+}
+const Tensor& Tensor::masked_fill_(const Tensor& mask, double value) const {
+  return assign(*this, masked_fill(mask, value), "masked_fill_");
+}
+const Tensor& Tensor::uniform_(double from, double to, Generator* gen) const {
+  autograd::check_inplace(*this, "uniform_");
+  ember::uniform_(*this, from, to, gen);
+  storage()->bump_version();
+  return *this;
+}
+const Tensor& Tensor::normal_(double mean, double stddev, Generator* gen) const {
+  autograd::check_inplace(*this, "normal_");
+  ember::normal_(*this, mean, stddev, gen);
+  storage()->bump_version();
+  return *this;
+}
+
+}  // namespace ember
