@@ -462,6 +462,38 @@ Tensor gelu(const Tensor& x, bool tanh_approximation) {
 
 Tensor silu(const Tensor& x) { return x * sigmoid(x); }  // (composite)
 
+Tensor hardswish(const Tensor& x) {  // (composite)
+  return x * clamp(x + 3.0, 0.0, 6.0) * (1.0 / 6.0);
+}
+
+// softplus(x) = log(1 + e^x), written as relu(x) + log(1 + e^-|x|) so that it never overflows.
+Tensor mish(const Tensor& x) {  // (composite)
+  return x * tanh(relu(x) + log(exp(neg(abs(x))) + 1.0));
+}
+
+Tensor prelu(const Tensor& x, const Tensor& weight) {  // (composite)
+  int64_t channels = x.dim() >= 2 ? x.size(1) : 1;
+  if (weight.dim() != 1 || (weight.size(0) != 1 && weight.size(0) != channels))
+    fail("prelu: weight ", shape_str(weight.sizes()), " must hold 1 value or one per channel (",
+         channels, ") of input ", shape_str(x.sizes()));
+  Tensor w = weight;
+  if (weight.size(0) > 1) {  // per channel: broadcast along dim 1
+    Shape s(x.dim(), 1);
+    s[1] = channels;
+    w = reshape(weight, s);
+  }
+  Tensor positive = relu(x);
+  return positive + w * (x - positive);
+}
+
+Tensor pixel_shuffle(const Tensor& x, int64_t r) {  // (composite)
+  if (x.dim() != 4 || r < 1 || x.size(1) % (r * r) != 0)
+    fail("pixel_shuffle: expected (N, C*", r, "*", r, ", H, W), got ", shape_str(x.sizes()));
+  int64_t n = x.size(0), c = x.size(1) / (r * r), h = x.size(2), w = x.size(3);
+  Tensor blocks = reshape(x, {n, c, r, r, h, w});  // channel c*r*r + i*r + j -> pixel (i, j)
+  return reshape(permute(blocks, {0, 1, 4, 2, 5, 3}), {n, c, h * r, w * r});
+}
+
 Tensor leaky_relu(const Tensor& x, double slope) {  // (composite)
   return where(gt(x, 0.0), x, x * slope);
 }

@@ -80,6 +80,15 @@ Tensor embedding(const Tensor& indices, const Tensor& weight);
 Tensor gelu(const Tensor& x, bool tanh_approximation = false);
 Tensor silu(const Tensor& x);
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
+/// x * relu6(x + 3) / 6 (MobileNetV3's hard swish).
+Tensor hardswish(const Tensor& x);
+/// x * tanh(softplus(x)) (Misra 2019).
+Tensor mish(const Tensor& x);
+/// max(0, x) + weight * min(0, x); weight holds 1 value or one per channel (dim 1 of x).
+Tensor prelu(const Tensor& x, const Tensor& weight);
+/// (N, C r², H, W) -> (N, C, H r, W r): each group of r² channels becomes an r x r block of pixels
+/// (Shi et al. 2016's sub-pixel convolution), as torch.nn.functional.pixel_shuffle.
+Tensor pixel_shuffle(const Tensor& x, int64_t upscale_factor);
 
 }  // namespace functional
 }  // namespace ember::nn

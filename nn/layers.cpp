@@ -218,6 +218,16 @@ std::string Embedding::extra_repr() const {
   return std::to_string(options.num_embeddings) + ", " + std::to_string(options.embedding_dim);
 }
 
+PReLU::PReLU(const PReLUOptions& o) : Module("PReLU"), options(o) {
+  if (o.num_parameters < 1)
+    fail("PReLU: num_parameters must be at least 1, got ", o.num_parameters);
+  weight = register_parameter("weight", full({o.num_parameters}, o.init));
+}
+
+std::string PReLU::extra_repr() const {
+  return "num_parameters=" + std::to_string(options.num_parameters);
+}
+
 std::string LeakyReLU::extra_repr() const {
   std::ostringstream out;
   out << "negative_slope=" << slope;

@@ -181,6 +181,40 @@ class SiLU : public Module {
   SiLU() : Module("SiLU") {}
   Tensor forward(const Tensor& x) override { return functional::silu(x); }
 };
+class Hardswish : public Module {
+ public:
+  Hardswish() : Module("Hardswish") {}
+  Tensor forward(const Tensor& x) override { return functional::hardswish(x); }
+};
+class Mish : public Module {
+ public:
+  Mish() : Module("Mish") {}
+  Tensor forward(const Tensor& x) override { return functional::mish(x); }
+};
+struct PReLUOptions {
+  int64_t num_parameters = 1;  // 1, or the input's channel count (dim 1)
+  double init = 0.25;
+};
+/// max(0, x) + weight * min(0, x) with a learned slope: parameter "weight" (num_parameters).
+class PReLU : public Module {
+ public:
+  explicit PReLU(const PReLUOptions& options = {});
+  Tensor forward(const Tensor& x) override { return functional::prelu(x, weight); }
+  std::string extra_repr() const override;
+  PReLUOptions options;
+  Tensor weight;
+};
+/// (N, C r², H, W) -> (N, C, H r, W r); see functional::pixel_shuffle.
+class PixelShuffle : public Module {
+ public:
+  explicit PixelShuffle(int64_t upscale_factor)
+      : Module("PixelShuffle"), upscale_factor(upscale_factor) {}
+  Tensor forward(const Tensor& x) override { return functional::pixel_shuffle(x, upscale_factor); }
+  std::string extra_repr() const override {
+    return "upscale_factor=" + std::to_string(upscale_factor);
+  }
+  int64_t upscale_factor;
+};
 class Sigmoid : public Module {
  public:
   Sigmoid() : Module("Sigmoid") {}

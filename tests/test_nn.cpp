@@ -78,6 +78,11 @@ std::map<std::string, std::function<std::shared_ptr<nn::Module>()>> layers() {
       {"tanh", [] { return std::make_shared<Tanh>(); }},
       {"softmax", [] { return std::make_shared<Softmax>(1); }},
       {"flatten", [] { return std::make_shared<Flatten>(); }},
+      {"hardswish", [] { return std::make_shared<Hardswish>(); }},
+      {"mish", [] { return std::make_shared<Mish>(); }},
+      {"prelu", [] { return std::make_shared<PReLU>(PReLUOptions{.num_parameters = 3}); }},
+      {"prelu1", [] { return std::make_shared<PReLU>(); }},
+      {"pixel_shuffle", [] { return std::make_shared<PixelShuffle>(2); }},
   };
 }
 

@@ -31,7 +31,7 @@ def randomize(module, gen):
 
 
 def layer_cases():
-    """name -> (module factory, input shape, input kind)"""
+    """name -> (module factory, input shape, input kind: x, x3 (x * 3) or index)"""
     return {
         "linear": (lambda: nn.Linear(5, 3), (4, 5), "x"),
         "conv": (lambda: nn.Conv2d(3, 4, 3, padding=1), (2, 3, 6, 6), "x"),
@@ -55,6 +55,11 @@ def layer_cases():
         "tanh": (lambda: nn.Tanh(), (3, 4), "x"),
         "softmax": (lambda: nn.Softmax(dim=1), (3, 4, 2), "x"),
         "flatten": (lambda: nn.Flatten(), (2, 3, 2, 2), "x"),
+        "hardswish": (lambda: nn.Hardswish(), (3, 8), "x3"),
+        "mish": (lambda: nn.Mish(), (3, 8), "x3"),
+        "prelu": (lambda: nn.PReLU(3), (2, 3, 4), "x"),
+        "prelu1": (lambda: nn.PReLU(), (3, 4), "x"),
+        "pixel_shuffle": (lambda: nn.PixelShuffle(2), (2, 8, 3, 3), "x"),
     }
 
 
@@ -71,7 +76,8 @@ def make_nn(tensors):
             if kind == "index":
                 x = torch.randint(0, 10, shape, generator=gen)
             else:
-                x = torch.randn(*shape, generator=gen, dtype=torch.float64).to(dtype).requires_grad_()
+                scale = 3.0 if kind == "x3" else 1.0  # "x3": past the activation's bends at +-3
+                x = (torch.randn(*shape, generator=gen, dtype=torch.float64) * scale).to(dtype).requires_grad_()
             out = m(x)
             gout = torch.randn(tuple(out.shape), generator=gen, dtype=torch.float64).to(dtype)
             out.backward(gout)
