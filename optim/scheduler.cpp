@@ -83,6 +83,14 @@ double LinearLR::lr_at(double base, int64_t epoch) const {
   return base * (start_ + (end_ - start_) * progress);
 }
 
+LambdaLR::LambdaLR(Optimizer& optimizer, std::function<double(int64_t)> factor)
+    : LRScheduler(optimizer), factor_(std::move(factor)) {
+  check(static_cast<bool>(factor_), "LambdaLR: expected a factor function, got an empty one");
+  apply();
+}
+
+double LambdaLR::lr_at(double base, int64_t epoch) const { return base * factor_(epoch); }
+
 OneCycleLR::OneCycleLR(Optimizer& optimizer, double max_lr, int64_t total_steps,
                        const OneCycleLROptions& options)
     : LRScheduler(optimizer),

@@ -3,6 +3,7 @@
 // batch for OneCycleLR), after optimizer.step(). Construction sets the epoch-0 rate, as PyTorch.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,17 @@ class LinearLR : public LRScheduler {
   double lr_at(double base, int64_t epoch) const override;
   double start_, end_;
   int64_t total_;
+};
+
+/// lr = base * factor(epoch), for any schedule written as a function; a warm-up, say:
+///   LambdaLR warmup(adam, [](int64_t e) { return std::min(1.0, (e + 1) / 5.0); });
+class LambdaLR : public LRScheduler {
+ public:
+  LambdaLR(Optimizer& optimizer, std::function<double(int64_t)> factor);
+
+ protected:
+  double lr_at(double base, int64_t epoch) const override;
+  std::function<double(int64_t)> factor_;
 };
 
 /// The 1cycle policy (cosine annealing, two phases): from max_lr / div_factor up to max_lr over

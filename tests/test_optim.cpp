@@ -2,6 +2,8 @@
 // scale in float32: the loss gradients themselves differ from PyTorch's by rounding), every
 // scheduler's learning-rate sequence against torch.optim.lr_scheduler, state_dict round trips,
 // parameter groups and gradient clipping.
+#include <algorithm>
+#include <cmath>
 #include <functional>
 #include <map>
 
@@ -135,6 +137,12 @@ TEST_CASE("schedulers give torch.optim.lr_scheduler's learning rates") {
        [](auto& o) { return std::make_unique<optim::CosineAnnealingLR>(o, 10, 0.001); }},
       {"linear_lr", [](auto& o) { return std::make_unique<optim::LinearLR>(o, 0.25, 1.0, 4); }},
       {"onecycle_lr", [](auto& o) { return std::make_unique<optim::OneCycleLR>(o, 0.1, 20); }},
+      {"lambda_lr",
+       [](auto& o) {
+         return std::make_unique<optim::LambdaLR>(o, [](int64_t e) {
+           return std::min(1.0, (e + 1) / 4.0) * std::pow(0.8, std::max<int64_t>(0, e - 3));
+         });
+       }},
   };
   for (const auto& [name, make] : schedulers) {
     CAPTURE(name);

@@ -171,6 +171,8 @@ def make_optim(tensors):
         "cosine_lr": lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 10, eta_min=0.001),
         "linear_lr": lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=0.25, total_iters=4),
         "onecycle_lr": lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=20, cycle_momentum=False),
+        # a linear warm-up over 4 epochs, then a decay of 0.8 per epoch
+        "lambda_lr": lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda e: min(1.0, (e + 1) / 4) * 0.8 ** max(0, e - 3)),
     }
     for name, make in schedulers.items():
         p = torch.zeros(1, requires_grad=True)
