@@ -114,8 +114,12 @@ BlockCache& block_cache() {
   return *cache;
 }
 
+// Where a buffer of nbytes starts: on a huge page from kHugeFrom on, else on 64 bytes.
+size_t alignment(size_t nbytes) { return nbytes >= kHugeFrom ? kHugePage : kAlignment; }
+
 // The block malloc is asked for: the size rounded to the alignment, plus room to align.
-size_t block_size(size_t nbytes, size_t align) {
+size_t block_size(size_t nbytes) {
+  size_t align = alignment(nbytes);
   return (std::max<size_t>(nbytes, 1) + align - 1) / align * align + align;
 }
 
@@ -134,8 +138,7 @@ Storage::Storage(size_t nbytes) : nbytes_(nbytes) {
   (void)tuned;
   check(nbytes <= kMaxAllocation, "storage: refusing to allocate ", nbytes, " bytes (limit ",
         kMaxAllocation, ")");
-  size_t align = nbytes >= kHugeFrom ? kHugePage : kAlignment;
-  size_t size = block_size(nbytes, align);
+  size_t align = alignment(nbytes), size = block_size(nbytes);
   // NOTE: not aligned_alloc. glibc serves an aligned request from a larger chunk and frees the
   // slack on either side apart, so a freed buffer is too small for the next aligned request of
   // its own size, and the heap grows instead: a 2048 x 2048 matmul output came from fresh pages
@@ -157,7 +160,7 @@ Storage::Storage(size_t nbytes) : nbytes_(nbytes) {
 
 Storage::~Storage() {
   if (nbytes_ >= kCacheFrom)
-    block_cache().keep(block_, block_size(nbytes_, nbytes_ >= kHugeFrom ? kHugePage : kAlignment));
+    block_cache().keep(block_, block_size(nbytes_));
   else
     std::free(block_);
   g_current.fetch_sub(static_cast<int64_t>(nbytes_));

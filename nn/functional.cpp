@@ -272,8 +272,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 
 // y = xhat w + b, xhat = (x - mean) / sqrt(var + eps) over the last dims (normalized_shape),
 // with the biased variance. The forward and backward are kernels (kernels/norm.h: one pass per
-// row instead of a dozen elementwise ops and reductions); under create_graph the backward is
-// the same formula in ember ops, so layer_norm has second derivatives.
+// row instead of a dozen elementwise ops and reductions; they take weight and bias as m
+// contiguous values, `flat`); under create_graph the backward is the same formula in ember ops.
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
                   const Tensor& bias, double eps) {
   int64_t k = static_cast<int64_t>(normalized_shape.size());
@@ -295,12 +295,11 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   return record(
       "layer_norm", out.y, {x, weight, bias},
       [x = save(x), weight = save(weight), row_mean = out.mean, rstd = out.rstd, m, eps, dims,
-       leading, normalized_shape](const Tensor& g, const Needs& needs) {
+       leading, normalized_shape, flat](const Tensor& g, const Needs& needs) {
         Tensor xs = x.unpack(), w = weight.unpack();
         if (!GradMode::is_enabled()) {
           kernels::LayerNormGrads r = kernels::layer_norm_backward(
-              g, xs, m, row_mean, rstd, w.defined() ? reshape(w, {m}) : w, needs[0], needs[1],
-              needs[2]);
+              g, xs, m, row_mean, rstd, flat(w), needs[0], needs[1], needs[2]);
           auto shaped = [&](const Tensor& t) {
             return t.defined() ? reshape(t, normalized_shape) : t;
           };

@@ -109,8 +109,7 @@ TEST_CASE("with scaling normalization, the 2-D modules agree when they share wei
 // Scaling normalization from the paper's definitions, one batch element and head, keys j with
 // keep[j] (the mask's complement), n = the kept keys:
 //   dot-product: out[e, i] = Σ_j v[e, j] (Σ_c k[c, j] q[c, i]) / n          (an n_k x n_q map)
-//   efficient:   context[c, e] = Σ_j (k[c, j] / √n) v[e, j]
-//                out[e, i] = Σ_c context[c, e] q[c, i] / √n
+//   efficient:   context[c, e] = Σ_j (k[c, j] / √n) v[e, j];  out[e, i] = Σ_c context[c, e] q[c, i] / √n
 std::vector<double> naive_scaled_dot(const std::vector<double>& q, const std::vector<double>& k,
                                      const std::vector<double>& v, const std::vector<bool>& keep,
                                      int64_t dk, int64_t dv, int64_t nq, int64_t nk) {
@@ -281,8 +280,7 @@ TEST_CASE("gradcheck and gradgradcheck of the functionals and both modules") {
       auto blocked = [&](const std::vector<Tensor>& x) {  // 2 queries per block, of 4
         return F::blocked_dot_product_attention(x[0], x[1], x[2], norm, m, 2 * 2 * 2 * 5);
       };
-      for (auto fn :
-           {autograd::TensorFn(eff), autograd::TensorFn(dot), autograd::TensorFn(blocked)}) {
+      for (auto fn : {autograd::TensorFn(eff), autograd::TensorFn(dot), autograd::TensorFn(blocked)}) {
         auto r1 = autograd::gradcheck(fn, in);
         CHECK_MESSAGE(r1.passed, r1.message);
         auto r2 = autograd::gradgradcheck(fn, in);
@@ -340,20 +338,14 @@ TEST_CASE("the 2-D modules, MultiheadAttention and EfficientSelfAttention match 
       {"dot2d",  // the default, blocked: one query per block, so many blocks
        [] {
          return std::make_shared<nn::DotProductAttention2d>(
-             nn::AttentionOptions{.in_channels = 6,
-                                  .key_channels = 8,
-                                  .value_channels = 4,
-                                  .head_count = 2,
-                                  .block_elements = 1});
+             nn::AttentionOptions{.in_channels = 6, .key_channels = 8, .value_channels = 4,
+                                  .head_count = 2, .block_elements = 1});
        }},
       {"dot2d_full",  // the same golden values through the full map
        [] {
          return std::make_shared<nn::DotProductAttention2d>(
-             nn::AttentionOptions{.in_channels = 6,
-                                  .key_channels = 8,
-                                  .value_channels = 4,
-                                  .head_count = 2,
-                                  .blocked = false});
+             nn::AttentionOptions{.in_channels = 6, .key_channels = 8, .value_channels = 4,
+                                  .head_count = 2, .blocked = false});
        }},
       {"mha",
        [] {

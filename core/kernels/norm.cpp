@@ -240,11 +240,14 @@ LayerNormGrads layer_norm_backward(const Tensor& g_in, const Tensor& x_in, int64
 
 namespace {
 
-// Runs f(x, erf(x / √2), n) over x in chunks of 1024 values (the erf of a chunk stays in
-// cache), rows of chunks split across threads.
+// Values per chunk in with_erf: a chunk's erf (and, in the backward, its e^(-x²/2)) stays in L1.
+constexpr int64_t kErfChunk = 1024;
+
+// Runs f(begin, len, erf(x / √2) of those values) over x in chunks of kErfChunk values, the
+// chunks split across threads.
 template <typename T, typename F>
 void with_erf(const Tensor& x, F f) {
-  constexpr int64_t kChunk = 1024;
+  constexpr int64_t kChunk = kErfChunk;
   const T* xp = x.data_ptr<T>();
   int64_t n = x.numel(), chunks = (n + kChunk - 1) / kChunk;
   parallel_for(0, chunks, std::max<int64_t>(1, kGrainElements / kChunk),
@@ -284,7 +287,7 @@ Tensor gelu_backward(const Tensor& g_in, const Tensor& x_in) {
     T* dp = dx.data_ptr<T>();
     const T inv_sqrt_2pi = T(0.5 * std::numbers::inv_sqrtpi * std::numbers::sqrt2);
     with_erf<T>(x, [&](int64_t begin, int64_t len, const T* erfs) {
-      T density[1024];
+      T density[kErfChunk];
       for (int64_t i = 0; i < len; ++i) density[i] = T(-0.5) * xp[begin + i] * xp[begin + i];
       vmath::exp(density, density, len);
       for (int64_t i = 0; i < len; ++i) {
