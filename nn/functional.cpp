@@ -186,26 +186,6 @@ Tensor avg_pool2d(const Tensor& x, Pair kernel, const PoolArgs& a) {
   return reshape(mean(cols, {1}), {n, c, oh, ow});
 }
 
-// Bins [floor(i*H/OH), ceil((i+1)*H/OH)) averaged, as PyTorch      (composite)
-Tensor adaptive_avg_pool2d(const Tensor& x, Pair out) {
-  if (x.dim() != 4 || out.h < 1 || out.w < 1)
-    fail("adaptive_avg_pool2d: expected a 4-D input and a positive output size, got ",
-         shape_str(x.sizes()), " and (", out.h, ", ", out.w, ")");
-  int64_t h = x.size(2), w = x.size(3);
-  if (h % out.h == 0 && w % out.w == 0) return avg_pool2d(x, {h / out.h, w / out.w});
-  std::vector<Tensor> rows;
-  for (int64_t i = 0; i < out.h; ++i) {
-    int64_t y0 = i * h / out.h, y1 = ((i + 1) * h + out.h - 1) / out.h;
-    std::vector<Tensor> cells;
-    for (int64_t j = 0; j < out.w; ++j) {
-      int64_t x0 = j * w / out.w, x1 = ((j + 1) * w + out.w - 1) / out.w;
-      cells.push_back(mean(narrow(narrow(x, 2, y0, y1 - y0), 3, x0, x1 - x0), {2, 3}));
-    }
-    rows.push_back(stack(cells, 2));  // (N, C, OW)
-  }
-  return stack(rows, 2);  // (N, C, OH, OW)
-}
-
 // y = xhat w + b, xhat = (x - mean) / sqrt(var + eps) per channel. Training uses the batch's mean
 // and biased variance and updates the running statistics (unbiased variance); evaluation uses
 // the running ones.

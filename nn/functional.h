@@ -29,6 +29,32 @@ struct PoolArgs {
   Pair padding = 0, dilation = 1;
 };
 
+/// conv_transpose2d's arguments, in torch.nn.functional.conv_transpose2d's order.
+struct ConvTransposeArgs {
+  Pair stride = 1, padding = 0, output_padding = 0;
+  int64_t groups = 1;
+  Pair dilation = 1;
+};
+
+/// Two scale factors (height, width); ScalePair(2.0) scales both by 2.
+struct ScalePair {
+  double h, w;
+  ScalePair(double v) : h(v), w(v) {}  // NOLINT: implicit, so `.scale_factor = 2.0` works
+  ScalePair(double h_, double w_) : h(h_), w(w_) {}
+};
+
+enum class Interpolation { Nearest, Bilinear };
+
+/// interpolate's options: give either size or scale_factor, as PyTorch.
+struct InterpolateArgs {
+  std::optional<Pair> size = std::nullopt;
+  std::optional<ScalePair> scale_factor = std::nullopt;
+  Interpolation mode = Interpolation::Nearest;
+  bool align_corners = false;  // bilinear only: corner pixels' centres map onto each other
+};
+
+enum class PadMode { Constant, Reflect, Replicate };
+
 struct CrossEntropyArgs {
   int64_t ignore_index = -100;
   double label_smoothing = 0.0;
@@ -49,10 +75,26 @@ Tensor fold(const Tensor& cols, Pair output_size, Pair kernel_size, Pair dilatio
 /// (out, C/groups, kh, kw); bias: (out) or undefined.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {},
               const ConvArgs& args = {});
+/// The adjoint of conv2d with respect to its input ("deconvolution"): each input pixel scatters
+/// weight * x into a kernel-sized window of the output. x: (N, C, H, W); weight:
+/// (C, out/groups, kh, kw); bias: (out) or undefined. Output height
+/// (H-1)*stride - 2*padding + dilation*(kh-1) + output_padding + 1, as PyTorch.
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {},
+                        const ConvTransposeArgs& args = {});
 Tensor max_pool2d(const Tensor& x, Pair kernel_size, const PoolArgs& args = {});
 /// Average over each window; zero padding counts toward the average (count_include_pad).
 Tensor avg_pool2d(const Tensor& x, Pair kernel_size, const PoolArgs& args = {});
 Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size);
+/// The maximum over each bin [floor(i*H/OH), ceil((i+1)*H/OH)) of x: (N, C, H, W).
+Tensor adaptive_max_pool2d(const Tensor& x, Pair output_size);
+/// Resizes (N, C, H, W) to args.size, or by args.scale_factor: nearest (the pixel at
+/// floor(dst * in/out)) or bilinear, as torch.nn.functional.interpolate.
+Tensor interpolate(const Tensor& x, const InterpolateArgs& args);
+/// Pads the last dims: pads = {left, right} for the last dim, then {top, bottom} for the one
+/// before, ... as torch.nn.functional.pad. Constant padding may be negative (crops); reflect
+/// mirrors without repeating the edge (pad < size), replicate repeats the edge.
+Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode = PadMode::Constant,
+           double value = 0.0);
 /// Batch norm over dims (0, 2, 3...) of x: (N, C, ...). In training, normalises with the batch
 /// statistics and updates running_mean / running_var in place (unbiased variance), as PyTorch.
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
@@ -75,6 +117,10 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
 /// Zeroes each element with probability p (from the seeded generator) and scales the rest by
 /// 1/(1-p) when training; the identity otherwise.
 Tensor dropout(const Tensor& x, double p = 0.5, bool training = true);
+/// Zeroes whole channels of x: (N, C, H, W) or (C, H, W), each with probability p, and scales
+/// the rest by 1/(1-p) when training (Tompson et al. 2015's spatial dropout); the identity
+/// otherwise.
+Tensor dropout2d(const Tensor& x, double p = 0.5, bool training = true);
 /// Rows of weight picked by int64 indices of any shape: result (indices..., dim).
 Tensor embedding(const Tensor& indices, const Tensor& weight);
 Tensor gelu(const Tensor& x, bool tanh_approximation = false);

@@ -2,6 +2,7 @@
 #include "init.h"
 
 #include <cmath>
+#include <numbers>
 
 #include "../autograd/ops.h"
 
@@ -33,6 +34,51 @@ void uniform_(const Tensor& t, double low, double high) {
 void normal_(const Tensor& t, double mean, double std) {
   NoGradGuard no_grad;
   ember::normal_(t, mean, std);
+}
+
+namespace {
+
+// erf⁻¹(y) for y in (-1, 1): Giles's single-precision approximation ("Approximating the erfinv
+// function", 2010), then two Newton steps on erf(x) - y = 0 (erf' = 2/√π e^(-x²)), which take it
+// to double precision.
+double erfinv(double y) {
+  if (y <= -1.0 || y >= 1.0) return std::copysign(INFINITY, y);
+  double w = -std::log((1.0 - y) * (1.0 + y)), x;
+  if (w < 5.0) {
+    w -= 2.5;
+    x = 2.81022636e-08;
+    for (double c : {3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
+                     -0.00417768164, 0.246640727, 1.50140941})
+      x = x * w + c;
+  } else {
+    w = std::sqrt(w) - 3.0;
+    x = -0.000200214257;
+    for (double c : {0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
+                     0.00943887047, 1.00167406, 2.83297682})
+      x = x * w + c;
+  }
+  x *= y;
+  for (int step = 0; step < 2; ++step)
+    x -= (std::erf(x) - y) / (2.0 * std::numbers::inv_sqrtpi * std::exp(-x * x));
+  return x;
+}
+
+}  // namespace
+
+// PyTorch's recipe: u ~ U(2 Φ(α) - 1, 2 Φ(β) - 1) with α, β the bounds in standard units, then
+// x = mean + std √2 erf⁻¹(u), clamped to [a, b] against rounding.
+void trunc_normal_(const Tensor& t, double mean, double std, double a, double b) {
+  check(std > 0 && a < b, "trunc_normal_: expected std > 0 and a < b, got std ", std, ", [", a,
+        ", ", b, "]");
+  auto cdf = [](double x) { return (1.0 + std::erf(x / std::numbers::sqrt2)) / 2.0; };
+  double low = cdf((a - mean) / std), high = cdf((b - mean) / std);
+  init::uniform_(t, 2.0 * low - 1.0, 2.0 * high - 1.0);
+  NoGradGuard no_grad;
+  Tensor u = clone(to(t, kFloat64)).contiguous();
+  double* p = u.data_ptr<double>();
+  for (int64_t i = 0; i < u.numel(); ++i)
+    p[i] = std::clamp(mean + std * std::numbers::sqrt2 * erfinv(p[i]), a, b);
+  t.copy_(to(u, t.dtype()));
 }
 
 void constant_(const Tensor& t, double value) {

@@ -17,6 +17,10 @@ double calculate_gain(const std::string& nonlinearity, double param = 0.01);
 
 void uniform_(const Tensor& t, double low = 0.0, double high = 1.0);
 void normal_(const Tensor& t, double mean = 0.0, double std = 1.0);
+/// N(mean, std²) restricted to [a, b]: inverse-CDF sampling (uniform in the CDF's range, then
+/// erfinv), as torch.nn.init.trunc_normal_, so a seed gives PyTorch's values.
+void trunc_normal_(const Tensor& t, double mean = 0.0, double std = 1.0, double a = -2.0,
+                   double b = 2.0);
 void constant_(const Tensor& t, double value);
 void zeros_(const Tensor& t);
 void ones_(const Tensor& t);

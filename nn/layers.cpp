@@ -29,6 +29,19 @@ void default_init(const Tensor& weight, const Tensor& bias) {
   }
 }
 
+// PyTorch's _ConvNd.extra_repr: the non-default settings only.
+std::string conv_repr(int64_t in, int64_t out, Pair kernel, Pair stride, Pair padding,
+                      Pair dilation, Pair output_padding, int64_t groups, bool bias) {
+  std::ostringstream s;
+  s << in << ", " << out << ", kernel_size=" << pair_str(kernel) << ", stride=" << pair_str(stride);
+  if (padding.h || padding.w) s << ", padding=" << pair_str(padding);
+  if (dilation.h != 1 || dilation.w != 1) s << ", dilation=" << pair_str(dilation);
+  if (output_padding.h || output_padding.w) s << ", output_padding=" << pair_str(output_padding);
+  if (groups != 1) s << ", groups=" << groups;
+  if (!bias) s << ", bias=False";
+  return s.str();
+}
+
 }  // namespace
 
 Linear::Linear(const LinearOptions& o) : Module("Linear"), options(o) {
@@ -71,16 +84,38 @@ Tensor Conv2d::forward(const Tensor& x) {
 }
 
 std::string Conv2d::extra_repr() const {
-  std::ostringstream out;
-  out << options.in_channels << ", " << options.out_channels
-      << ", kernel_size=" << pair_str(options.kernel_size)
-      << ", stride=" << pair_str(options.stride);
-  if (options.padding.h || options.padding.w) out << ", padding=" << pair_str(options.padding);
-  if (options.dilation.h != 1 || options.dilation.w != 1)
-    out << ", dilation=" << pair_str(options.dilation);
-  if (options.groups != 1) out << ", groups=" << options.groups;
-  if (!options.bias) out << ", bias=False";
-  return out.str();
+  const Conv2dOptions& o = options;
+  return conv_repr(o.in_channels, o.out_channels, o.kernel_size, o.stride, o.padding, o.dilation,
+                   /*output_padding=*/0, o.groups, o.bias);
+}
+
+ConvTranspose2d::ConvTranspose2d(const ConvTranspose2dOptions& o)
+    : Module("ConvTranspose2d"), options(o) {
+  if (o.groups < 1 || o.in_channels % o.groups || o.out_channels % o.groups)
+    fail("ConvTranspose2d: ", o.in_channels, " input and ", o.out_channels,
+         " output channels must both divide into ", o.groups, " groups");
+  weight = register_parameter("weight", empty({o.in_channels, o.out_channels / o.groups,
+                                               o.kernel_size.h, o.kernel_size.w}));
+  if (o.bias) bias = register_parameter("bias", empty({o.out_channels}));
+  reset_parameters();
+}
+
+// PyTorch's fan in of this weight is out/groups * kh * kw (its dim 1), as default_init reads it.
+void ConvTranspose2d::reset_parameters() { default_init(weight, bias); }
+
+Tensor ConvTranspose2d::forward(const Tensor& x) {
+  return F::conv_transpose2d(x, weight, bias,
+                             {.stride = options.stride,
+                              .padding = options.padding,
+                              .output_padding = options.output_padding,
+                              .groups = options.groups,
+                              .dilation = options.dilation});
+}
+
+std::string ConvTranspose2d::extra_repr() const {
+  const ConvTranspose2dOptions& o = options;
+  return conv_repr(o.in_channels, o.out_channels, o.kernel_size, o.stride, o.padding, o.dilation,
+                   o.output_padding, o.groups, o.bias);
 }
 
 template <int Dims>
@@ -195,6 +230,46 @@ Tensor AdaptiveAvgPool2d::forward(const Tensor& x) {
 }
 
 std::string AdaptiveAvgPool2d::extra_repr() const { return "output_size=" + pair_str(output_size); }
+
+Tensor AdaptiveMaxPool2d::forward(const Tensor& x) {
+  return F::adaptive_max_pool2d(x, output_size);
+}
+
+std::string AdaptiveMaxPool2d::extra_repr() const { return "output_size=" + pair_str(output_size); }
+
+std::string Upsample::extra_repr() const {
+  auto py_float = [](std::ostream& out, double v) {  // as Python's repr: 2.0, 1.5
+    std::ostringstream f;
+    f << v;
+    out << f.str() << (f.str().find_first_of(".e") == std::string::npos ? ".0" : "");
+  };
+  std::ostringstream out;
+  if (options.size) out << "size=" << pair_str(*options.size);
+  if (options.scale_factor) {
+    const ScalePair& s = *options.scale_factor;
+    out << "scale_factor=" << (s.h == s.w ? "" : "(");
+    py_float(out, s.h);
+    if (s.h != s.w) {
+      out << ", ";
+      py_float(out, s.w);
+      out << ')';
+    }
+  }
+  out << ", mode='" << (options.mode == Interpolation::Nearest ? "nearest" : "bilinear") << "'";
+  return out.str();
+}
+
+Dropout2d::Dropout2d(double p_) : Module("Dropout2d"), p(p_) {
+  check(p >= 0 && p <= 1, "Dropout2d: probability must be in [0, 1], got ", p);
+}
+
+Tensor Dropout2d::forward(const Tensor& x) { return F::dropout2d(x, p, is_training()); }
+
+std::string Dropout2d::extra_repr() const {
+  std::ostringstream out;
+  out << "p=" << p;
+  return out.str();
+}
 
 Dropout::Dropout(double p_) : Module("Dropout"), p(p_) {
   check(p >= 0 && p <= 1, "Dropout: probability must be in [0, 1], got ", p);

@@ -6,6 +6,7 @@
 // Read next: optim/optimizer.h.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "functional.h"
@@ -46,6 +47,26 @@ class Conv2d : public Module {
   std::string extra_repr() const override;
   void reset_parameters();
   Conv2dOptions options;
+  Tensor weight, bias;
+};
+
+struct ConvTranspose2dOptions {
+  int64_t in_channels = 0, out_channels = 0;
+  Pair kernel_size = 1, stride = 1, padding = 0, output_padding = 0;
+  int64_t groups = 1;
+  bool bias = true;
+  Pair dilation = 1;
+};
+
+/// Transposed 2-D convolution (a decoder's learned upsampling). weight: (in, out/groups, kh, kw);
+/// bias: (out). See functional::conv_transpose2d for the output size.
+class ConvTranspose2d : public Module {
+ public:
+  explicit ConvTranspose2d(const ConvTranspose2dOptions& options);
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  void reset_parameters();
+  ConvTranspose2dOptions options;
   Tensor weight, bias;
 };
 
@@ -131,6 +152,33 @@ class AdaptiveAvgPool2d : public Module {
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   Pair output_size;
+};
+
+class AdaptiveMaxPool2d : public Module {
+ public:
+  explicit AdaptiveMaxPool2d(Pair output_size)
+      : Module("AdaptiveMaxPool2d"), output_size(output_size) {}
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  Pair output_size;
+};
+
+/// Resizes (N, C, H, W) by nearest or bilinear interpolation; see functional::interpolate.
+class Upsample : public Module {
+ public:
+  explicit Upsample(const InterpolateArgs& options) : Module("Upsample"), options(options) {}
+  Tensor forward(const Tensor& x) override { return functional::interpolate(x, options); }
+  std::string extra_repr() const override;
+  InterpolateArgs options;
+};
+
+/// Zeroes whole channels with probability p when training; see functional::dropout2d.
+class Dropout2d : public Module {
+ public:
+  explicit Dropout2d(double p = 0.5);
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  double p;
 };
 
 class Dropout : public Module {
@@ -244,6 +292,16 @@ class Identity : public Module {
  public:
   Identity() : Module("Identity") {}
   Tensor forward(const Tensor& x) override { return x; }
+};
+
+/// A function as a module, as libtorch's nn::Functional: a step without parameters in a
+/// Sequential, e.g. Functional([](const Tensor& x) { return functional::pad(x, {1, 1}); }).
+class Functional : public Module {
+ public:
+  explicit Functional(std::function<Tensor(const Tensor&)> fn)
+      : Module("Functional"), fn(std::move(fn)) {}
+  Tensor forward(const Tensor& x) override { return fn(x); }
+  std::function<Tensor(const Tensor&)> fn;
 };
 
 /// Runs its modules in order; they are named "0", "1", ... as in PyTorch.

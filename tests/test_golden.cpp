@@ -151,7 +151,9 @@ TEST_CASE("random numbers, initial weights and shuffles are PyTorch's for the sa
       {"conv", std::make_shared<nn::Conv2d>(
                    nn::Conv2dOptions{.in_channels = 3, .out_channels = 8, .kernel_size = 3})},
       {"mha", std::make_shared<nn::MultiheadAttention>(
-                  nn::TokenAttentionOptions{.embed_dim = 16, .num_heads = 4})}};
+                  nn::TokenAttentionOptions{.embed_dim = 16, .num_heads = 4})},
+      {"conv_transpose", std::make_shared<nn::ConvTranspose2d>(nn::ConvTranspose2dOptions{
+                             .in_channels = 4, .out_channels = 6, .kernel_size = 3, .groups = 2})}};
   for (auto& [name, module] : modules)
     for (auto& [key, value] : module->state_dict()) same("module." + name + "." + key, value);
 
@@ -188,5 +190,12 @@ TEST_CASE("random numbers, initial weights and shuffles are PyTorch's for the sa
       {"batch_norm", std::make_shared<nn::BatchNorm2d>(3)}};
   for (auto& [name, module] : constant_init)
     for (auto& [key, value] : module->state_dict()) same("module." + name + "." + key, value);
+  // trunc_normal_: PyTorch's uniform draws, then erfinv (PyTorch's in the tensor's dtype).
+  manual_seed(5);
+  Tensor tn32 = empty({1000}), tn64 = empty({300}, kFloat64);
+  nn::init::trunc_normal_(tn32, 0.0, 0.02, -0.04, 0.04);
+  nn::init::trunc_normal_(tn64, 1.0, 2.0, 0.0, 3.0);
+  CHECK_CLOSE_ABS(tn32, golden.at("trunc_normal_f32"), 1e-6, 1e-8);
+  CHECK_CLOSE_ABS(tn64, golden.at("trunc_normal_f64"), 1e-12, 1e-12);
   CHECK_MESSAGE(golden.unread().empty(), "golden keys never compared: ", golden.unread());
 }

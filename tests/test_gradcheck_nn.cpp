@@ -109,6 +109,41 @@ std::vector<Line> table() {
       {"pixel_shuffle",
        [](const Inputs& x) { return F::pixel_shuffle(x[0], 2); },
        {in({1, 8, 2, 3})}},
+      {"adaptive_max_pool2d",  // uneven bins (overlapping), then an even split (max_pool2d)
+       [](const Inputs& x) {
+         return sum(F::adaptive_max_pool2d(x[0], {2, 3})) + F::adaptive_max_pool2d(x[0], {1, 2});
+       },
+       {in({1, 2, 5, 4})}},
+      {"interpolate",
+       [](const Inputs& x) {
+         return F::interpolate(x[0], {.scale_factor = nn::ScalePair{1.7, 2.0}});
+       },
+       {in({1, 2, 3, 2})}},
+      {"interpolate",
+       [](const Inputs& x) {
+         return F::interpolate(x[0], {.size = nn::Pair{5, 2}, .mode = nn::Interpolation::Bilinear});
+       },
+       {in({1, 2, 3, 4})}},
+      {"interpolate",
+       [](const Inputs& x) {
+         return F::interpolate(
+             x[0],
+             {.scale_factor = 1.5, .mode = nn::Interpolation::Bilinear, .align_corners = true});
+       },
+       {in({2, 1, 3, 2})}},
+      {"pad",
+       [](const Inputs& x) {
+         return sum(F::pad(x[0], {1, 2, 2, 1}, nn::PadMode::Reflect)) +
+                sum(F::pad(x[0], {2, 0, 0, 3}, nn::PadMode::Replicate) * 0.5) +
+                F::pad(x[0], {1, -1, 0, 0, 1, 1}, nn::PadMode::Constant, 0.5);
+       },
+       {in({2, 3, 3})}},
+      {"dropout2d",
+       [](const Inputs& x) {
+         manual_seed(5);  // the same channel mask on every evaluation
+         return F::dropout2d(x[0], 0.4, true);
+       },
+       {in({2, 3, 2, 2})}},
       {"gelu", [](const Inputs& x) { return F::gelu(x[0]) + F::gelu(x[0], true); }, {in({5})}},
       {"silu", [](const Inputs& x) { return F::silu(x[0]); }, {in({5})}},
       {"leaky_relu", [](const Inputs& x) { return F::leaky_relu(x[0], 0.1); }, {away({5})}},
@@ -150,6 +185,22 @@ std::vector<Line> table() {
                      [args](const Inputs& x) { return F::conv2d(x[0], x[1], x[2], args); },
                      {in({2, 8, 4, 3}), in({8, 8, 3, 3}), in({8})}});
   }
+  // conv_transpose2d over stride, padding, output_padding, dilation and groups, at second order.
+  for (int64_t stride : {1, 2})
+    for (int64_t padding : {0, 1})
+      for (int64_t dilation : {1, 2})
+        for (int64_t groups : {1, 2}) {
+          nn::ConvTransposeArgs args{.stride = stride,
+                                     .padding = padding,
+                                     .output_padding = std::max(stride, dilation) - 1,
+                                     .groups = groups,
+                                     .dilation = dilation};
+          lines.push_back(
+              {"conv_transpose2d",
+               [args](const Inputs& x) { return F::conv_transpose2d(x[0], x[1], x[2], args); },
+               {in({2, 4, 3, 2}), in({4, 6 / groups, 3, 2}), in({6})},
+               /*second_order=*/true});
+        }
   // 1x1 kernels: stride 1 reads the input as its own columns; stride 2 does not.
   for (int64_t stride : {1, 2}) {
     nn::ConvArgs args{.stride = stride, .groups = 2};

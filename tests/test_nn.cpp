@@ -17,6 +17,12 @@ namespace {
 TensorMap golden(const std::string& file) { return testing::golden_file(file); }
 using testing::with_prefix;
 
+// PyTorch's ReflectionPad2d, ReplicationPad2d, ConstantPad2d, ... as functional::pad.
+std::shared_ptr<nn::Module> padding(std::vector<int64_t> pads, nn::PadMode mode, double value = 0) {
+  return std::make_shared<nn::Functional>(
+      [=](const Tensor& x) { return nn::functional::pad(x, pads, mode, value); });
+}
+
 std::map<std::string, std::function<std::shared_ptr<nn::Module>()>> layers() {
   using namespace nn;
   return {
@@ -83,6 +89,77 @@ std::map<std::string, std::function<std::shared_ptr<nn::Module>()>> layers() {
       {"prelu", [] { return std::make_shared<PReLU>(PReLUOptions{.num_parameters = 3}); }},
       {"prelu1", [] { return std::make_shared<PReLU>(); }},
       {"pixel_shuffle", [] { return std::make_shared<PixelShuffle>(2); }},
+      {"conv_transpose",
+       [] {
+         return std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions{.in_channels = 3,
+                                                                         .out_channels = 4,
+                                                                         .kernel_size = 3,
+                                                                         .stride = 2,
+                                                                         .padding = 1,
+                                                                         .output_padding = 1});
+       }},
+      {"conv_transpose_groups",
+       [] {
+         return std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions{.in_channels = 4,
+                                                                         .out_channels = 6,
+                                                                         .kernel_size = {3, 2},
+                                                                         .stride = {2, 1},
+                                                                         .padding = {0, 1},
+                                                                         .output_padding = {1, 0},
+                                                                         .groups = 2,
+                                                                         .dilation = {1, 2}});
+       }},
+      {"conv_transpose_nobias",
+       [] {
+         return std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions{
+             .in_channels = 2, .out_channels = 3, .kernel_size = 2, .stride = 2, .bias = false});
+       }},
+      {"adaptive_max",
+       [] {
+         return std::make_shared<AdaptiveMaxPool2d>(Pair{3, 2});
+       }},
+      {"adaptive_max_even", [] { return std::make_shared<AdaptiveMaxPool2d>(2); }},
+      {"upsample_nearest",
+       [] { return std::make_shared<Upsample>(InterpolateArgs{.scale_factor = 2.0}); }},
+      {"upsample_nearest_size",
+       [] {
+         return std::make_shared<Upsample>(InterpolateArgs{.size = Pair{5, 7}});
+       }},
+      {"upsample_nearest_frac",
+       [] {
+         return std::make_shared<Upsample>(InterpolateArgs{.scale_factor = ScalePair{1.7, 0.6}});
+       }},
+      {"upsample_bilinear",
+       [] {
+         return std::make_shared<Upsample>(
+             InterpolateArgs{.size = Pair{5, 7}, .mode = Interpolation::Bilinear});
+       }},
+      {"upsample_bilinear_down",
+       [] {
+         return std::make_shared<Upsample>(
+             InterpolateArgs{.scale_factor = ScalePair{0.6, 1.5}, .mode = Interpolation::Bilinear});
+       }},
+      {"upsample_bilinear_corners",
+       [] {
+         return std::make_shared<Upsample>(InterpolateArgs{
+             .scale_factor = 1.5, .mode = Interpolation::Bilinear, .align_corners = true});
+       }},
+      {"pad_reflect",
+       [] {
+         return padding({1, 2, 2, 0}, PadMode::Reflect);
+       }},
+      {"pad_reflect1d",
+       [] {
+         return padding({2, 2}, PadMode::Reflect);
+       }},
+      {"pad_replicate",
+       [] {
+         return padding({2, 0, 1, 3}, PadMode::Replicate);
+       }},
+      {"pad_constant",
+       [] {
+         return padding({1, -1, 2, 0}, PadMode::Constant, 0.5);
+       }},
   };
 }
 

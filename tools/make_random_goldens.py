@@ -63,7 +63,8 @@ def main():
 
     torch.manual_seed(1)
     modules = {"linear": nn.Linear(20, 5), "conv": nn.Conv2d(3, 8, 3),
-               "mha": nn.MultiheadAttention(16, 4)}
+               "mha": nn.MultiheadAttention(16, 4),
+               "conv_transpose": nn.ConvTranspose2d(4, 6, 3, groups=2)}
     for name, module in modules.items():
         for key, value in module.state_dict().items():
             t[f"module.{name}.{key}"] = value
@@ -89,6 +90,12 @@ def main():
                          "batch_norm": nn.BatchNorm2d(3)}.items():
         for key, value in module.state_dict().items():
             t[f"module.{name}.{key}"] = value
+
+    # trunc_normal_: uniform over the CDF's range, then erfinv (float32 and float64).
+    torch.manual_seed(5)
+    t["trunc_normal_f32"] = nn.init.trunc_normal_(torch.empty(1000), std=0.02, a=-0.04, b=0.04)
+    t["trunc_normal_f64"] = nn.init.trunc_normal_(torch.empty(300, dtype=torch.float64), mean=1.0,
+                                                  std=2.0, a=0.0, b=3.0)
 
     os.makedirs(OUT, exist_ok=True)
     path = os.path.join(OUT, "random.safetensors")
