@@ -22,17 +22,18 @@ uint64_t augmentation_seed(uint64_t seed, int64_t epoch, int64_t sample) {
 
 }  // namespace
 
-TensorDataset::TensorDataset(Tensor data, Tensor targets)
-    : data_(std::move(data)), targets_(std::move(targets)) {
+TensorDataset::TensorDataset(Tensor data, Tensor targets, Transform transform)
+    : data_(std::move(data)), targets_(std::move(targets)), transform_(std::move(transform)) {
   if (data_.dim() < 1 || targets_.dim() < 1 || data_.size(0) != targets_.size(0))
     fail("TensorDataset: data ", shape_str(data_.sizes()), " and targets ",
          shape_str(targets_.sizes()), " must have the same number of samples");
 }
 
-Example TensorDataset::get(int64_t i, Generator&) const {
+Example TensorDataset::get(int64_t i, Generator& gen) const {
   if (i < 0 || i >= size())
     fail("TensorDataset: index ", i, " out of range for ", size(), " samples");
-  return {select(data_, 0, i), select(targets_, 0, i)};
+  Tensor sample = select(data_, 0, i);
+  return {transform_ ? transform_(sample, gen) : sample, select(targets_, 0, i)};
 }
 
 DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, const DataLoaderOptions& options)

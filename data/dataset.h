@@ -17,6 +17,7 @@
 
 #include "../core/random.h"
 #include "../core/tensor.h"
+#include "transforms.h"
 
 namespace ember::data {
 
@@ -33,10 +34,11 @@ class Dataset {
   virtual Example get(int64_t i, Generator& gen) const = 0;
 };
 
-/// Examples are rows of `data` and `targets` (the first dim indexes samples).
+/// Examples are rows of `data` and `targets` (the first dim indexes samples), each passed through
+/// `transform` when one is given (augmentation, run per sample on the DataLoader's threads).
 class TensorDataset : public Dataset {
  public:
-  TensorDataset(Tensor data, Tensor targets);
+  TensorDataset(Tensor data, Tensor targets, Transform transform = nullptr);
   int64_t size() const override { return data_.size(0); }
   Example get(int64_t i, Generator& gen) const override;
   const Tensor& data() const { return data_; }
@@ -44,6 +46,7 @@ class TensorDataset : public Dataset {
 
  private:
   Tensor data_, targets_;
+  Transform transform_;
 };
 
 struct Batch {

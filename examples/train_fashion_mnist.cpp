@@ -44,8 +44,17 @@ struct Config {
   int threads = 0;
   uint64_t seed = 0;
   std::string data = "/usr/share/datasets/fashion-mnist", image_folder, save, resume, metrics, plot;
-  bool eval_only = false, detect_anomaly = false, flush_denormal = true;
+  bool eval_only = false, detect_anomaly = false, flush_denormal = true, augment = false;
 };
+
+// --augment: torchvision's usual recipe for 28x28 images, on pixels in [0, 1], then the
+// normalisation every image gets. Each training sample is transformed on the DataLoader's
+// threads, from a generator seeded by (seed, epoch, sample).
+data::Transform training_transform(const Config& c) {
+  data::Transform normalize = data::Normalize({kMean}, {kStd});
+  if (!c.augment) return normalize;
+  return data::Compose({data::RandomCrop(28, 2), data::RandomHorizontalFlip(), normalize});
+}
 
 struct Split {
   std::shared_ptr<data::Dataset> train, test;
@@ -67,7 +76,7 @@ Split load_idx_split(const Config& c) {
                       "or point --data at MNIST-format files, or --image-folder at a folder with "
                       "train/ and test/ inside."};
   };
-  auto load = [&](const char* images, const char* labels) {
+  auto load = [&](const char* images, const char* labels, bool augment) {
     Tensor x = data::load_idx(file(images), kFloat32);
     Tensor y = data::load_idx(file(labels), kInt64);
     if (x.dim() != 3 || y.dim() != 1 || x.size(0) != y.size(0))
@@ -77,26 +86,30 @@ Split load_idx_split(const Config& c) {
       x = clone(narrow(x, 0, 0, c.limit));
       y = clone(narrow(y, 0, 0, c.limit));
     }
-    // Normalised in place, a chunk at a time: loading never holds a second copy of the images.
+    // Scaled in place, a chunk at a time: loading never holds a second copy of the images. An
+    // augmented set keeps pixels in [0, 1] and normalises each sample after its transform.
     for (int64_t i = 0; i < x.size(0); i += 4096) {
       Tensor chunk = narrow(x, 0, i, std::min<int64_t>(4096, x.size(0) - i));
-      chunk.copy_((chunk / 255.0 - kMean) / kStd);
+      chunk.copy_(augment ? chunk / 255.0 : (chunk / 255.0 - kMean) / kStd);
     }
-    Tensor normalized = unsqueeze(x, 1);  // (N, 1, 28, 28)
-    return std::make_shared<data::TensorDataset>(normalized, y.contiguous());
+    Tensor pixels = unsqueeze(x, 1);  // (N, 1, 28, 28)
+    return std::make_shared<data::TensorDataset>(pixels, y.contiguous(),
+                                                 augment ? training_transform(c) : nullptr);
   };
-  return {load("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-          load("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")};
+  return {load("train-images-idx3-ubyte", "train-labels-idx1-ubyte", c.augment),
+          load("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", false)};
 }
 
 Split load_image_folder(const Config& c) {
-  data::ImageFolderOptions o{
+  data::ImageFolderOptions test{
       .channels = 1, .height = 28, .width = 28, .transform = data::Normalize({kMean}, {kStd})};
+  data::ImageFolderOptions train = test;
+  train.transform = training_transform(c);
   for (const char* part : {"train", "test"})
     if (!fs::is_directory(fs::path(c.image_folder) / part))
       throw MissingData{"--image-folder '" + c.image_folder + "' has no " + part + "/ folder"};
-  return {std::make_shared<data::ImageFolder>((fs::path(c.image_folder) / "train").string(), o),
-          std::make_shared<data::ImageFolder>((fs::path(c.image_folder) / "test").string(), o)};
+  return {std::make_shared<data::ImageFolder>((fs::path(c.image_folder) / "train").string(), train),
+          std::make_shared<data::ImageFolder>((fs::path(c.image_folder) / "test").string(), test)};
 }
 
 // A progress line per epoch: a bar on a terminal, plain lines (every 10%) otherwise.
@@ -364,6 +377,8 @@ int main(int argc, char** argv) {
                  "end after this epoch, to --resume later (a job's time slice); the learning-rate "
                  "schedule still spans --epochs")
       ->check(CLI::PositiveNumber);
+  app.add_flag("--augment", c.augment,
+               "augment training images: random crop (padding 2) and horizontal flip");
   app.add_flag("--eval-only", c.eval_only, "only evaluate the --resume checkpoint on the test set");
   app.add_option("--limit", c.limit, "train (and test) on the first N images, for a quick try");
   app.add_option("--metrics", c.metrics, "CSV of per-epoch metrics");

@@ -310,6 +310,12 @@ TEST_CASE(
   one_thread.replace(one_thread.find("--threads 2"), 11, "--threads 1");
   REQUIRE(run(one_thread + "--epochs 3 --save " + (dir / "one.safetensors").string()) == 0);
   check_same_checkpoint(dir / "full.safetensors", dir / "one.safetensors");
+  // --augment: per-sample transforms on the loader's threads, still independent of --threads.
+  REQUIRE(run(common + "--epochs 1 --augment --save " + (dir / "aug2.safetensors").string()) == 0);
+  REQUIRE(run(one_thread + "--epochs 1 --augment --save " + (dir / "aug1.safetensors").string()) ==
+          0);
+  check_same_checkpoint(dir / "aug2.safetensors", dir / "aug1.safetensors");
+  CHECK(read_bytes(dir / "aug2.safetensors") != read_bytes(dir / "part.safetensors"));
   // The vision transformer through the same loop: it learns, and its checkpoints resume exactly
   // (OneCycleLR's position included) and refuse another model or schedule length.
   std::string vit =
