@@ -105,6 +105,7 @@ void accumulate_into_leaf(Node& node, Tensor g, bool create_graph) {
     bool exclusive = g.storage().use_count() == 1 && g.is_contiguous();
     m.grad = exclusive ? g.detach() : clone(g).detach();
   }
+  for (const auto& hook : m.post_accumulate_hooks) hook(leaf);
 }
 
 // Seeds the buffer with each root's gradient and returns the root nodes.

@@ -58,6 +58,7 @@ struct AutogradMeta {
   std::shared_ptr<Node> grad_fn;
   std::weak_ptr<Node> accumulator;  // a leaf's AccumulateGrad, shared by all its uses
   std::vector<Hook> leaf_hooks;     // hooks of a leaf, run before accumulation
+  std::vector<std::function<void(const Tensor&)>> post_accumulate_hooks;  // run after it
   bool retains_grad = false;
   const char* made_by_nondifferentiable = nullptr;  // e.g. "argmax", for the error message
 };

@@ -160,6 +160,14 @@ void Tensor::register_hook(std::function<Tensor(const Tensor&)> hook) const {
     grad_fn()->pre_hooks.push_back(std::move(hook));
 }
 
+void Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const {
+  check(is_leaf() && requires_grad(),
+        "register_post_accumulate_grad_hook: only a leaf that requires grad accumulates a "
+        "gradient (tensor of shape ",
+        shape_str(sizes()), ")");
+  meta(*this).post_accumulate_hooks.push_back(std::move(hook));
+}
+
 Tensor Tensor::contiguous() const { return is_contiguous() ? *this : ember::clone(*this); }
 
 const Tensor& Tensor::copy_(const Tensor& src) const {

@@ -110,6 +110,9 @@ class Tensor {
                 bool create_graph = false) const;
   /// Calls `hook` with the gradient flowing into this tensor; a defined return value replaces it.
   void register_hook(std::function<Tensor(const Tensor&)> hook) const;
+  /// Calls `hook` with this leaf after backward has accumulated into its .grad(), as PyTorch's
+  /// register_post_accumulate_grad_hook (data parallelism starts communicating a gradient there).
+  void register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const;
 
   TensorImpl& impl() const;
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }

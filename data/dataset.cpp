@@ -41,6 +41,8 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, const DataLoaderO
   if (!dataset_) fail("DataLoader: no dataset");
   if (options_.batch_size < 1)
     fail("DataLoader: batch_size must be positive, got ", options_.batch_size);
+  if (options_.sampler && options_.shuffle)
+    fail("DataLoader: a sampler gives the order itself; shuffle must be false with a sampler");
   start_epoch(0);
 }
 
@@ -54,7 +56,7 @@ DataLoader::~DataLoader() {
 }
 
 int64_t DataLoader::batches_per_epoch() const {
-  int64_t n = dataset_->size(), b = options_.batch_size;
+  int64_t n = static_cast<int64_t>(order_.size()), b = options_.batch_size;
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
@@ -64,7 +66,12 @@ void DataLoader::start_epoch(int64_t epoch) {
   epoch_ = epoch;
   next_batch_ = 0;
   int64_t n = dataset_->size();
-  if (options_.shuffle) {
+  if (options_.sampler) {
+    order_ = options_.sampler->indices(epoch);
+    for (int64_t i : order_)
+      if (i < 0 || i >= n)
+        fail("DataLoader: the sampler gave index ", i, " for a dataset of ", n, " samples");
+  } else if (options_.shuffle) {
     if (epoch == shuffled_epoch_) return;  // order_ already holds this epoch's order
     if (epoch < shuffled_epoch_) {         // back to the seed; the draws up to `epoch` are replayed
       shuffle_gen_.manual_seed(options_.seed);

@@ -17,6 +17,7 @@
 
 #include "../core/random.h"
 #include "../core/tensor.h"
+#include "sampler.h"
 #include "transforms.h"
 
 namespace ember::data {
@@ -60,6 +61,8 @@ struct DataLoaderOptions {
   uint64_t seed = 0;
   bool drop_last = false;
   bool prefetch = true;  // prepare the next batch while the current one is used
+  /// Replaces the shuffled or sequential order (with shuffle = false, as PyTorch requires).
+  std::shared_ptr<const Sampler> sampler = nullptr;
 };
 
 class DataLoader {

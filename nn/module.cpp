@@ -57,6 +57,15 @@ void Module::add_child(const std::string& name, std::shared_ptr<Module> module) 
   children_.push_back({name, std::move(module)});
 }
 
+void Module::replace_module(const std::string& name, std::shared_ptr<Module> module) {
+  for (auto& [n, c] : children_)
+    if (n == name) {
+      c = std::move(module);
+      return;
+    }
+  fail("replace_module: no child named '", name, "'");
+}
+
 std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse) const {
   auto all = collect(*this, recurse, [](const Module& m) { return m.parameters_; });
   std::vector<std::pair<std::string, Tensor>> out;  // a parameter shared by two layers once

@@ -39,6 +39,10 @@ class Module : public std::enable_shared_from_this<Module> {
     return module;
   }
 
+  /// Puts `module` in place of the child registered as `name`, as libtorch's replace_module.
+  /// NOTE: a parent that kept its own handle to the old child still calls the old one.
+  void replace_module(const std::string& name, std::shared_ptr<Module> module);
+
   std::vector<Tensor> parameters(bool recurse = true) const;
   std::vector<std::pair<std::string, Tensor>> named_parameters(bool recurse = true) const;
   std::vector<Tensor> buffers(bool recurse = true) const;

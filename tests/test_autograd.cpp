@@ -211,3 +211,17 @@ TEST_CASE("backward argument checks") {
   CHECK_THROWS_WITH_AS(exp(x).backward(ones({2})),
                        doctest::Contains("gradient of shape [2] does not match"), Error);
 }
+
+TEST_CASE("post-accumulate-grad hooks run once per backward, after .grad() holds the sum") {
+  Tensor w = tensor({1.0, 2.0}).requires_grad_();
+  std::vector<double> seen;
+  w.register_post_accumulate_grad_hook(
+      [&](const Tensor& leaf) { seen.push_back(sum(leaf.grad()).item<double>()); });
+  (w * 3.0 + w * w).sum().backward();  // two uses of w, one accumulation: 3 + 2w = (5, 7)
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0] == 12.0);
+  (w * 1.0).sum().backward();  // accumulates onto the previous gradient
+  CHECK(seen.back() == 14.0);
+  CHECK_THROWS_WITH_AS((w * 2.0).register_post_accumulate_grad_hook([](const Tensor&) {}),
+                       doctest::Contains("only a leaf that requires grad"), Error);
+}

@@ -364,3 +364,27 @@ TEST_CASE(
   CHECK(out.find("error: load_idx:") != std::string::npos);
   fs::remove_all(dir);
 }
+
+TEST_CASE("DataLoader with a DistributedSampler: the rank's shard, padded or each index once") {
+  auto dataset = std::make_shared<data::TensorDataset>(arange(10), arange(10));
+  auto sampler = std::make_shared<data::DistributedSampler>(
+      10, data::DistributedSamplerOptions{.num_replicas = 3, .rank = 1, .shuffle = false});
+  data::DataLoader loader(dataset, {.batch_size = 2, .sampler = sampler});
+  CHECK(loader.batches_per_epoch() == 2);
+  CHECK(values(loader.next()->targets) == std::vector<double>{1, 4});
+  CHECK(values(loader.next()->targets) == std::vector<double>{7, 0});  // padded from the start
+  std::vector<int64_t> all;
+  for (int64_t rank = 0; rank < 3; ++rank) {
+    data::DistributedSampler even(
+        10, {.num_replicas = 3, .rank = rank, .shuffle = true, .seed = 2, .pad = false});
+    auto shard = even.indices(5);
+    CHECK(static_cast<int64_t>(shard.size()) == even.num_samples());
+    all.insert(all.end(), shard.begin(), shard.end());
+  }
+  std::sort(all.begin(), all.end());
+  CHECK(all == std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+  CHECK_THROWS_WITH_AS(data::DataLoader(dataset, {.shuffle = true, .sampler = sampler}),
+                       doctest::Contains("shuffle must be false with a sampler"), Error);
+  CHECK_THROWS_WITH_AS(data::DistributedSampler(10, {.num_replicas = 2, .rank = 2}),
+                       doctest::Contains("rank 2 is not in [0, 2)"), Error);
+}

@@ -190,6 +190,19 @@ TEST_CASE("random numbers, initial weights and shuffles are PyTorch's for the sa
       {"batch_norm", std::make_shared<nn::BatchNorm2d>(3)}};
   for (auto& [name, module] : constant_init)
     for (auto& [key, value] : module->state_dict()) same("module." + name + "." + key, value);
+  // DistributedSampler: PyTorch's shards, padded (or cut) as PyTorch pads them.
+  for (bool drop_last : {false, true})
+    for (int64_t rank = 0; rank < 3; ++rank) {
+      data::DistributedSampler sampler(
+          10, {.num_replicas = 3, .rank = rank, .seed = 4, .drop_last = drop_last});
+      for (int64_t epoch : {0, 1}) {
+        auto shard = sampler.indices(epoch);
+        CHECK(static_cast<int64_t>(shard.size()) == sampler.num_samples());
+        same("sampler.drop" + std::to_string(drop_last) + ".rank" + std::to_string(rank) +
+                 ".epoch" + std::to_string(epoch),
+             from_vector(shard, {static_cast<int64_t>(shard.size())}));
+      }
+    }
   // trunc_normal_: PyTorch's uniform draws, then erfinv (PyTorch's in the tensor's dtype).
   manual_seed(5);
   Tensor tn32 = empty({1000}), tn64 = empty({300}, kFloat64);

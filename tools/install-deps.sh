@@ -3,7 +3,8 @@
 # Usage: tools/install-deps.sh [extra packages...]   (as root, or with sudo available)
 set -euo pipefail
 packages=(cmake g++ make libopenblas-dev libtbb-dev libstb-dev doctest-dev zlib1g-dev
-          nlohmann-json3-dev libcli11-dev libsleef-dev libpng-dev libturbojpeg0-dev "$@")
+          nlohmann-json3-dev libcli11-dev libsleef-dev libpng-dev libturbojpeg0-dev
+          libopenmpi-dev openmpi-bin "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -97,6 +97,16 @@ def main():
     t["trunc_normal_f64"] = nn.init.trunc_normal_(torch.empty(300, dtype=torch.float64), mean=1.0,
                                                   std=2.0, a=0.0, b=3.0)
 
+    # DistributedSampler: 10 samples over 3 replicas, seed 4, epochs 0 and 1, padded or cut.
+    from torch.utils.data import DistributedSampler
+    for drop_last in (False, True):
+        for rank in range(3):
+            sampler = DistributedSampler(range(10), num_replicas=3, rank=rank, seed=4,
+                                         drop_last=drop_last)
+            for epoch in (0, 1):
+                sampler.set_epoch(epoch)
+                t[f"sampler.drop{int(drop_last)}.rank{rank}.epoch{epoch}"] = torch.tensor(list(sampler))
+
     os.makedirs(OUT, exist_ok=True)
     path = os.path.join(OUT, "random.safetensors")
     safetensors_py.save(path, t)

@@ -1,0 +1,169 @@
+// ember::distributed under `mpirun -np 2` (tests/CMakeLists.txt): collectives against values each
+// rank can compute alone, DistributedDataParallel's averaged gradients against every rank's own
+// gradients gathered, no_sync accumulation, and SyncBatchNorm against one BatchNorm2d over the
+// whole batch.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+#include <ember/distributed/data_parallel.h>
+#include <ember/distributed/sync_batch_norm.h>
+#include <ember/ember.h>
+
+#include "../helpers.h"
+
+using namespace ember;
+namespace dist = ember::distributed;
+using ember::testing::values;
+
+namespace {
+
+int rank() { return dist::get_rank(); }
+int world() { return dist::get_world_size(); }
+
+// The same small network on every rank, from rank-independent weights.
+std::shared_ptr<nn::Sequential> small_net() {
+  manual_seed(7);
+  using List = std::initializer_list<std::shared_ptr<nn::Module>>;
+  return std::make_shared<nn::Sequential>(
+      List{std::make_shared<nn::Conv2d>(nn::Conv2dOptions{
+               .in_channels = 2, .out_channels = 4, .kernel_size = 3, .padding = 1}),
+           std::make_shared<nn::BatchNorm2d>(4), std::make_shared<nn::ReLU>(),
+           std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(4 * 5 * 5, 3)});
+}
+
+}  // namespace
+
+TEST_CASE("collectives: all_reduce, broadcast, all_gather, barrier, and mismatches as errors") {
+  REQUIRE(world() == 2);
+  double r = rank();
+  Tensor f = full({2, 3}, r + 1.0);
+  dist::all_reduce(f);
+  CHECK(values(f) == std::vector<double>(6, 3.0));
+  Tensor d = full({4}, r * 2.0 + 1.0, kFloat64);
+  dist::all_reduce(d, dist::ReduceOp::Average);
+  CHECK(values(d) == std::vector<double>(4, 2.0));
+  Tensor i = tensor({r, -r, 5}, kInt64);
+  dist::all_reduce(i, dist::ReduceOp::Max);
+  CHECK(values(i) == std::vector<double>{1, 0, 5});
+  Tensor strided = transpose(full({3, 2}, r + 1.0), 0, 1);  // not contiguous
+  dist::all_reduce(strided);
+  CHECK(values(strided) == std::vector<double>(6, 3.0));
+  Tensor b = full({3}, r + 10.0);
+  dist::broadcast(b, 1);
+  CHECK(values(b) == std::vector<double>(3, 11.0));
+  auto gathered = dist::all_gather(tensor({r, r * 10}));
+  REQUIRE(gathered.size() == 2);
+  CHECK(values(gathered[1]) == std::vector<double>{1, 10});
+  dist::barrier();
+  // Different shapes on the two ranks: both ranks throw, naming both shapes; neither hangs.
+  CHECK_THROWS_WITH_AS(dist::all_reduce(zeros({2 + rank()})),
+                       doctest::Contains("rank 0: float32 [2], rank 1: float32 [3]"), Error);
+  CHECK_THROWS_WITH_AS(dist::broadcast(zeros({1}), 5), doctest::Contains("root 5"), Error);
+}
+
+TEST_CASE("DistributedDataParallel averages gradients across ranks, bucket by bucket") {
+  for (double cap : {1.0, 1e-4}) {  // one bucket, then one per parameter or so
+    CAPTURE(cap);
+    auto net = small_net();
+    if (rank() == 1) {  // rank 1 starts elsewhere: the broadcast must replace its weights
+      NoGradGuard no_grad;
+      for (Tensor& p : net->parameters()) p.fill_(0.5);
+    }
+    dist::DistributedDataParallel ddp(net, {.bucket_cap_mb = cap});
+    manual_seed(100 + rank());  // each rank its own batch
+    Tensor x = randn({3, 2, 5, 5}), y = randint(0, 3, {3});
+    // Each rank's own gradients, without communication, then everybody's.
+    {
+      auto no_sync = ddp.no_sync();
+      nn::functional::cross_entropy(ddp(x), y).backward();
+    }
+    std::vector<Tensor> expected;
+    for (const Tensor& p : net->parameters()) {
+      auto all = dist::all_gather(p.grad());
+      expected.push_back((all[0] + all[1]) * 0.5);
+    }
+    net->zero_grad();
+    nn::functional::cross_entropy(ddp(x), y).backward();
+    auto params = net->parameters();
+    for (size_t k = 0; k < params.size(); ++k) {
+      CAPTURE(k);
+      CHECK_CLOSE(params[k].grad(), expected[k], 1e-6);
+    }
+    // Weights equal on both ranks, and no_sync accumulation: two local backwards, then a
+    // synchronised one, averages the sums.
+    auto w = dist::all_gather(params[0]);
+    CHECK(values(w[0]) == values(w[1]));
+    net->zero_grad();
+    {
+      auto no_sync = ddp.no_sync();
+      nn::functional::cross_entropy(ddp(x), y).backward();
+    }
+    nn::functional::cross_entropy(ddp(x), y).backward();
+    CHECK_CLOSE(params[0].grad(), expected[0] * 2.0, 1e-6);
+    CHECK(ddp.stats().steps == 2);
+    CHECK(ddp.stats().bytes > 0);
+  }
+}
+
+TEST_CASE("DistributedDataParallel: a parameter without a gradient is an error at the next step") {
+  auto net = small_net();
+  dist::DistributedDataParallel ddp(net);
+  Tensor x = randn({2, 2, 5, 5});
+  sum(ddp(x)).backward();
+  // Backward through the convolution only: the linear layer's parameters get no gradient.
+  sum((*(*net)[0])(x)).backward();
+  CHECK_THROWS_WITH_AS(ddp(x), doctest::Contains("got no gradient in the last backward"), Error);
+}
+
+TEST_CASE("SyncBatchNorm on 2 ranks equals BatchNorm2d over both ranks' samples") {
+  manual_seed(3);
+  Tensor whole = randn({4, 3, 2, 2}, kFloat64) * 2.0 + 1.0;  // the same on both ranks
+  Tensor gout = randn({4, 3, 2, 2}, kFloat64);
+  nn::BatchNorm2d reference({.num_features = 3, .momentum = 0.3});
+  reference.to(kFloat64);
+  {
+    NoGradGuard no_grad;
+    reference.weight.copy_(tensor({0.5, -1.0, 2.0}, kFloat64));
+  }
+  Tensor x_all = whole.detach().requires_grad_();
+  Tensor y_all = reference(x_all);
+  (y_all * gout).sum().backward();
+
+  // Each rank holds half the batch; the loss is each rank's part of sum(y * gout).
+  dist::SyncBatchNorm sync(reference.options);
+  sync.to(kFloat64);
+  {
+    NoGradGuard no_grad;
+    sync.weight.copy_(tensor({0.5, -1.0, 2.0}, kFloat64));
+  }
+  Tensor x = narrow(whole, 0, 2 * rank(), 2).detach().requires_grad_();
+  Tensor y = sync(x);
+  (y * narrow(gout, 0, 2 * rank(), 2)).sum().backward();
+  CHECK_CLOSE(y, narrow(y_all, 0, 2 * rank(), 2), 1e-12);
+  CHECK_CLOSE(x.grad(), narrow(x_all.grad(), 0, 2 * rank(), 2), 1e-12);
+  CHECK_CLOSE(sync.running_mean, reference.running_mean, 1e-12);
+  CHECK_CLOSE(sync.running_var, reference.running_var, 1e-12);
+  // The weight gradient: each rank's part, summed over ranks, is the whole batch's.
+  Tensor dw = sync.weight.grad().clone();
+  dist::all_reduce(dw);
+  CHECK_CLOSE(dw, reference.weight.grad(), 1e-12);
+
+  // convert_sync_batchnorm: the same tensors, now synchronised.
+  auto net = small_net();
+  Tensor bn_weight = net->parameters()[2];
+  dist::convert_sync_batchnorm(*net);
+  auto converted = std::dynamic_pointer_cast<dist::SyncBatchNorm>((*net)[1]);
+  REQUIRE(converted);
+  CHECK(converted->weight.is_same(bn_weight));
+  CHECK(net->state_dict().count("1.running_mean") == 1);
+}
+
+int main(int argc, char** argv) {
+  dist::init_process_group();
+  doctest::Context context(argc, argv);
+  int failed = context.run();
+  // Any rank's failure fails the job on every rank.
+  Tensor status = tensor({double(failed != 0)}, kInt64);
+  dist::all_reduce(status, dist::ReduceOp::Max);
+  dist::destroy_process_group();
+  return status.item<int64_t>() != 0 ? 1 : 0;
+}
