@@ -28,7 +28,13 @@ std::vector<Tensor> all_reduce_sums(const std::vector<Tensor>& parts) {
   for (const Tensor& p : parts) wide.push_back(to(p, kFloat64));
   Tensor packed = cat(wide, 0);
   if (is_initialized() && get_world_size() > 1) all_reduce(packed, ReduceOp::Sum);
-  return chunk(packed, static_cast<int64_t>(parts.size()), 0);
+  std::vector<Tensor> sums;
+  int64_t offset = 0;
+  for (const Tensor& p : parts) {
+    sums.push_back(narrow(packed, 0, offset, p.numel()));
+    offset += p.numel();
+  }
+  return sums;
 }
 
 }  // namespace

@@ -20,10 +20,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 
 #include "fashion_net.h"
 #include "fashion_vit.h"
+#include "job_ranks.h"
 #include "training_log.h"
 
 using namespace ember;
@@ -45,6 +47,9 @@ struct Config {
   uint64_t seed = 0;
   std::string data = "/usr/share/datasets/fashion-mnist", image_folder, save, resume, metrics, plot;
   bool eval_only = false, detect_anomaly = false, flush_denormal = true, augment = false;
+  bool distributed = false;
+  std::string log_steps;
+  double link_gbps = 0;
 };
 
 // --augment: torchvision's usual recipe for 28x28 images, on pixels in [0, 1], then the
@@ -161,29 +166,35 @@ double status_mib(const std::string& field) {
 double resident_mib() { return status_mib("VmRSS:"); }
 double peak_resident_mib() { return status_mib("VmHWM:"); }
 
-std::pair<double, double> evaluate(nn::Module& model, const data::Dataset& test) {
+// Test loss and accuracy over the whole test set; distributed, each rank takes its shard and
+// the sums are added over ranks.
+std::pair<double, double> evaluate(nn::Module& model, const data::Dataset& test,
+                                   const examples::Ranks& ranks) {
   model.eval();
   NoGradGuard no_grad;
   data::DataLoader loader(std::shared_ptr<const data::Dataset>(&test, [](const data::Dataset*) {}),
-                          {.batch_size = 256});
-  double loss = 0, correct = 0;
+                          {.batch_size = 256, .sampler = ranks.shard(test.size(), false, 0)});
+  std::vector<double> sums{0, 0};  // loss, correct
   while (auto batch = loader.next()) {
     Tensor out = model(batch->data);
-    loss += nn::functional::cross_entropy(out, batch->targets, {.reduction = nn::Reduction::Sum})
-                .item<double>();
-    correct += sum(eq(argmax(out, 1), batch->targets)).item<double>();
+    sums[0] +=
+        nn::functional::cross_entropy(out, batch->targets, {.reduction = nn::Reduction::Sum})
+            .item<double>();
+    sums[1] += sum(eq(argmax(out, 1), batch->targets)).item<double>();
   }
+  ranks.sum(sums);
   model.train();
-  return {loss / test.size(), correct / test.size()};
+  return {sums[0] / test.size(), sums[1] / test.size()};
 }
 
 // Images per second of evaluate() over the test set: the median of 3 timed passes after one
 // warm-up pass, as the PyTorch peer measures it.
-double inference_images_per_s(nn::Module& model, const data::Dataset& test) {
+double inference_images_per_s(nn::Module& model, const data::Dataset& test,
+                              const examples::Ranks& ranks) {
   std::vector<double> seconds;
   for (int pass = 0; pass < 4; ++pass) {
     auto t0 = std::chrono::steady_clock::now();
-    evaluate(model, test);
+    evaluate(model, test, ranks);
     if (pass > 0)
       seconds.push_back(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -238,7 +249,11 @@ int load_checkpoint(const Config& c, nn::Module& model, optim::Optimizer* opt) {
   return meta.count("epoch") ? std::stoi(meta.at("epoch")) : 0;
 }
 
-int run(const Config& c) {
+int run(const Config& c, const examples::Ranks& ranks) {
+  if (!ranks.lead()) std::freopen("/dev/null", "w", stdout);  // rank 0 alone prints
+  if (c.batch_size % ranks.world() != 0)
+    fail("train_fashion_mnist: the batch of ", c.batch_size, " does not split over ",
+         ranks.world(), " ranks");
   if (c.threads > 0) set_num_threads(c.threads);
   set_flush_denormal(c.flush_denormal);
   set_thread_count_invariant(true);  // --threads changes the speed, never the result
@@ -260,21 +275,27 @@ int run(const Config& c) {
         model->parameters(),
         optim::SGDOptions{.lr = c.lr, .momentum = 0.9, .weight_decay = c.weight_decay});
   int start = c.resume.empty() ? 0 : load_checkpoint(c, *model, opt.get());
+  std::shared_ptr<nn::Module> trained = ranks.for_training(model, c.link_gbps);
   std::printf(
-      "%s (attention: %s), %lld parameters, %d threads; %lld training and %lld test "
+      "%s (attention: %s), %lld parameters, %d threads x %d ranks; %lld training and %lld test "
       "images\n%s; denormals %s\n",
       model->name().c_str(), c.attention.c_str(), (long long)nn::parameter_count(*model),
-      get_num_threads(), (long long)split.train->size(), (long long)split.test->size(),
-      to_string(blas_info()).c_str(), flush_denormal() ? "flushed to zero" : "kept (IEEE)");
+      get_num_threads(), ranks.world(), (long long)split.train->size(),
+      (long long)split.test->size(), to_string(blas_info()).c_str(),
+      flush_denormal() ? "flushed to zero" : "kept (IEEE)");
   if (c.eval_only) {
-    auto [loss, acc] = evaluate(*model, *split.test);
+    auto [loss, acc] = evaluate(*model, *split.test, ranks);
     std::printf("test loss %.4f, test accuracy %.2f%%\n", loss, 100 * acc);
     return 0;
   }
   std::optional<autograd::DetectAnomalyGuard> anomaly;
   if (c.detect_anomaly) anomaly.emplace();
-  data::DataLoader loader(split.train,
-                          {.batch_size = c.batch_size, .shuffle = true, .seed = c.seed});
+  data::DataLoader loader(split.train, {.batch_size = c.batch_size / ranks.world(),
+                                       .shuffle = ranks.world() == 1 && !c.distributed,
+                                       .seed = c.seed,
+                                       .sampler = ranks.shard(split.train->size(), true, c.seed)});
+  std::ofstream step_log;
+  if (!c.log_steps.empty() && ranks.lead()) step_log.open(c.log_steps, std::ios::app);
   const int64_t steps_per_epoch = loader.batches_per_epoch();
   std::unique_ptr<optim::LRScheduler> schedule;  // stepped after every batch
   if (c.schedule == "onecycle") {
@@ -292,7 +313,7 @@ int run(const Config& c) {
     auto t0 = std::chrono::steady_clock::now();
     while (auto batch = loader.next()) {
       opt->zero_grad();
-      Tensor out = (*model)(batch->data);
+      Tensor out = (*trained)(batch->data);
       Tensor loss = nn::functional::cross_entropy(out, batch->targets);
       loss.backward();
       opt->step();
@@ -307,9 +328,19 @@ int run(const Config& c) {
       }
       seen += b;
       progress.update(++batch_index, loss_sum / seen, correct / seen, seen);
+      if (!c.log_steps.empty()) {  // the global batch's loss: every rank's part, weighted
+        std::vector<double> step{batch_loss * b, static_cast<double>(b)};
+        ranks.sum(step);
+        if (ranks.lead()) step_log << std::setprecision(9) << step[0] / step[1] << "\n" << std::flush;
+      }
     }
+    std::vector<double> totals{loss_sum, correct, static_cast<double>(seen)};
+    ranks.sum(totals);
+    loss_sum = totals[0], correct = totals[1], seen = static_cast<int64_t>(totals[2]);
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    auto [test_loss, test_acc] = evaluate(*model, *split.test);
+    if (std::string comm = ranks.communication_report(batch_index); !comm.empty())
+      std::printf("%s\n", comm.c_str());
+    auto [test_loss, test_acc] = evaluate(*model, *split.test, ranks);
     rows.push_back({epoch, loss_sum / seen, correct / seen, test_loss, test_acc, seen / seconds,
                     seconds, resident_mib()});
     std::printf(
@@ -317,8 +348,8 @@ int run(const Config& c) {
         "accuracy %.2f%% | resident %.0f MiB\n",
         epoch, loss_sum / seen, 100 * correct / seen, seen / seconds, test_loss, 100 * test_acc,
         rows.back().rss_mib);
-    if (!c.save.empty()) save_checkpoint(c, *model, *opt, epoch);
-    if (!c.metrics.empty()) examples::write_metrics(c.metrics, rows);
+    if (!c.save.empty() && ranks.lead()) save_checkpoint(c, *model, *opt, epoch);
+    if (!c.metrics.empty() && ranks.lead()) examples::write_metrics(c.metrics, rows);
   }
   if (rows.empty()) {
     std::printf("nothing to train: the checkpoint already finished epoch %d of %d\n", start,
@@ -330,9 +361,9 @@ int run(const Config& c) {
   for (const auto& r : rows)
     std::printf("%5d %11.4f %9.2f%% %10.4f %8.2f%% %8.0f\n", r.epoch, r.train_loss,
                 100 * r.train_accuracy, r.test_loss, 100 * r.test_accuracy, r.images_per_s);
-  if (!c.plot.empty()) examples::write_plot(c.plot, rows, curve);
+  if (!c.plot.empty() && ranks.lead()) examples::write_plot(c.plot, rows, curve);
   std::printf("inference: %.0f img/s at batch 256 (median of 3 passes over the test set)\n",
-              inference_images_per_s(*model, *split.test));
+              inference_images_per_s(*model, *split.test, ranks));
   std::printf("peak resident memory: %.0f MiB\n", peak_resident_mib());
   std::printf("final test accuracy: %.2f%%\n", 100 * rows.back().test_accuracy);
   return 0;
@@ -379,6 +410,14 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_flag("--augment", c.augment,
                "augment training images: random crop (padding 2) and horizontal flip");
+  app.add_flag("--distributed", c.distributed,
+               "data parallelism over MPI: start with mpirun -np N; --batch-size is the global "
+               "batch, split over the ranks");
+  app.add_option("--log-steps", c.log_steps, "file to append each step's training loss to");
+  app.add_option("--simulate-link-gbps", c.link_gbps,
+                 "distributed: make each gradient all-reduce last as long as on a link of this "
+                 "many Gbit/s (shows how much of it backward hides)")
+      ->check(CLI::NonNegativeNumber);
   app.add_flag("--eval-only", c.eval_only, "only evaluate the --resume checkpoint on the test set");
   app.add_option("--limit", c.limit, "train (and test) on the first N images, for a quick try");
   app.add_option("--metrics", c.metrics, "CSV of per-epoch metrics");
@@ -407,13 +446,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: --eval-only needs --resume CHECKPOINT\n");
     return 2;
   }
+  std::unique_ptr<examples::Ranks> ranks;
   try {
-    return run(c);
+    ranks = std::make_unique<examples::Ranks>(c.distributed);
+    return run(c, *ranks);
   } catch (const MissingData& e) {
+    if (ranks && ranks->world() > 1) return ranks->fail_job(e.message);
     std::fprintf(stderr, "error: %s\n", e.message.c_str());
     return 2;
-  } catch (const ember::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
+  } catch (const ember::Error& e) {  // distributed: ends every rank, naming this one
+    return ranks ? ranks->fail_job(e.what()) : (std::fprintf(stderr, "error: %s\n", e.what()), 1);
   }
 }

@@ -39,18 +39,18 @@ inline void write_fake_mnist(const std::filesystem::path& dir, int64_t train, in
   }
 }
 
-/// Runs an example program (train_fashion_mnist, attention_maps, ...) with `args`; returns its
-/// exit code and, if asked, its output.
+/// Runs an example program (train_fashion_mnist, attention_maps, ...) with `args`, after
+/// `launcher` if given (mpirun ...); returns its exit code and, if asked, its output.
 inline int run_example(const std::string& program, const std::string& args,
-                       std::string* output = nullptr) {
+                       std::string* output = nullptr, const std::string& launcher = "") {
   // A log of its own per run: CTest runs suites in parallel, and each may run the program.
   static std::atomic<int> runs{0};
   std::string log =
       (std::filesystem::temp_directory_path() /
        ("ember_test_run_" + std::to_string(getpid()) + "_" + std::to_string(runs++) + ".log"))
           .string();
-  std::string cmd =
-      std::string(EMBER_EXAMPLES_DIR) + "/" + program + " " + args + " > " + log + " 2>&1";
+  std::string cmd = launcher + std::string(EMBER_EXAMPLES_DIR) + "/" + program + " " + args +
+                    " > " + log + " 2>&1";
   int status = std::system(cmd.c_str());
   if (output) *output = read_bytes(log);
   std::filesystem::remove(log);

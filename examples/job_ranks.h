@@ -1,0 +1,124 @@
+// The main job across processes (--distributed): started by `mpirun -np N`, one process per
+// rank. Each rank trains its shard of every global batch through DistributedDataParallel, with
+// SyncBatchNorm; rank 0 alone prints and writes files; per-epoch figures are summed over ranks.
+// Without --distributed this is one rank of one, and MPI is never started.
+#pragma once
+
+#include <ember/data/sampler.h>
+#include <ember/ember.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#ifdef EMBER_WITH_DISTRIBUTED
+#include <ember/distributed/data_parallel.h>
+#include <ember/distributed/sync_batch_norm.h>
+#endif
+
+namespace ember::examples {
+
+class Ranks {
+ public:
+  explicit Ranks(bool distributed) : distributed_(distributed) {
+    if (!distributed) return;
+#ifdef EMBER_WITH_DISTRIBUTED
+    ember::distributed::init_process_group();
+    rank_ = ember::distributed::get_rank();
+    world_ = ember::distributed::get_world_size();
+#else
+    ember::fail("--distributed: this build has no ember::distributed (configure with Open MPI)");
+#endif
+  }
+  ~Ranks() {
+#ifdef EMBER_WITH_DISTRIBUTED
+    if (distributed_) ember::distributed::destroy_process_group();
+#endif
+  }
+  Ranks(const Ranks&) = delete;
+  Ranks& operator=(const Ranks&) = delete;
+
+  int rank() const { return rank_; }
+  int world() const { return world_; }
+  bool lead() const { return rank_ == 0; }
+
+  /// Sums each value over the ranks.
+  void sum(std::vector<double>& values) const {
+#ifdef EMBER_WITH_DISTRIBUTED
+    if (!distributed_) return;
+    ember::Tensor t = ember::from_vector(values, {static_cast<int64_t>(values.size())});
+    ember::distributed::all_reduce(t);
+    for (size_t i = 0; i < values.size(); ++i) values[i] = t.data_ptr<double>()[i];
+#else
+    (void)values;
+#endif
+  }
+
+  /// This rank's share of n samples: a shuffled, padded shard for training (as PyTorch's
+  /// DistributedSampler), each index once for evaluation; null (the loader's own order) alone.
+  std::shared_ptr<const ember::data::Sampler> shard(int64_t n, bool training,
+                                                    uint64_t seed) const {
+    if (!distributed_) return nullptr;
+    return std::make_shared<ember::data::DistributedSampler>(
+        n, ember::data::DistributedSamplerOptions{.num_replicas = world_,
+                                                  .rank = rank_,
+                                                  .shuffle = training,
+                                                  .seed = seed,
+                                                  .pad = training});
+  }
+
+  /// The module to train with: the model itself, or (distributed) the model with SyncBatchNorm
+  /// inside DistributedDataParallel. The model keeps its names, so checkpoints are the same.
+  std::shared_ptr<ember::nn::Module> for_training(std::shared_ptr<ember::nn::Module> model,
+                                                  double simulated_link_gbps) const {
+#ifdef EMBER_WITH_DISTRIBUTED
+    if (!distributed_) return model;
+    ember::distributed::convert_sync_batchnorm(*model);
+    ddp_ = std::make_shared<ember::distributed::DistributedDataParallel>(
+        model, ember::distributed::DistributedDataParallelOptions{
+                   .simulated_link_gbps = simulated_link_gbps});
+    return ddp_;
+#else
+    (void)simulated_link_gbps;
+    return model;
+#endif
+  }
+
+  /// "communication: ..." per step since the last call, or "" alone.
+  std::string communication_report(int64_t steps) const {
+#ifdef EMBER_WITH_DISTRIBUTED
+    if (!ddp_ || steps == 0) return "";
+    auto s = ddp_->stats();
+    ddp_->reset_stats();
+    char line[200];
+    std::snprintf(line, sizeof line,
+                  "communication per step: %.1f KiB all-reduced, %.2f ms not hidden by backward"
+                  "%s",
+                  s.bytes / 1024.0 / steps, 1e3 * s.exposed_seconds / steps,
+                  s.simulated_seconds > 0 ? " (including the simulated link)" : "");
+    return line;
+#else
+    (void)steps;
+    return "";
+#endif
+  }
+
+  /// Ends the job on every rank with `message` naming this rank (distributed), or prints it.
+  int fail_job(const std::string& message) const {
+#ifdef EMBER_WITH_DISTRIBUTED
+    if (distributed_) ember::distributed::abort(message);
+#endif
+    std::fprintf(stderr, "error: %s\n", message.c_str());
+    return 1;
+  }
+
+ private:
+  bool distributed_;
+  int rank_ = 0, world_ = 1;
+#ifdef EMBER_WITH_DISTRIBUTED
+  mutable std::shared_ptr<ember::distributed::DistributedDataParallel> ddp_;
+#endif
+};
+
+}  // namespace ember::examples

@@ -1,0 +1,127 @@
+// The main job across processes (train_fashion_mnist --distributed under mpirun): 2 ranks x batch
+// 32 with SyncBatchNorm against 1 process x batch 64, step by step; a 2-rank checkpoint in a
+// 1-process run; a resume with another number of ranks; a rank killed mid-epoch.
+#include <signal.h>
+
+#include <regex>
+#include <thread>
+
+#include "programs.h"
+
+#ifdef EMBER_MPIRUN
+
+using namespace ember;
+using ember::testing::scratch;
+namespace fs = std::filesystem;
+
+namespace {
+
+// mpirun -np N train_fashion_mnist ARGS (as root too), its output and exit code.
+int mpirun(int ranks, const std::string& args, std::string* output = nullptr) {
+  return ember::testing::run_example(
+      "train_fashion_mnist",
+      args + " --distributed",
+      output, std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ") +
+                  EMBER_MPIRUN + " --oversubscribe -np " + std::to_string(ranks) + " ");
+}
+
+std::vector<double> numbers(const fs::path& file) {
+  std::ifstream in(file);
+  std::vector<double> v;
+  for (double x; in >> x;) v.push_back(x);
+  return v;
+}
+
+// The last "test accuracy X%" (or "test accuracy: X%") the program printed.
+double final_accuracy(const std::string& output) {
+  std::regex accuracy(R"(test accuracy:? ([0-9.]+)%)");
+  std::string last = "-1";
+  for (std::sregex_iterator it(output.begin(), output.end(), accuracy), end; it != end; ++it)
+    last = (*it)[1];
+  return std::stod(last);
+}
+
+// The PIDs of processes whose command line mentions `needle` and whose MPI rank is `rank`.
+std::vector<pid_t> rank_processes(const std::string& needle, int rank) {
+  std::vector<pid_t> pids;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = ember::testing::read_bytes(entry.path() / "cmdline");
+    std::string environ = ember::testing::read_bytes(entry.path() / "environ");
+    if (cmdline.find("train_fashion_mnist") == std::string::npos ||
+        cmdline.find(needle) == std::string::npos)
+      continue;
+    if (environ.find("OMPI_COMM_WORLD_RANK=" + std::to_string(rank) + '\0') != std::string::npos)
+      pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
+}  // namespace
+
+TEST_CASE("--distributed: 2 ranks x 32 equal 1 process x 64 step by step, and checkpoints move") {
+  fs::path dir = scratch("distributed");
+  ember::testing::write_fake_mnist(dir, 1280, 256);
+  // 20 steps of a global batch of 64. At this learning rate float rounding stays small; at the
+  // default 1e-3 the two runs drift to ~2e-5 by step 20 (Adam magnifies tiny differences).
+  std::string common = "--data " + dir.string() + " --limit 1280 --threads 1 --lr 3e-4 ";
+  std::string one_out, two_out;
+  REQUIRE(mpirun(1, common + "--epochs 1 --log-steps " + (dir / "one.txt").string(), &one_out) ==
+          0);
+  REQUIRE(mpirun(2, common + "--epochs 1 --log-steps " + (dir / "two.txt").string() + " --save " +
+                        (dir / "two.safetensors").string(),
+                 &two_out) == 0);
+  auto one = numbers(dir / "one.txt"), two = numbers(dir / "two.txt");
+  REQUIRE(one.size() == 20);
+  REQUIRE(two.size() == 20);
+  for (size_t step = 0; step < 20; ++step) {
+    CAPTURE(step);
+    CHECK(two[step] == doctest::Approx(one[step]).epsilon(1e-5));
+  }
+  CHECK(two_out.find("2 ranks") != std::string::npos);
+  CHECK(two_out.find("communication per step") != std::string::npos);
+  // The 2-rank checkpoint in one ordinary process: the same test accuracy.
+  std::string out;
+  REQUIRE(ember::testing::run_training("--eval-only --data " + dir.string() +
+                                           " --limit 1280 --resume " +
+                                           (dir / "two.safetensors").string(),
+                                       &out) == 0);
+  CHECK(final_accuracy(out) == final_accuracy(two_out));
+  // A 2-rank checkpoint resumed on 1 rank, and on 2 ranks a batch that does not split.
+  REQUIRE(mpirun(1, common + "--epochs 2 --resume " + (dir / "two.safetensors").string(), &out) ==
+          0);
+  CHECK(out.find("epoch 2:") != std::string::npos);
+  CHECK(mpirun(2, common + "--epochs 1 --batch-size 63", &out) != 0);
+  CHECK(out.find("error: rank 0 of 2: train_fashion_mnist: the batch of 63 does not split") !=
+        std::string::npos);
+}
+
+TEST_CASE("--distributed: a rank killed mid-epoch ends the job; the last checkpoint loads") {
+  fs::path dir = scratch("distributed_kill");
+  ember::testing::write_fake_mnist(dir, 2048, 128);
+  std::string checkpoint = (dir / "ckpt.safetensors").string(), out;
+  std::thread killer([&] {  // after the first checkpoint, kill rank 1 in the second epoch
+    for (int i = 0; i < 600 && !fs::exists(checkpoint); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    for (pid_t pid : rank_processes(dir.string(), 1)) kill(pid, SIGKILL);
+  });
+  int code = mpirun(2, "--data " + dir.string() + " --threads 1 --epochs 50 --save " + checkpoint,
+                    &out);
+  killer.join();
+  CHECK(code != 0);
+  CHECK(out.find("rank 1") != std::string::npos);  // mpirun names the rank that died
+  CHECK(out.find("final test accuracy") == std::string::npos);
+  REQUIRE(ember::testing::run_training(
+              "--eval-only --data " + dir.string() + " --resume " + checkpoint, &out) == 0);
+  CHECK(out.find("test accuracy") != std::string::npos);
+}
+
+#else
+
+TEST_CASE("--distributed: not built (configured without Open MPI)") {
+  MESSAGE("ember::distributed is not built here: its tests are skipped");
+}
+
+#endif  // EMBER_MPIRUN
