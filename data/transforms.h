@@ -26,8 +26,8 @@ Transform RandomCrop(int64_t size, int64_t padding = 0);
 Transform RandomHorizontalFlip(double p = 0.5);
 struct RandomAffineOptions {
   double degrees = 0;                                  // rotation uniform in [-deg, deg]
-  std::optional<std::pair<double, double>> translate;  // max |shift| as fractions of (W, H)
-  std::optional<std::pair<double, double>> scale;      // zoom uniform in [lo, hi]
+  std::optional<std::pair<double, double>> translate = std::nullopt;  // max shift / (W, H)
+  std::optional<std::pair<double, double>> scale = std::nullopt;      // zoom in [lo, hi]
   double fill = 0;                                     // for pixels mapped from outside
 };
 /// Rotates about the centre, scales and shifts by whole pixels, with nearest-pixel sampling,
