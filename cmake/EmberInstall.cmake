@@ -4,7 +4,7 @@ include_guard()
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-foreach(layer core autograd nn optim data)
+foreach(layer core autograd nn optim data distributed)
   if(EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/${layer}")
     install(DIRECTORY "${layer}/" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/ember/${layer}"
             FILES_MATCHING PATTERN "*.h" PATTERN "*.inc")
@@ -12,7 +12,12 @@ foreach(layer core autograd nn optim data)
 endforeach()
 install(FILES cmake/ember.h DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/ember")
 
-install(TARGETS ember EXPORT emberTargets
+set(EMBER_INSTALLED_TARGETS ember)
+if(TARGET ember_distributed)  # ember::distributed, when built with Open MPI
+  set_target_properties(ember_distributed PROPERTIES EXPORT_NAME distributed)
+  list(APPEND EMBER_INSTALLED_TARGETS ember_distributed)
+endif()
+install(TARGETS ${EMBER_INSTALLED_TARGETS} EXPORT emberTargets
         ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
         LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}")
 install(EXPORT emberTargets NAMESPACE ember::

@@ -102,7 +102,7 @@ Tensor DistributedDataParallel::forward(const Tensor& x) {
   }
   if (options_.broadcast_buffers && is_training() && get_world_size() > 1) {
     NoGradGuard no_grad;
-    for (const Tensor& b : module->buffers()) broadcast(b, 0);
+    for (const Tensor& b : module->buffers()) broadcast(b, 0, /*check_shapes=*/false);
   }
   return (*module)(x);
 }

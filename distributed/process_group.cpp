@@ -117,9 +117,9 @@ int get_local_rank() {
   return local ? std::atoi(local) : 0;
 }
 
-void all_reduce(const Tensor& t, ReduceOp op) {
+void all_reduce(const Tensor& t, ReduceOp op, bool check_shapes) {
   require_initialized("all_reduce");
-  check_same_tensor(t, "all_reduce");
+  if (check_shapes) check_same_tensor(t, "all_reduce");
   MPI_Op mpi_op = op == ReduceOp::Max ? MPI_MAX : op == ReduceOp::Min ? MPI_MIN : MPI_SUM;
   if (op == ReduceOp::Average && !t.is_floating_point())
     fail("distributed::all_reduce: Average needs a floating-point tensor, got ", t.dtype());
@@ -134,11 +134,11 @@ void all_reduce(const Tensor& t, ReduceOp op) {
   });
 }
 
-void broadcast(const Tensor& t, int root) {
+void broadcast(const Tensor& t, int root, bool check_shapes) {
   require_initialized("broadcast");
   if (root < 0 || root >= get_world_size())
     fail("distributed::broadcast: root ", root, " is not a rank of ", get_world_size());
-  check_same_tensor(t, "broadcast");
+  if (check_shapes) check_same_tensor(t, "broadcast");
   on_contiguous(t, [&](const Tensor& dense) {
     check_mpi(MPI_Bcast(dense.raw_data(), static_cast<int>(dense.numel()), mpi_type(dense.dtype()),
                         root, MPI_COMM_WORLD),

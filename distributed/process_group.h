@@ -28,10 +28,12 @@ int get_world_size();
 int get_local_rank();
 
 /// Combines `t` across ranks, in place: every rank ends with the same result. Shapes and dtypes
-/// must agree on all ranks; a mismatch is an ember::Error on every rank naming both.
-void all_reduce(const Tensor& t, ReduceOp op = ReduceOp::Sum);
+/// must agree on all ranks; a mismatch is an ember::Error on every rank naming both (one small
+/// extra collective; ember's own layers, whose tensors agree by construction, pass
+/// check_shapes = false).
+void all_reduce(const Tensor& t, ReduceOp op = ReduceOp::Sum, bool check_shapes = true);
 /// Copies rank `root`'s `t` into every rank's `t`.
-void broadcast(const Tensor& t, int root = 0);
+void broadcast(const Tensor& t, int root = 0, bool check_shapes = true);
 /// Every rank's `t`, in rank order.
 std::vector<Tensor> all_gather(const Tensor& t);
 void barrier();

@@ -27,7 +27,8 @@ std::vector<Tensor> all_reduce_sums(const std::vector<Tensor>& parts) {
   std::vector<Tensor> wide;
   for (const Tensor& p : parts) wide.push_back(to(p, kFloat64));
   Tensor packed = cat(wide, 0);
-  if (is_initialized() && get_world_size() > 1) all_reduce(packed, ReduceOp::Sum);
+  if (is_initialized() && get_world_size() > 1)
+    all_reduce(packed, ReduceOp::Sum, /*check_shapes=*/false);
   std::vector<Tensor> sums;
   int64_t offset = 0;
   for (const Tensor& p : parts) {
@@ -39,8 +40,10 @@ std::vector<Tensor> all_reduce_sums(const std::vector<Tensor>& parts) {
 
 }  // namespace
 
-// mean = Σ x / M, var = Σ x² / M - mean² over every rank's (N, ...) values, M of them in all,
-// summed in float64.  y = (x - mean) invstd w + b.
+// Each rank's n values per channel have mean m_r and variance v_r (kernels::batch_norm_stats,
+// accumulated in double); summed over ranks in float64, Σ n m_r and Σ n (v_r + m_r²) give
+// mean = Σ n m_r / M and var = Σ n (v_r + m_r²) / M - mean², M values in all.
+// y = (x - mean) invstd w + b.
 // Backward, with local g: the global Σ g and Σ g xhat (one all-reduce), then
 //   dx = invstd w (g - Σ g / M - xhat Σ g xhat / M),  dw = Σ_local g xhat,  db = Σ_local g,
 // so dx is the gradient of every rank's loss together, and DistributedDataParallel's average
@@ -49,16 +52,14 @@ Tensor sync_batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor
                        const Tensor& weight, const Tensor& bias, double momentum, double eps) {
   if (x.dim() < 2) fail("sync_batch_norm: expected (N, C, ...), got ", shape_str(x.sizes()));
   int64_t rank = x.dim(), c = x.size(1);
-  Shape dims{0};
-  for (int64_t d = 2; d < rank; ++d) dims.push_back(d);
   Tensor mean, invstd;
   double count = 0;
   {
     NoGradGuard no_grad;
-    Tensor wide = to(x.detach(), kFloat64);
-    Tensor local_count =
-        full({1}, static_cast<double>(x.numel() / std::max<int64_t>(c, 1)), kFloat64);
-    auto sums = all_reduce_sums({sum(wide, dims), sum(wide * wide, dims), local_count});
+    double n = static_cast<double>(x.numel() / std::max<int64_t>(c, 1));
+    auto [local_mean, local_var] = kernels::batch_norm_stats(x.detach());
+    Tensor m_r = to(local_mean, kFloat64), v_r = to(local_var, kFloat64);
+    auto sums = all_reduce_sums({m_r * n, (v_r + m_r * m_r) * n, full({1}, n, kFloat64)});
     count = sums[2].item<double>();
     if (count <= 1)
       fail("sync_batch_norm: expected more than 1 value per channel across ranks, got input ",
@@ -78,15 +79,18 @@ Tensor sync_batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor
                                        bias.defined() ? bias.detach() : bias);
   return autograd::record(
       "sync_batch_norm", y, {x, weight, bias},
-      [x = autograd::save(x), weight = autograd::save(weight), mean, invstd, count, dims, rank](
+      [x = autograd::save(x), weight = autograd::save(weight), mean, invstd, count, rank](
           const Tensor& g, const Needs& needs) {
         check(!GradMode::is_enabled(),
               "sync_batch_norm: no second derivative (backward with create_graph)");
         Tensor xs = x.unpack(), w = weight.unpack();
-        Tensor xhat = (xs - per_channel(mean, rank)) * per_channel(invstd, rank);
-        Tensor sum_g = sum(g, dims), sum_g_xhat = sum(g * xhat, dims);
+        // The local Σ g xhat and Σ g: the batch-norm kernel's weight and bias gradients.
+        kernels::BatchNormGrads local =
+            kernels::batch_norm_backward(g, xs, mean, invstd, w, true, false, true, true);
+        Tensor sum_g_xhat = local.weight, sum_g = local.bias;
         Tensor dx;
         if (needs[0]) {
+          Tensor xhat = (xs - per_channel(mean, rank)) * per_channel(invstd, rank);
           auto global = all_reduce_sums({sum_g, sum_g_xhat});
           Tensor mean_g = to(global[0] / count, g.dtype());
           Tensor mean_g_xhat = to(global[1] / count, g.dtype());

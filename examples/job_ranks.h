@@ -77,6 +77,7 @@ class Ranks {
     ember::distributed::convert_sync_batchnorm(*model);
     ddp_ = std::make_shared<ember::distributed::DistributedDataParallel>(
         model, ember::distributed::DistributedDataParallelOptions{
+                   .broadcast_buffers = false,  // SyncBatchNorm keeps them equal on every rank
                    .simulated_link_gbps = simulated_link_gbps});
     return ddp_;
 #else

@@ -157,6 +157,21 @@ TEST_CASE("SyncBatchNorm on 2 ranks equals BatchNorm2d over both ranks' samples"
   CHECK(net->state_dict().count("1.running_mean") == 1);
 }
 
+// gradcheck across ranks: both ranks hold the same x and perturb the same element at the same
+// time, so the global statistics are those of x alone and the numerical derivative is the local
+// function's; the analytical one goes through both all-reduces (a dropped one halves a sum).
+TEST_CASE("sync_batch_norm passes gradcheck in float64 with its all-reduces") {
+  manual_seed(9);  // the same numbers on both ranks
+  Tensor x = randn({3, 2, 2, 2}, kFloat64).requires_grad_();
+  Tensor w = randn({2}, kFloat64).requires_grad_(), b = randn({2}, kFloat64).requires_grad_();
+  auto result = autograd::gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return dist::sync_batch_norm(in[0], {}, {}, in[1], in[2]) * 2.0;
+      },
+      {x, w, b});
+  CHECK_MESSAGE(result.passed, result.message);
+}
+
 int main(int argc, char** argv) {
   dist::init_process_group();
   doctest::Context context(argc, argv);
