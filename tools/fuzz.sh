@@ -10,7 +10,8 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 tools/install-deps.sh clang-14 libclang-rt-14-dev
 build="${EMBER_FUZZ_BUILD_DIR:-build-fuzz}"
 CXX=clang++-14 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBER_FUZZ=ON \
-  -DEMBER_BUILD_TESTS=OFF -DEMBER_BUILD_EXAMPLES=OFF -DEMBER_BUILD_BENCH=OFF >/dev/null
+  -DEMBER_BUILD_TESTS=OFF -DEMBER_BUILD_EXAMPLES=OFF -DEMBER_BUILD_BENCH=OFF \
+  -DEMBER_DISTRIBUTED=OFF >/dev/null
 cmake --build "$build" -j "$(nproc)"
 mkdir -p "$build/artifacts"
 for harness in idx image safetensors state_dict; do
