@@ -29,6 +29,12 @@ void default_init(const Tensor& weight, const Tensor& bias) {
   }
 }
 
+void check_groups(const char* layer, int64_t in, int64_t out, int64_t groups) {
+  if (groups < 1 || in % groups || out % groups)
+    fail(layer, ": ", in, " input and ", out, " output channels must both divide into ", groups,
+         " groups");
+}
+
 // PyTorch's _ConvNd.extra_repr: the non-default settings only.
 std::string conv_repr(int64_t in, int64_t out, Pair kernel, Pair stride, Pair padding,
                       Pair dilation, Pair output_padding, int64_t groups, bool bias) {
@@ -64,9 +70,7 @@ std::string Linear::extra_repr() const {
 }
 
 Conv2d::Conv2d(const Conv2dOptions& o) : Module("Conv2d"), options(o) {
-  if (o.groups < 1 || o.in_channels % o.groups || o.out_channels % o.groups)
-    fail("Conv2d: ", o.in_channels, " input and ", o.out_channels,
-         " output channels must both divide into ", o.groups, " groups");
+  check_groups("Conv2d", o.in_channels, o.out_channels, o.groups);
   weight = register_parameter("weight", empty({o.out_channels, o.in_channels / o.groups,
                                                o.kernel_size.h, o.kernel_size.w}));
   if (o.bias) bias = register_parameter("bias", empty({o.out_channels}));
@@ -91,9 +95,7 @@ std::string Conv2d::extra_repr() const {
 
 ConvTranspose2d::ConvTranspose2d(const ConvTranspose2dOptions& o)
     : Module("ConvTranspose2d"), options(o) {
-  if (o.groups < 1 || o.in_channels % o.groups || o.out_channels % o.groups)
-    fail("ConvTranspose2d: ", o.in_channels, " input and ", o.out_channels,
-         " output channels must both divide into ", o.groups, " groups");
+  check_groups("ConvTranspose2d", o.in_channels, o.out_channels, o.groups);
   weight = register_parameter("weight", empty({o.in_channels, o.out_channels / o.groups,
                                                o.kernel_size.h, o.kernel_size.w}));
   if (o.bias) bias = register_parameter("bias", empty({o.out_channels}));
