@@ -152,9 +152,10 @@ void DistributedDataParallel::State::finish() {
   for (Bucket& b : buckets) {
     b.work.wait();
     if (link_bytes_per_second > 0) std::this_thread::sleep_until(b.simulated_done);
+    b.buffer.mul_(scale);  // the sums become averages, once per bucket
     for (size_t k = 0; k < b.params.size(); ++k) {
       const Tensor& p = params[b.params[k]];
-      p.grad().copy_(reshape(narrow(b.buffer, 0, b.offsets[k], p.numel()) * scale, shape_of(p)));
+      p.grad().copy_(reshape(narrow(b.buffer, 0, b.offsets[k], p.numel()), shape_of(p)));
     }
     b.ready = 0;
     b.work = Work();
