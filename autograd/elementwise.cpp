@@ -10,6 +10,7 @@
 #include "../core/kernels/copy.h"
 #include "../core/kernels/elementwise.h"
 #include "../core/kernels/vmath.h"
+#include "../core/profiler.h"
 #include "function.h"
 #include "ops.h"
 
@@ -81,18 +82,21 @@ Tensor zero_like_scalar(const Tensor& t) { return scalar_tensor(0.0, t.dtype());
 
 // y = a + b      da = g      db = g
 Tensor add(const Tensor& a, const Tensor& b) {
+  profiler::Scope scope("add");
   Tensor y = binary(a, b, "add", [](auto x, auto z) { return x + z; });
   return record("add", y, {a, b}, [](const Tensor& g, const Needs&) { return grads{g, g}; });
 }
 
 // y = a + s      da = g
 Tensor add(const Tensor& a, double s) {
+  profiler::Scope scope("add");
   Tensor y = with_scalar(a, s, [](auto x, auto v) { return x + v; });
   return record("add", y, {a}, [](const Tensor& g, const Needs&) { return grads{g}; });
 }
 
 // y = a - b      da = g      db = -g
 Tensor sub(const Tensor& a, const Tensor& b) {
+  profiler::Scope scope("sub");
   Tensor y = binary(a, b, "sub", [](auto x, auto z) { return x - z; });
   return record("sub", y, {a, b}, [](const Tensor& g, const Needs& needs) {
     return grads{g, needs[1] ? neg(g) : Tensor()};
@@ -101,12 +105,14 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 
 // y = a - s      da = g
 Tensor sub(const Tensor& a, double s) {
+  profiler::Scope scope("sub");
   Tensor y = with_scalar(a, s, [](auto x, auto v) { return x - v; });
   return record("sub", y, {a}, [](const Tensor& g, const Needs&) { return grads{g}; });
 }
 
 // y = a * b      da = g * b      db = g * a
 Tensor mul(const Tensor& a, const Tensor& b) {
+  profiler::Scope scope("mul");
   Tensor y = binary(a, b, "mul", [](auto x, auto z) { return x * z; });
   return record("mul", y, {a, b}, [a = save(a), b = save(b)](const Tensor& g, const Needs& needs) {
     return grads{needs[0] ? g * b.unpack() : Tensor(), needs[1] ? g * a.unpack() : Tensor()};
@@ -115,12 +121,14 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 
 // y = a * s      da = g * s
 Tensor mul(const Tensor& a, double s) {
+  profiler::Scope scope("mul");
   Tensor y = with_scalar(a, s, [](auto x, auto v) { return x * v; });
   return record("mul", y, {a}, [s](const Tensor& g, const Needs&) { return grads{g * s}; });
 }
 
 // y = a / b      da = g / b      db = -g * a / b^2
 Tensor div(const Tensor& a, const Tensor& b) {
+  profiler::Scope scope("div");
   Tensor y = binary(a, b, "div", [](auto x, auto z) { return x / z; });
   return record("div", y, {a, b}, [a = save(a), b = save(b)](const Tensor& g, const Needs& needs) {
     Tensor bv = b.unpack();
@@ -131,12 +139,14 @@ Tensor div(const Tensor& a, const Tensor& b) {
 
 // y = a / s      da = g / s
 Tensor div(const Tensor& a, double s) {
+  profiler::Scope scope("div");
   Tensor y = with_scalar(a, s, [](auto x, auto v) { return x / v; });
   return record("div", y, {a}, [s](const Tensor& g, const Needs&) { return grads{g / s}; });
 }
 
 // y = -x      dx = -g
 Tensor neg(const Tensor& x) {
+  profiler::Scope scope("neg");
   Tensor y = visit_dtype(x.dtype(), [&]<typename T>() {
     return kernels::map<T, T>(x, [](T v) { return static_cast<T>(-v); });
   });
@@ -145,6 +155,7 @@ Tensor neg(const Tensor& x) {
 
 // y = |x|      dx = g * sign(x)
 Tensor abs(const Tensor& x) {
+  profiler::Scope scope("abs");
   Tensor y = visit_dtype(x.dtype(), [&]<typename T>() {
     return kernels::map<T, T>(x, [](T v) { return v < 0 ? static_cast<T>(-v) : v; });
   });
@@ -155,6 +166,7 @@ Tensor abs(const Tensor& x) {
 
 // y = sign(x)      dx = 0
 Tensor sign(const Tensor& x) {
+  profiler::Scope scope("sign");
   Tensor y = visit_dtype(x.dtype(), [&]<typename T>() {
     return kernels::map<T, T>(x, [](T v) { return static_cast<T>((v > 0) - (v < 0)); });
   });
@@ -163,6 +175,7 @@ Tensor sign(const Tensor& x) {
 
 // y = e^x      dx = g * y
 Tensor exp(const Tensor& x) {
+  profiler::Scope scope("exp");
   Tensor y = unary_vectorised(x, "exp", [](auto* y, auto* v, int64_t n) { vmath::exp(y, v, n); });
   return record("exp", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
     return grads{g * y.unpack()};
@@ -171,6 +184,7 @@ Tensor exp(const Tensor& x) {
 
 // y = ln x      dx = g / x
 Tensor log(const Tensor& x) {
+  profiler::Scope scope("log");
   Tensor y = unary_vectorised(x, "log", [](auto* y, auto* v, int64_t n) { vmath::log(y, v, n); });
   return record("log", y, {x},
                 [x = save(x)](const Tensor& g, const Needs&) { return grads{g / x.unpack()}; });
@@ -178,6 +192,7 @@ Tensor log(const Tensor& x) {
 
 // y = sqrt(x)      dx = g / (2 y)
 Tensor sqrt(const Tensor& x) {
+  profiler::Scope scope("sqrt");
   Tensor y = unary(x, "sqrt", [](auto v) { return std::sqrt(v); });
   return record("sqrt", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
     return grads{g / (y.unpack() * 2.0)};
@@ -186,6 +201,7 @@ Tensor sqrt(const Tensor& x) {
 
 // y = 1 / sqrt(x)      dx = -g y^3 / 2
 Tensor rsqrt(const Tensor& x) {
+  profiler::Scope scope("rsqrt");
   Tensor y = unary(x, "rsqrt", [](auto v) { return 1 / std::sqrt(v); });
   return record("rsqrt", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
     return grads{g * pow(y.unpack(), 3.0) * -0.5};
@@ -194,6 +210,7 @@ Tensor rsqrt(const Tensor& x) {
 
 // y = x^p      dx = g p x^(p-1)
 Tensor pow(const Tensor& x, double p) {
+  profiler::Scope scope("pow");
   Tensor y = unary(x, "pow", [p](auto v) { return std::pow(v, static_cast<decltype(v)>(p)); });
   return record("pow", y, {x}, [x = save(x), p](const Tensor& g, const Needs&) {
     if (p == 0.0) return grads{Tensor()};
@@ -203,6 +220,7 @@ Tensor pow(const Tensor& x, double p) {
 
 // y = a^b      da = g b a^(b-1)      db = g y ln a   (0 where a = 0 and b >= 0, as in PyTorch)
 Tensor pow(const Tensor& a, const Tensor& b) {
+  profiler::Scope scope("pow");
   kernels::check_same_dtype(a, b, "pow");
   Tensor y = visit_floating(a.dtype(), "pow", [&]<typename T>() {
     return kernels::zip<T, T>(a, b, "pow", [](T x, T z) { return std::pow(x, z); });
@@ -223,6 +241,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 
 // y = tanh x      dx = g (1 - y^2)
 Tensor tanh(const Tensor& x) {
+  profiler::Scope scope("tanh");
   Tensor y = unary_vectorised(x, "tanh", [](auto* y, auto* v, int64_t n) { vmath::tanh(y, v, n); });
   return record("tanh", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
     Tensor yv = y.unpack();
@@ -232,6 +251,7 @@ Tensor tanh(const Tensor& x) {
 
 // y = 1 / (1 + e^-x)      dx = g y (1 - y)      (vmath.cpp evaluates it without overflow)
 Tensor sigmoid(const Tensor& x) {
+  profiler::Scope scope("sigmoid");
   Tensor y =
       unary_vectorised(x, "sigmoid", [](auto* y, auto* v, int64_t n) { vmath::sigmoid(y, v, n); });
   return record("sigmoid", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
@@ -245,6 +265,7 @@ namespace {
 // relu's backward, g where y > 0 (else 0), as an op of its own: one pass, and differentiable in g
 // (the mask is constant), so relu differentiates twice.
 Tensor relu_backward(const Tensor& g, const Tensor& y) {
+  profiler::Scope scope("relu_backward");
   Tensor dx = visit_dtype(g.dtype(), [&]<typename T>() {
     return kernels::zip<T, T>(g, y, "relu_backward", [](T gv, T yv) { return yv > 0 ? gv : T(0); });
   });
@@ -257,6 +278,7 @@ Tensor relu_backward(const Tensor& g, const Tensor& y) {
 
 // y = max(x, 0)      dx = g where y > 0
 Tensor relu(const Tensor& x) {
+  profiler::Scope scope("relu");
   Tensor y = visit_dtype(x.dtype(), [&]<typename T>() {
     return kernels::map<T, T>(x, [](T v) { return v > 0 ? v : T(0); });
   });
@@ -268,6 +290,7 @@ Tensor relu(const Tensor& x) {
 // y = erf x      dx = g 2/sqrt(pi) e^(-x^2)
 // y = sin x      dx = g cos x
 Tensor sin(const Tensor& x) {
+  profiler::Scope scope("sin");
   Tensor y = unary(x, "sin", [](auto v) { return std::sin(v); });
   return record("sin", y, {x}, [x = save(x)](const Tensor& g, const Needs&) {
     return grads{g * cos(x.unpack())};
@@ -276,6 +299,7 @@ Tensor sin(const Tensor& x) {
 
 // y = cos x      dx = -g sin x
 Tensor cos(const Tensor& x) {
+  profiler::Scope scope("cos");
   Tensor y = unary(x, "cos", [](auto v) { return std::cos(v); });
   return record("cos", y, {x}, [x = save(x)](const Tensor& g, const Needs&) {
     return grads{neg(g * sin(x.unpack()))};
@@ -283,6 +307,7 @@ Tensor cos(const Tensor& x) {
 }
 
 Tensor erf(const Tensor& x) {
+  profiler::Scope scope("erf");
   Tensor y = unary_vectorised(x, "erf", [](auto* y, auto* v, int64_t n) { vmath::erf(y, v, n); });
   return record("erf", y, {x}, [x = save(x)](const Tensor& g, const Needs&) {
     Tensor xv = x.unpack();
@@ -320,6 +345,7 @@ Tensor minimum(const Tensor& a, const Tensor& b) { return extremum("minimum", a,
 
 // y = min(max(x, lo), hi)      dx = g [lo <= x <= hi]
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
+  profiler::Scope scope("clamp");
   double l = lo.value_or(-INFINITY), h = hi.value_or(INFINITY);
   check(!(lo && hi) || l <= h, "clamp: min ", l, " is greater than max ", h);
   Tensor y = visit_dtype(x.dtype(), [&]<typename T>() {
@@ -337,6 +363,7 @@ Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi
 
 // y = cond ? a : b      da = g [cond]      db = g [!cond]
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  profiler::Scope scope("where");
   Tensor y = kernels::where(cond, a, b);
   return record("where", y, {a, b}, [cond](const Tensor& g, const Needs& needs) {
     Tensor zero = zero_like_scalar(g);
@@ -346,47 +373,61 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, double b) {
+  profiler::Scope scope("where");
   return where(cond, a, scalar_tensor(b, a.dtype()));
 }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {  // (composite)
+  profiler::Scope scope("masked_fill");
   return where(eq(mask, 0.0), x, value);
 }
 
 Tensor eq(const Tensor& a, const Tensor& b) {
+  profiler::Scope scope("eq");
   return compare("eq", a, b, [](auto x, auto y) { return x == y; });
 }
 Tensor eq(const Tensor& a, double b) {
+  profiler::Scope scope("eq");
   return compare("eq", a, b, [](auto x, auto y) { return x == y; });
 }
 Tensor ne(const Tensor& a, const Tensor& b) {
+  profiler::Scope scope("ne");
   return compare("ne", a, b, [](auto x, auto y) { return x != y; });
 }
 Tensor ne(const Tensor& a, double b) {
+  profiler::Scope scope("ne");
   return compare("ne", a, b, [](auto x, auto y) { return x != y; });
 }
 Tensor lt(const Tensor& a, const Tensor& b) {
+  profiler::Scope scope("lt");
   return compare("lt", a, b, [](auto x, auto y) { return x < y; });
 }
 Tensor lt(const Tensor& a, double b) {
+  profiler::Scope scope("lt");
   return compare("lt", a, b, [](auto x, auto y) { return x < y; });
 }
 Tensor le(const Tensor& a, const Tensor& b) {
+  profiler::Scope scope("le");
   return compare("le", a, b, [](auto x, auto y) { return x <= y; });
 }
 Tensor le(const Tensor& a, double b) {
+  profiler::Scope scope("le");
   return compare("le", a, b, [](auto x, auto y) { return x <= y; });
 }
 Tensor gt(const Tensor& a, const Tensor& b) {
+  profiler::Scope scope("gt");
   return compare("gt", a, b, [](auto x, auto y) { return x > y; });
 }
 Tensor gt(const Tensor& a, double b) {
+  profiler::Scope scope("gt");
   return compare("gt", a, b, [](auto x, auto y) { return x > y; });
 }
 Tensor ge(const Tensor& a, const Tensor& b) {
+  profiler::Scope scope("ge");
   return compare("ge", a, b, [](auto x, auto y) { return x >= y; });
 }
 Tensor ge(const Tensor& a, double b) {
+  profiler::Scope scope("ge");
   return compare("ge", a, b, [](auto x, auto y) { return x >= y; });
 }
 

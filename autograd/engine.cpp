@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "../core/profiler.h"
 #include "grad_mode.h"
 #include "node.h"
 #include "ops.h"
@@ -236,7 +237,10 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots,
       if (auto it = targets.find(node.get()); capture && it != targets.end())
         for (size_t i : it->second) results[i] = g;
       if (node->leaf) {
-        if (!capture) accumulate_into_leaf(*node, g, create_graph);
+        if (!capture) {
+          profiler::Scope scope("AccumulateGrad");
+          accumulate_into_leaf(*node, g, create_graph);
+        }
         continue;
       }
       check(!node->released,
@@ -248,6 +252,7 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots,
       for (size_t i = 0; i < needs.size(); ++i)
         needs[i] = node->next[i].node && needed.count(node->next[i].node.get());
       if (std::find(needs.begin(), needs.end(), true) != needs.end()) {
+        profiler::Scope scope(node->name, "backward");
         t_running = node;
         input_grads = node->backward(g, needs);
         t_running.reset();

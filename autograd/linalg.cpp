@@ -2,6 +2,7 @@
 #include "linalg.h"
 
 #include "../core/kernels/matmul.h"
+#include "../core/profiler.h"
 #include "function.h"
 #include "ops.h"
 
@@ -17,6 +18,7 @@ using autograd::save;
 // promoted dims removed again; the engine sums broadcast batch dims back. Transposes are views,
 // which the GEMM reads through its transpose flags: no copies.
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  profiler::Scope scope("matmul");
   Tensor y = kernels::matmul(a, b);
   return record(
       "matmul", y, {a, b}, [a = save(a), b = save(b)](const Tensor& g, const Needs& needs) {
@@ -47,12 +49,14 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mm(const Tensor& a, const Tensor& b) {  // (composite)
+  profiler::Scope scope("mm");
   if (!(a.dim() == 2 && b.dim() == 2))
     fail("mm: expected 2-D tensors, got ", shape_str(a.sizes()), " and ", shape_str(b.sizes()));
   return matmul(a, b);
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {  // (composite)
+  profiler::Scope scope("bmm");
   if (!(a.dim() == 3 && b.dim() == 3))
     fail("bmm: expected 3-D tensors, got ", shape_str(a.sizes()), " and ", shape_str(b.sizes()));
   if (a.size(0) != b.size(0))

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "../core/kernels/reduce.h"
+#include "../core/profiler.h"
 #include "function.h"
 #include "ops.h"
 
@@ -28,6 +29,7 @@ Tensor keep_reduced_dims(const Tensor& g, IntList x_sizes, const std::vector<boo
 
 // Shared by amax and amin: y = max over dims; dx = g [x = y] / (number of ties).
 Tensor extremum(const char* op, const Tensor& x, const Shape& dims, bool keepdim, bool take_max) {
+  profiler::Scope scope(op);
   auto reduced = kernels::reduced_dims(dims, x.dim(), op);
   Tensor y = kernels::amax(x, reduced, keepdim, take_max);
   return record(op, y, {x},
@@ -49,6 +51,7 @@ Tensor sum(const Tensor& x) { return sum(x, {}, false); }
 
 // y = sum over dims of x      dx = g broadcast back over the dims
 Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
+  profiler::Scope scope("sum");
   auto reduced = kernels::reduced_dims(dims, x.dim(), "sum");
   Tensor y = kernels::sum(x, reduced, keepdim);
   return record("sum", y, {x},
@@ -61,6 +64,7 @@ Tensor mean(const Tensor& x) { return mean(x, {}, false); }
 
 // y = sum(x) / count      (composite: no backward code)
 Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
+  profiler::Scope scope("mean");
   check(x.is_floating_point(), "mean: expected a floating tensor, got ", x.dtype());
   auto reduced = kernels::reduced_dims(dims, x.dim(), "mean");
   int64_t count = 1;
@@ -73,6 +77,7 @@ Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
 Tensor var(const Tensor& x) { return var(x, {}); }
 
 Tensor var(const Tensor& x, const Shape& dims, int64_t correction, bool keepdim) {
+  profiler::Scope scope("var");
   check(x.is_floating_point(), "var: expected a floating tensor, got ", x.dtype());
   auto reduced = kernels::reduced_dims(dims, x.dim(), "var");
   int64_t count = 1;
@@ -85,11 +90,13 @@ Tensor var(const Tensor& x, const Shape& dims, int64_t correction, bool keepdim)
 
 Tensor std(const Tensor& x) { return sqrt(var(x)); }                                // (composite)
 Tensor std(const Tensor& x, const Shape& dims, int64_t correction, bool keepdim) {  // (composite)
+  profiler::Scope scope("std");
   return sqrt(var(x, dims, correction, keepdim));
 }
 
 Tensor norm(const Tensor& x, double p) { return norm(x, p, {}, false); }
 Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) {  // (composite)
+  profiler::Scope scope("norm");
   check(x.is_floating_point(), "norm: expected a floating tensor, got ", x.dtype());
   check(p > 0, "norm: expected p > 0 (or INFINITY), got ", p);
   if (std::isinf(p)) return amax(abs(x), dims, keepdim);
@@ -132,17 +139,20 @@ std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) {
 }
 
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
+  profiler::Scope scope("argmax");
   Tensor i = kernels::max_along(x, dim, keepdim, true).second;
   return autograd::mark_nondifferentiable("argmax", i, {x});
 }
 
 Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) {
+  profiler::Scope scope("argmin");
   Tensor i = kernels::max_along(x, dim, keepdim, false).second;
   return autograd::mark_nondifferentiable("argmin", i, {x});
 }
 
 // y = softmax(x)      dx = y (g - sum(g y))      (sums along dim)
 Tensor softmax(const Tensor& x, int64_t dim) {
+  profiler::Scope scope("softmax");
   Tensor y = kernels::softmax(x, dim, /*log=*/false);
   int64_t d = wrap_dim(dim, x.dim(), "softmax");
   return record("softmax", y, {x}, [y = save_output(y), d](const Tensor& g, const Needs&) {
@@ -156,6 +166,7 @@ Tensor softmax(const Tensor& x, int64_t dim) {
 
 // y = log_softmax(x)      dx = g - e^y sum(g)      (sum along dim)
 Tensor log_softmax(const Tensor& x, int64_t dim) {
+  profiler::Scope scope("log_softmax");
   Tensor y = kernels::softmax(x, dim, /*log=*/true);
   int64_t d = wrap_dim(dim, x.dim(), "log_softmax");
   return record("log_softmax", y, {x}, [y = save_output(y), d](const Tensor& g, const Needs&) {

@@ -7,6 +7,7 @@
 
 #include "../autograd/function.h"
 #include "../autograd/grad_mode.h"
+#include "../core/profiler.h"
 #include "init.h"
 
 namespace ember::nn {
@@ -55,6 +56,7 @@ Tensor inverse_count(const Tensor& keep, const Tensor& k) {
 // channels (or both Y / sqrt(n));  context = ρ_k(K) Vᵀ  (d_k x d_v);  out = contextᵀ ρ_q(Q).
 Tensor F::efficient_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                               Normalization normalization, const Tensor& mask) {
+  profiler::Scope scope("efficient_attention");
   check_qkv("efficient_attention", q, k, v);
   Tensor keep = keep_mask("efficient_attention", mask, k, -1);
   Tensor rk, rq;
@@ -75,6 +77,7 @@ Tensor F::efficient_attention(const Tensor& q, const Tensor& k, const Tensor& v,
 // ever reads an n x n tensor through a transpose (a strided walk over the largest tensors).
 Tensor F::dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                 Normalization normalization, const Tensor& mask) {
+  profiler::Scope scope("dot_product_attention");
   check_qkv("dot_product_attention", q, k, v);
   Tensor keep = keep_mask("dot_product_attention", mask, k, -2);
   Tensor a;
@@ -103,6 +106,7 @@ Tensor F::dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& 
 Tensor F::blocked_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                         Normalization normalization, const Tensor& mask,
                                         int64_t block_elements) {
+  profiler::Scope scope("blocked_dot_product_attention");
   const char* op = "blocked_dot_product_attention";
   check_qkv(op, q, k, v);
   check(block_elements >= 1, op, ": block_elements must be positive, got ", block_elements);

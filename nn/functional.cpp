@@ -16,6 +16,7 @@
 #include "../core/kernels/norm.h"
 #include "../core/kernels/reduce.h"
 #include "../core/parallel.h"
+#include "../core/profiler.h"
 
 namespace ember::nn::functional {
 
@@ -49,6 +50,7 @@ Tensor per_channel(const Tensor& v, int64_t rank) {
 // no second output, no broadcast add). dx = g W, dW = gᵀ x over all leading dims, db = the column
 // sums of g, each an ember op, so linear differentiates twice.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  profiler::Scope scope("linear");
   if (weight.dim() != 2 || x.dim() < 1 || x.size(-1) != weight.size(1))
     fail("linear: input ", shape_str(x.sizes()), " does not match weight ",
          shape_str(weight.sizes()), " (expected input (..., ", weight.size(-1), "))");
@@ -89,6 +91,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 
 // cols = im2col(x)      dx = fold(g)   (fold is unfold's adjoint)
 Tensor unfold(const Tensor& x, Pair kernel, Pair dilation, Pair padding, Pair stride) {
+  profiler::Scope scope("unfold");
   Tensor y = kernels::im2col(x, window(kernel, dilation, padding, stride));
   Pair size{x.size(2), x.size(3)};
   return record("unfold", y, {x}, [=](const Tensor& g, const Needs&) {
@@ -99,6 +102,7 @@ Tensor unfold(const Tensor& x, Pair kernel, Pair dilation, Pair padding, Pair st
 // x = col2im(cols)      dcols = unfold(g)
 Tensor fold(const Tensor& cols, Pair output_size, Pair kernel, Pair dilation, Pair padding,
             Pair stride) {
+  profiler::Scope scope("fold");
   int64_t patch = kernel.h * kernel.w;
   if (cols.dim() != 3 || cols.size(1) % patch != 0)
     fail("fold: expected columns (N, C*", kernel.h, "*", kernel.w, ", L), got ",
@@ -115,6 +119,7 @@ Tensor fold(const Tensor& cols, Pair output_size, Pair kernel, Pair dilation, Pa
 // The backward runs kernels::conv2d_backward. Under create_graph the same formulas are written in
 // ember ops (unfold, fold, matmul) instead, so conv2d has second derivatives.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvArgs& a) {
+  profiler::Scope scope("conv2d");
   if (x.dim() != 4 || weight.dim() != 4)
     fail("conv2d: expected a 4-D input and weight, got input ", shape_str(x.sizes()),
          " and weight ", shape_str(weight.sizes()));
@@ -159,6 +164,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 
 // y = max over each window      dx = g scattered back to each window's argmax
 Tensor max_pool2d(const Tensor& x, Pair kernel, const PoolArgs& a) {
+  profiler::Scope scope("max_pool2d");
   Pair stride = a.stride.value_or(kernel);
   std::pair<Tensor, Tensor> pooled =
       kernels::max_pool2d(x, window(kernel, a.dilation, a.padding, stride));
@@ -174,6 +180,7 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, const PoolArgs& a) {
 
 // y = mean of each window, zero padding included      (composite)
 Tensor avg_pool2d(const Tensor& x, Pair kernel, const PoolArgs& a) {
+  profiler::Scope scope("avg_pool2d");
   if (x.dim() != 4) fail("avg_pool2d: expected a 4-D input, got ", shape_str(x.sizes()));
   Pair stride = a.stride.value_or(kernel);
   int64_t n = x.size(0), c = x.size(1);
@@ -195,6 +202,7 @@ Tensor avg_pool2d(const Tensor& x, Pair kernel, const PoolArgs& a) {
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
                   const Tensor& weight, const Tensor& bias, bool training, double momentum,
                   double eps) {
+  profiler::Scope scope("batch_norm");
   if (x.dim() < 2) fail("batch_norm: expected (N, C, ...), got ", shape_str(x.sizes()));
   int64_t rank = x.dim(), c = x.size(1);
   for (const Tensor* t : {&running_mean, &running_var, &weight, &bias})
@@ -256,6 +264,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 // contiguous values, `flat`); under create_graph the backward is the same formula in ember ops.
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
                   const Tensor& bias, double eps) {
+  profiler::Scope scope("layer_norm");
   int64_t k = static_cast<int64_t>(normalized_shape.size());
   bool fits = k <= x.dim();
   for (int64_t i = 0; fits && i < k; ++i) fits = x.size(x.dim() - k + i) == normalized_shape[i];
@@ -297,6 +306,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
 
 Tensor group_norm(const Tensor& x, int64_t groups, const Tensor& weight, const Tensor& bias,
                   double eps) {  // (composite)
+  profiler::Scope scope("group_norm");
   if (x.dim() < 2 || groups < 1 || x.size(1) % groups != 0)
     fail("group_norm: ", x.dim() < 2 ? 0 : x.size(1), " channels of input ", shape_str(x.sizes()),
          " cannot be split into ", groups, " groups");
@@ -310,6 +320,7 @@ Tensor group_norm(const Tensor& x, int64_t groups, const Tensor& weight, const T
 // loss_r = -sum_c q_rc log softmax(x_r)_c, q = (1 - s) onehot(t_r) + s / C (0 for ignored rows)
 // dx_r = (softmax(x_r) - q_r) * g_r      (g_r already divided by the count for a mean)
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyArgs& a) {
+  profiler::Scope scope("cross_entropy");
   if (logits.dim() < 2 || target.dtype() != kInt64 || target.dim() != logits.dim() - 1 ||
       target.size(0) != logits.size(0))
     fail("cross_entropy: expected logits (N, C, ...) and int64 targets (N, ...), got logits ",
@@ -370,6 +381,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
 // loss = -log_probs[target] per row, ignored rows excluded      (composite)
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index,
                 Reduction reduction) {
+  profiler::Scope scope("nll_loss");
   if (log_probs.dim() != 2 || target.dtype() != kInt64 || target.dim() != 1 ||
       target.size(0) != log_probs.size(0))
     fail("nll_loss: expected log_probs (N, C) and int64 targets (N), got ",
@@ -383,6 +395,7 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_in
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {  // (composite)
+  profiler::Scope scope("mse_loss");
   Tensor d = input - target;
   return reduce(d * d, reduction);
 }
@@ -390,6 +403,7 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
 // l = max(x, 0) - x y + log(1 + e^-|x|)      dx = (sigmoid(x) - y) g      dy = -x g
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
                                         Reduction reduction) {
+  profiler::Scope scope("binary_cross_entropy_with_logits");
   Tensor l;
   {
     NoGradGuard no_grad;
@@ -405,6 +419,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
 }
 
 Tensor dropout(const Tensor& x, double p, bool training) {  // (composite)
+  profiler::Scope scope("dropout");
   check(p >= 0 && p <= 1, "dropout: probability must be in [0, 1], got ", p);
   if (!training || p == 0) return x;
   if (p == 1) return x * 0.0;
@@ -413,6 +428,7 @@ Tensor dropout(const Tensor& x, double p, bool training) {  // (composite)
 }
 
 Tensor embedding(const Tensor& indices, const Tensor& weight) {  // (composite)
+  profiler::Scope scope("embedding");
   if (weight.dim() != 2 || indices.dtype() != kInt64)
     fail("embedding: expected int64 indices and a 2-D weight, got ", indices.dtype(), " and ",
          shape_str(weight.sizes()));
@@ -424,6 +440,7 @@ Tensor embedding(const Tensor& indices, const Tensor& weight) {  // (composite)
 // Exact GELU: y = x Φ(x), dx = g (Φ(x) + x φ(x)) (kernels/norm.h, one vectorised pass each);
 // under create_graph the backward in ember ops. The tanh approximation is a composite.
 Tensor gelu(const Tensor& x, bool tanh_approximation) {
+  profiler::Scope scope("gelu");
   if (tanh_approximation) {
     double k = std::sqrt(2.0 / std::numbers::pi);
     return x * 0.5 * (tanh((x + pow(x, 3.0) * 0.044715) * k) + 1.0);
@@ -442,15 +459,18 @@ Tensor gelu(const Tensor& x, bool tanh_approximation) {
 Tensor silu(const Tensor& x) { return x * sigmoid(x); }  // (composite)
 
 Tensor hardswish(const Tensor& x) {  // (composite)
+  profiler::Scope scope("hardswish");
   return x * clamp(x + 3.0, 0.0, 6.0) * (1.0 / 6.0);
 }
 
 // softplus(x) = log(1 + e^x), written as relu(x) + log(1 + e^-|x|) so that it never overflows.
 Tensor mish(const Tensor& x) {  // (composite)
+  profiler::Scope scope("mish");
   return x * tanh(relu(x) + log(exp(neg(abs(x))) + 1.0));
 }
 
 Tensor prelu(const Tensor& x, const Tensor& weight) {  // (composite)
+  profiler::Scope scope("prelu");
   int64_t channels = x.dim() >= 2 ? x.size(1) : 1;
   if (weight.dim() != 1 || (weight.size(0) != 1 && weight.size(0) != channels))
     fail("prelu: weight ", shape_str(weight.sizes()), " must hold 1 value or one per channel (",
@@ -466,6 +486,7 @@ Tensor prelu(const Tensor& x, const Tensor& weight) {  // (composite)
 }
 
 Tensor pixel_shuffle(const Tensor& x, int64_t r) {  // (composite)
+  profiler::Scope scope("pixel_shuffle");
   if (x.dim() != 4 || r < 1 || x.size(1) % (r * r) != 0)
     fail("pixel_shuffle: expected (N, C*", r, "*", r, ", H, W), got ", shape_str(x.sizes()));
   int64_t n = x.size(0), c = x.size(1) / (r * r), h = x.size(2), w = x.size(3);
@@ -474,6 +495,7 @@ Tensor pixel_shuffle(const Tensor& x, int64_t r) {  // (composite)
 }
 
 Tensor leaky_relu(const Tensor& x, double slope) {  // (composite)
+  profiler::Scope scope("leaky_relu");
   return where(gt(x, 0.0), x, x * slope);
 }
 

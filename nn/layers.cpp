@@ -331,7 +331,7 @@ void Sequential::push_back(std::shared_ptr<Module> module) {
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor y = x;
-  for (const auto& m : children()) y = m->forward(y);
+  for (const auto& m : children()) y = (*m)(y);
   return y;
 }
 

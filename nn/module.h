@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "../core/profiler.h"
 #include "../core/safetensors.h"
 #include "../core/tensor.h"
 
@@ -26,7 +27,10 @@ class Module : public std::enable_shared_from_this<Module> {
 
   /// The single-tensor forward most layers have; a module with another signature says so.
   virtual Tensor forward(const Tensor& x);
-  Tensor operator()(const Tensor& x) { return forward(x); }
+  Tensor operator()(const Tensor& x) {
+    profiler::Scope scope(name_.c_str());  // the module's time, in a profile, under its name
+    return forward(x);
+  }
 
   /// Registers a parameter (requires grad) under `name`; returns it (a handle to the same data).
   Tensor register_parameter(const std::string& name, Tensor tensor, bool requires_grad = true);

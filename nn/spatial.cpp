@@ -5,6 +5,7 @@
 // Read next: nn/layers.h (the modules that wrap them).
 #include <cmath>
 
+#include "../core/profiler.h"
 #include "functional.h"
 
 namespace ember::nn::functional {
@@ -50,6 +51,7 @@ Tensor pad_source_index(int64_t size, int64_t before, int64_t after, PadMode mod
 
 // Pads the last pads.size()/2 dims, the last dim first, as torch.nn.functional.pad.
 Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode, double value) {
+  profiler::Scope scope("pad");
   int64_t dims = static_cast<int64_t>(pads.size()) / 2;
   if (pads.size() % 2 != 0 || dims > x.dim())
     fail("pad: expected an even number of paddings for at most ", x.dim(), " dims of input ",
@@ -87,6 +89,7 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode, doub
 // cropped them).     (composite: fold, matmul)
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
                         const ConvTransposeArgs& a) {
+  profiler::Scope scope("conv_transpose2d");
   if (x.dim() != 4 || weight.dim() != 4)
     fail("conv_transpose2d: expected a 4-D input and weight, got input ", shape_str(x.sizes()),
          " and weight ", shape_str(weight.sizes()));
@@ -149,6 +152,7 @@ Tensor adaptive_pool(const Tensor& x, Pair out, const char* op, Even even, Cell 
 }  // namespace
 
 Tensor adaptive_avg_pool2d(const Tensor& x, Pair out) {  // (composite)
+  profiler::Scope scope("adaptive_avg_pool2d");
   return adaptive_pool(
       x, out, "adaptive_avg_pool2d", [&](Pair k) { return avg_pool2d(x, k); },
       [](const Tensor& bin) {
@@ -157,6 +161,7 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Pair out) {  // (composite)
 }
 
 Tensor adaptive_max_pool2d(const Tensor& x, Pair out) {  // (composite)
+  profiler::Scope scope("adaptive_max_pool2d");
   return adaptive_pool(
       x, out, "adaptive_max_pool2d", [&](Pair k) { return max_pool2d(x, k); },
       [](const Tensor& bin) { return max(flatten(bin, 2), 2).first; });
@@ -211,6 +216,7 @@ Tensor linear_axis(const Tensor& x, int64_t dim, const Axis& a, bool align_corne
 }  // namespace
 
 Tensor interpolate(const Tensor& x, const InterpolateArgs& a) {  // (composite)
+  profiler::Scope scope("interpolate");
   check_4d(x, "interpolate");
   if (a.size.has_value() == a.scale_factor.has_value())
     fail("interpolate: give exactly one of size and scale_factor");
@@ -235,6 +241,7 @@ Tensor interpolate(const Tensor& x, const InterpolateArgs& a) {  // (composite)
 }
 
 Tensor dropout2d(const Tensor& x, double p, bool training) {  // (composite)
+  profiler::Scope scope("dropout2d");
   check(p >= 0 && p <= 1, "dropout2d: probability must be in [0, 1], got ", p);
   if (x.dim() != 3 && x.dim() != 4)
     fail("dropout2d: expected (N, C, H, W) or (C, H, W), got ", shape_str(x.sizes()));

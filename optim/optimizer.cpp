@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "../autograd/ops.h"
+#include "../core/profiler.h"
 
 namespace ember::optim {
 
@@ -30,6 +31,7 @@ void Optimizer::add_param_group(const std::vector<Tensor>& params, const Options
 }
 
 void Optimizer::zero_grad(bool set_to_none) {
+  profiler::Scope scope("Optimizer.zero_grad");
   NoGradGuard no_grad;
   for (const ParamGroup& g : groups_)
     for (const Tensor& p : g.params) {
@@ -103,6 +105,7 @@ SGD::SGD(const std::vector<Tensor>& params, const SGDOptions& o)
 // d = g + wd p;  buf = momentum buf + (1 - dampening) d  (buf = d at the first step);
 // d = nesterov ? d + momentum buf : buf;  p -= lr d
 void SGD::step() {
+  profiler::Scope scope("SGD.step");
   for_each_param(
       [&](const Tensor& p, const Tensor& g, std::map<std::string, Tensor>& st, const Options& o) {
         double lr = o.at("lr"), mom = o.at("momentum"), damp = o.at("dampening"),
@@ -147,6 +150,7 @@ Adam::Adam(const std::vector<Tensor>& params, const AdamOptions& o, bool decoupl
 // m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  (amsgrad: vmax = max(vmax, v), used for v)
 // p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 void Adam::step() {
+  profiler::Scope scope("Adam.step");
   for_each_param(
       [&](const Tensor& p, const Tensor& g, std::map<std::string, Tensor>& st, const Options& o) {
         double lr = o.at("lr"), b1 = o.at("beta1"), b2 = o.at("beta2"), eps = o.at("eps"),
@@ -197,6 +201,7 @@ RMSprop::RMSprop(const std::vector<Tensor>& params, const RMSpropOptions& o)
 // g += wd p;  s = a s + (1 - a) g^2;  centered: ga = a ga + (1 - a) g, avg = sqrt(s - ga^2) + eps,
 // else avg = sqrt(s) + eps;  momentum: buf = mom buf + g / avg, p -= lr buf;  else p -= lr g / avg
 void RMSprop::step() {
+  profiler::Scope scope("RMSprop.step");
   for_each_param(
       [&](const Tensor& p, const Tensor& g, std::map<std::string, Tensor>& st, const Options& o) {
         double lr = o.at("lr"), alpha = o.at("alpha"), eps = o.at("eps"), wd = o.at("weight_decay"),

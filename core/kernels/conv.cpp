@@ -7,6 +7,7 @@
 
 #include "../factory.h"
 #include "../parallel.h"
+#include "../profiler.h"
 #include "accumulate.h"
 #include "blas.h"
 #include "copy.h"
@@ -164,6 +165,7 @@ void max_pool_plane_unpadded(const T* plane, int64_t wd, const Window& w, int64_
 }  // namespace
 
 Tensor im2col(const Tensor& x_in, const Window& w) {
+  profiler::Scope scope("kernels::im2col");
   check_4d(x_in, "im2col");
   Tensor x = contiguous(x_in);
   int64_t n = x.size(0), c = x.size(1), h = x.size(2), wd = x.size(3);
@@ -185,6 +187,7 @@ Tensor im2col(const Tensor& x_in, const Window& w) {
 }
 
 Tensor col2im(const Tensor& cols_in, int64_t c, int64_t h, int64_t wd, const Window& w) {
+  profiler::Scope scope("kernels::col2im");
   if (cols_in.dim() != 3)
     fail("col2im: expected (N, C*kh*kw, L) columns, got ", shape_str(cols_in.sizes()));
   Tensor cols = contiguous(cols_in);
@@ -209,6 +212,7 @@ Tensor col2im(const Tensor& cols_in, int64_t c, int64_t h, int64_t wd, const Win
 }
 
 std::pair<Tensor, Tensor> max_pool2d(const Tensor& x_in, const Window& w) {
+  profiler::Scope scope("kernels::max_pool2d");
   check_4d(x_in, "max_pool2d");
   if (w.ph * 2 > w.kh || w.pw * 2 > w.kw)
     fail("max_pool2d: padding (", w.ph, ", ", w.pw, ") must be at most half the kernel (", w.kh,
@@ -307,6 +311,7 @@ int64_t samples_per_chunk(int64_t n, int64_t weight_numel) {
 
 Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, const Window& w,
               int64_t groups) {
+  profiler::Scope scope("kernels::conv2d");
   Tensor x = contiguous(x_in), weight = contiguous(weight_in);
   Tensor bias = bias_in.defined() ? contiguous(bias_in) : bias_in;
   ConvShape s(x, weight, w, groups);
@@ -337,6 +342,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
 Conv2dGrads conv2d_backward(const Tensor& grad_in, const Tensor& x_in, const Tensor& weight_in,
                             const Window& w, int64_t groups, bool need_input, bool need_weight,
                             bool need_bias) {
+  profiler::Scope scope("kernels::conv2d_backward");
   Tensor grad = contiguous(grad_in), x = contiguous(x_in), weight = contiguous(weight_in);
   ConvShape s(x, weight, w, groups);
   Conv2dGrads r;

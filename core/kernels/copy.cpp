@@ -1,11 +1,13 @@
 // Copy, fill and where; see copy.h and elementwise.h.
 #include "copy.h"
 
+#include "../profiler.h"
 #include "elementwise.h"
 
 namespace ember::kernels {
 
 void copy(const Tensor& dst, const Tensor& src) {
+  profiler::Scope scope("kernels::copy");
   Shape sizes(dst.sizes().begin(), dst.sizes().end());
   if (!broadcasts_to(src.sizes(), sizes))
     fail("copy_: source of shape ", shape_str(src.sizes()),
@@ -55,6 +57,7 @@ void check_same_dtype(const Tensor& a, const Tensor& b, std::string_view op) {
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  profiler::Scope scope("kernels::where");
   check(cond.dtype() == kInt64, "where: condition must be int64 (a mask), got ", cond.dtype());
   check_same_dtype(a, b, "where");
   Shape sizes =

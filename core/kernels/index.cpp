@@ -2,6 +2,7 @@
 #include "index.h"
 
 #include "../factory.h"
+#include "../profiler.h"
 #include "copy.h"
 #include "loop.h"
 
@@ -60,6 +61,7 @@ Shape strides_without(const Tensor& x, int64_t d) {
 }  // namespace
 
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+  profiler::Scope scope("kernels::index_select");
   if (!(index.dtype() == kInt64 && index.dim() <= 1))
     fail("index_select: index must be a 1-D int64 tensor, got ", index.dtype(), " ",
          shape_str(index.sizes()));
@@ -75,6 +77,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
 }
 
 Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  profiler::Scope scope("kernels::index_add");
   if (!(index.dtype() == kInt64 && index.dim() <= 1))
     fail("index_add: index must be a 1-D int64 tensor, got ", index.dtype(), " ",
          shape_str(index.sizes()));
@@ -97,6 +100,7 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor
 }
 
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
+  profiler::Scope scope("kernels::gather");
   int64_t d = wrap_dim(dim, x.dim(), "gather");
   check_gather_shapes("gather", x, d, index);
   Shape sizes = shape_of(index);
@@ -118,6 +122,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
 }
 
 Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  profiler::Scope scope("kernels::scatter_add");
   int64_t d = wrap_dim(dim, x.dim(), "scatter_add");
   check(x.dtype() == src.dtype(), "scatter_add: src dtype ", src.dtype(), " differs from ",
         x.dtype());

@@ -5,6 +5,7 @@
 
 #include "../factory.h"
 #include "../parallel.h"
+#include "../profiler.h"
 #include "blas.h"
 #include "copy.h"
 
@@ -12,6 +13,7 @@ namespace ember::kernels {
 
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  profiler::Scope scope("kernels::gemm (BLAS)");
   BlasCall call(m * n * k);
   blas_library().sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
               trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
@@ -19,6 +21,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const flo
 
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
           const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
+  profiler::Scope scope("kernels::gemm (BLAS)");
   BlasCall call(m * n * k);
   blas_library().dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
               trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
@@ -155,6 +158,7 @@ Tensor as_batch(const Tensor& x, const Shape& batch_shape) {
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  profiler::Scope scope("kernels::matmul");
   check(a.dtype() == b.dtype(), "matmul: expected both operands to have the same dtype, got ",
         a.dtype(), " and ", b.dtype());
   if (!(a.dim() >= 1 && b.dim() >= 1))

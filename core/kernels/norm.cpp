@@ -8,6 +8,7 @@
 
 #include "../factory.h"
 #include "../parallel.h"
+#include "../profiler.h"
 #include "accumulate.h"
 #include "copy.h"
 #include "vmath.h"
@@ -45,6 +46,7 @@ const T* optional_ptr(const Tensor& t) {
 }  // namespace
 
 std::pair<Tensor, Tensor> batch_norm_stats(const Tensor& x_in) {
+  profiler::Scope scope("kernels::batch_norm_stats");
   Tensor x = contiguous(x_in);
   Planes p(x);
   Tensor mean = empty({p.c}, x.dtype()), var = empty({p.c}, x.dtype());
@@ -67,6 +69,7 @@ std::pair<Tensor, Tensor> batch_norm_stats(const Tensor& x_in) {
 
 Tensor batch_norm_apply(const Tensor& x_in, const Tensor& mean, const Tensor& invstd,
                         const Tensor& weight, const Tensor& bias) {
+  profiler::Scope scope("kernels::batch_norm_apply");
   Tensor x = contiguous(x_in);
   Planes p(x);
   Tensor y = empty(shape_of(x), x.dtype());
@@ -95,6 +98,7 @@ Tensor batch_norm_apply(const Tensor& x_in, const Tensor& mean, const Tensor& in
 BatchNormGrads batch_norm_backward(const Tensor& g_in, const Tensor& x_in, const Tensor& mean,
                                    const Tensor& invstd, const Tensor& weight, bool batch_stats,
                                    bool need_input, bool need_weight, bool need_bias) {
+  profiler::Scope scope("kernels::batch_norm_backward");
   Tensor g = contiguous(g_in), x = contiguous(x_in);
   Planes p(x);
   BatchNormGrads r;
@@ -155,6 +159,7 @@ int64_t row_grain(int64_t m) {
 
 LayerNormOutputs layer_norm_forward(const Tensor& x_in, int64_t m, const Tensor& weight,
                                     const Tensor& bias, double eps) {
+  profiler::Scope scope("kernels::layer_norm_forward");
   Tensor x = contiguous(x_in);
   int64_t rows = m > 0 ? x.numel() / m : 0;
   LayerNormOutputs r{empty(shape_of(x), x.dtype()), empty({rows}, x.dtype()),
@@ -185,6 +190,7 @@ LayerNormOutputs layer_norm_forward(const Tensor& x_in, int64_t m, const Tensor&
 LayerNormGrads layer_norm_backward(const Tensor& g_in, const Tensor& x_in, int64_t m,
                                    const Tensor& mean, const Tensor& rstd, const Tensor& weight,
                                    bool need_input, bool need_weight, bool need_bias) {
+  profiler::Scope scope("kernels::layer_norm_backward");
   Tensor g = contiguous(g_in), x = contiguous(x_in);
   int64_t rows = m > 0 ? x.numel() / m : 0;
   int64_t blocks = (rows + kRowsPerBlock - 1) / kRowsPerBlock;
@@ -266,6 +272,7 @@ void with_erf(const Tensor& x, F f) {
 }  // namespace
 
 Tensor gelu_forward(const Tensor& x_in) {
+  profiler::Scope scope("kernels::gelu_forward");
   Tensor x = contiguous(x_in);
   Tensor y = empty(shape_of(x), x.dtype());
   visit_floating(x.dtype(), "gelu", [&]<typename T>() {
@@ -279,6 +286,7 @@ Tensor gelu_forward(const Tensor& x_in) {
 }
 
 Tensor gelu_backward(const Tensor& g_in, const Tensor& x_in) {
+  profiler::Scope scope("kernels::gelu_backward");
   Tensor g = contiguous(g_in), x = contiguous(x_in);
   Tensor dx = empty(shape_of(x), x.dtype());
   visit_floating(x.dtype(), "gelu backward", [&]<typename T>() {

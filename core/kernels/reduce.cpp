@@ -11,6 +11,7 @@
 
 #include "../factory.h"
 #include "../parallel.h"
+#include "../profiler.h"
 #include "accumulate.h"
 #include "copy.h"
 #include "vmath.h"
@@ -137,6 +138,7 @@ Shape reduced_shape(IntList sizes, const std::vector<bool>& reduced, bool keepdi
 }
 
 Tensor sum(const Tensor& x, const std::vector<bool>& reduced, bool keepdim) {
+  profiler::Scope scope("kernels::sum");
   return visit_dtype(x.dtype(), [&]<typename T>() {
     using Acc = AccOf<T>;
     auto add = [](Acc a, T v, int64_t) { return a + static_cast<Acc>(v); };
@@ -147,6 +149,7 @@ Tensor sum(const Tensor& x, const std::vector<bool>& reduced, bool keepdim) {
 }
 
 Tensor amax(const Tensor& x, const std::vector<bool>& reduced, bool keepdim, bool take_max) {
+  profiler::Scope scope("kernels::amax");
   std::string_view op = take_max ? "amax" : "amin";
   for (int64_t d = 0; d < x.dim(); ++d)
     if (!(!reduced[d] || x.size(d) > 0))
@@ -169,6 +172,7 @@ Tensor amax(const Tensor& x, const std::vector<bool>& reduced, bool keepdim, boo
 }
 
 std::pair<Tensor, Tensor> max_along(const Tensor& x, int64_t dim, bool keepdim, bool take_max) {
+  profiler::Scope scope("kernels::max_along");
   std::string_view op = take_max ? "max" : "min";
   dim = wrap_dim(dim, x.dim(), op);
   if (!(x.dim() == 0 || x.size(dim) > 0))
@@ -254,6 +258,7 @@ void softmax_columns(const T* xs, T* ys, int64_t n, int64_t inner, bool log, T* 
 }  // namespace
 
 Tensor softmax(const Tensor& x_in, int64_t dim, bool log) {
+  profiler::Scope scope("kernels::softmax");
   std::string_view op = log ? "log_softmax" : "softmax";
   dim = wrap_dim(dim, x_in.dim(), op);
   Tensor x = contiguous(x_in);
@@ -281,6 +286,7 @@ Tensor softmax(const Tensor& x_in, int64_t dim, bool log) {
 }
 
 Tensor softmax_backward(const Tensor& y_in, const Tensor& g_in, int64_t dim) {
+  profiler::Scope scope("kernels::softmax_backward");
   dim = wrap_dim(dim, y_in.dim(), "softmax backward");
   check(shape_of(y_in) == shape_of(g_in) && y_in.dtype() == g_in.dtype(),
         "softmax backward: the gradient ", shape_str(g_in.sizes()), " ", g_in.dtype(),

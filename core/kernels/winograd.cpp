@@ -41,6 +41,7 @@
 
 #include "../factory.h"
 #include "../parallel.h"
+#include "../profiler.h"
 #include "capability.h"
 #include "copy.h"
 
@@ -240,6 +241,7 @@ bool winograd_fits(const Tensor& x, const Tensor& weight, const Window& w, int64
 
 Tensor winograd_conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in,
                        const Window& w) {
+  profiler::Scope scope("kernels::winograd_conv2d");
   Tensor x = contiguous(x_in), weight = contiguous(weight_in);
   Tensor bias = bias_in.defined() ? contiguous(bias_in) : bias_in;
   Tiling s = tiling_of(x, weight.size(0), w);
@@ -257,6 +259,7 @@ Tensor winograd_conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor
 WinogradGrads winograd_conv2d_backward(const Tensor& grad_in, const Tensor& x_in,
                                        const Tensor& weight_in, const Window& w, bool need_input,
                                        bool need_weight) {
+  profiler::Scope scope("kernels::winograd_conv2d_backward");
   Tensor grad = contiguous(grad_in), x = contiguous(x_in), weight = contiguous(weight_in);
   Tiling s = tiling_of(x, weight.size(0), w);
   WinogradGrads r;

@@ -1,7 +1,7 @@
 // The guided tour, chapter 5 (docs/tour/05-where-the-time-goes.md): one training step of the
 // main job's FashionNet (efficient attention, batch 64) taken apart on the reader's machine:
-// the BLAS kernels in use, the time of each part of the step, and what the thread count and
-// flushing denormal floats do to it.
+// the BLAS kernels in use, the profile of its ops and kernels (also written as a Chrome trace,
+// where_time_goes.json), and what the thread count and flushing denormal floats do to it.
 // Run: ./build/examples/tour/where_time_goes [STEPS]   (default 20 timed steps per figure)
 #include <ember/ember.h>
 
@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <map>
+#include <string>
 
 #include "../fashion_net.h"
 
@@ -35,6 +37,7 @@ double median_ms(int steps, const std::function<void()>& fn) {
 
 int main(int argc, char** argv) {
   int steps = argc > 1 ? std::max(1, std::atoi(argv[1])) : 20;
+  const int cores = get_num_threads();  // before the profile below sets one thread
   manual_seed(0);
   examples::FashionNet net("efficient");
   optim::Adam adam(net.parameters(), {.lr = 1e-3});
@@ -48,28 +51,30 @@ int main(int argc, char** argv) {
   };
   // tour:end setup
 
-  // tour:begin parts
-  Tensor a, b, c;
-  auto forward_part = [&](auto&& fn) { return median_ms(steps, [&] { NoGradGuard g; fn(); }); };
-  std::vector<std::pair<const char*, double>> parts = {
-      {"conv1 + bn + relu + pool", forward_part([&] { a = (*net.block1)(images); })},
-      {"efficient attention", forward_part([&] { b = (*net.attn)(a); })},
-      {"conv2 + bn + relu + pool", forward_part([&] { c = (*net.block2)(b); })},
-      {"linear head + loss", forward_part([&] {
-         nn::functional::cross_entropy((*net.head)(c), labels);
-       })},
-  };
-  double whole = median_ms(steps, step), forward = 0;
-  for (auto& [name, ms] : parts) forward += ms;
-  parts.push_back({"backward + Adam (the rest)", whole - forward});
-  std::printf("%-28s %8s %7s\n", "part of one step", "ms", "share");
-  for (auto& [name, ms] : parts) std::printf("%-28s %8.2f %6.0f%%\n", name, ms, 100 * ms / whole);
-  std::printf("%-28s %8.2f\n", "whole step", whole);
-  // tour:end parts
+  // tour:begin profile
+  set_num_threads(1);  // one thread: the times of the ops add up to the step's
+  for (int i = 0; i < 3; ++i) step();  // warm-up: BLAS loaded, buffers allocated and reused
+  profiler::Profile profile;
+  for (int i = 0; i < steps; ++i) step();
+  profile.stop();
+  std::printf("%d steps on one thread, by self time:\n%s", steps, profile.table(12).c_str());
+  profile.export_chrome_trace("where_time_goes.json");
+  // tour:end profile
+
+  // tour:begin phases
+  // The scopes opened outside any other are the phases of a step.
+  std::map<std::string, double> phase_ms;
+  for (const profiler::Event& e : profile.events()) {
+    if (e.depth != 0 || e.thread != 0) continue;
+    bool backward = e.name.ends_with(" backward") || e.name == "AccumulateGrad";
+    bool update = e.name.starts_with("Adam") || e.name.starts_with("Optimizer");
+    phase_ms[backward ? "backward" : update ? "optimizer" : "forward"] += e.duration_ns / 1e6 / steps;
+  }
+  for (auto& [phase, ms] : phase_ms) std::printf("%-9s %6.2f ms per step\n", phase.c_str(), ms);
+  // tour:end phases
 
   // tour:begin threads
-  int cores = get_num_threads();
-  for (int threads : {1, cores}) {
+  for (int threads : {1, cores}) {  // cores: get_num_threads() at the start
     set_num_threads(threads);
     std::printf("%d thread(s): %.2f ms per step\n", threads, median_ms(steps, step));
   }
