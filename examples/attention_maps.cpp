@@ -13,33 +13,12 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "attention_map_grid.h"
 #include "fashion_net.h"
 #include "fashion_vit.h"
 
 using namespace ember;
-
-namespace {
-
-constexpr double kMean = 0.2860, kStd = 0.3530;
-
-// Rescales a (H, W) map to [0, 1] and enlarges it by nearest neighbour to (size, size).
-Tensor tile(const Tensor& map, int64_t size) {
-  Tensor m = map - amin(map, {});
-  m = m / (amax(m, {}) + 1e-12);
-  int64_t h = map.size(0), w = map.size(1);
-  Tensor rows =
-      index_select(m, 0, to(arange(0, double(size), 1, kFloat64) * (double(h) / size), kInt64));
-  return index_select(rows, 1,
-                      to(arange(0, double(size), 1, kFloat64) * (double(w) / size), kInt64));
-}
-
-// Each key channel of `keys` (N, channels, positions), softmaxed over the positions and laid out
-// as (N, channels, h, w): the global attention maps.
-Tensor global_maps(const Tensor& keys, int64_t h, int64_t w) {
-  return reshape(softmax(keys, 2), {keys.size(0), keys.size(1), h, w});
-}
-
-}  // namespace
+using examples::global_maps;
 
 int main(int argc, char** argv) {
   CLI::App app{"Write the global attention maps of efficient attention as a PNG grid"};
@@ -81,7 +60,6 @@ int main(int argc, char** argv) {
       if (block_index < 0) block_index = depth - 1;
       if (block_index >= depth) fail("attention_maps: --block ", block_index, " of ", depth);
     }
-    auto normalise = [](const Tensor& raw) { return (unsqueeze(raw, 1) / 255.0 - kMean) / kStd; };
     if (!checkpoint.empty()) {
       TensorMap state;
       for (auto& [k, v] : load_safetensors(checkpoint))
@@ -89,8 +67,8 @@ int main(int argc, char** argv) {
       model->load_state_dict(state);
     } else {
       std::printf("no --checkpoint: training %lld steps first\n", (long long)train_steps);
-      Tensor x =
-          normalise(data::load_idx((fs::path(data) / "train-images-idx3-ubyte.gz").string()));
+      Tensor x = examples::fashion_input(
+          data::load_idx((fs::path(data) / "train-images-idx3-ubyte.gz").string()));
       Tensor y = data::load_idx((fs::path(data) / "train-labels-idx1-ubyte.gz").string(), kInt64);
       optim::Adam adam(model->parameters(), {.lr = 1e-3});
       for (int64_t step = 0; step < train_steps; ++step) {
@@ -104,15 +82,11 @@ int main(int argc, char** argv) {
     model->eval();
     NoGradGuard no_grad;
     Tensor raw = narrow(data::load_idx(images_file.string()), 0, 0, images);
-    Tensor input = normalise(raw);
+    Tensor input = examples::fashion_input(raw);
     int64_t n = input.size(0);
     Tensor keys;  // (N, key channels, h, w)
     if (net) {
-      auto attention = std::dynamic_pointer_cast<nn::EfficientAttention2d>(net->attn);
-      Tensor features = (*net->block1)(input);  // (N, 32, 14, 14): the block's input
-      int64_t h = features.size(2), w = features.size(3);
-      // Each key channel's softmax over the 196 positions: a global attention map.
-      keys = global_maps(reshape((*attention->keys)(features), {n, -1, h * w}), h, w);
+      keys = examples::fashion_net_maps(*net, input);  // softmax over the 196 positions
     } else {
       Tensor tokens = vit->embed(input);  // (N, 49, 64)
       for (int64_t b = 0; b < block_index; ++b) tokens = (*(*vit->blocks)[b])(tokens);
@@ -123,18 +97,8 @@ int main(int argc, char** argv) {
       int64_t side = static_cast<int64_t>(std::lround(std::sqrt(double(k.size(2)))));
       keys = global_maps(k, side, side);
     }
-    const int64_t cell = 56, gap = 4;
     maps = std::min<int64_t>(maps, keys.size(1));
-    Tensor grid = ones({1, n * (cell + gap) + gap, (maps + 1) * (cell + gap) + gap});
-    for (int64_t i = 0; i < n; ++i) {
-      int64_t top = gap + i * (cell + gap);
-      auto place = [&](int64_t column, const Tensor& picture) {
-        narrow(narrow(select(grid, 0, 0), 0, top, cell), 1, gap + column * (cell + gap), cell)
-            .copy_(picture);
-      };
-      place(0, tile(select(raw, 0, i), cell));
-      for (int64_t k = 0; k < maps; ++k) place(k + 1, tile(select(select(keys, 0, i), 0, k), cell));
-    }
+    Tensor grid = examples::map_grid(raw, keys, maps);
     data::write_png(out, grid);
     std::string where =
         net ? "FashionNet's attention block" : "FashionViT's block " + std::to_string(block_index);

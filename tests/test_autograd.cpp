@@ -203,6 +203,41 @@ TEST_CASE("to_dot draws ops, shapes and named leaves") {
   CHECK(autograd::to_dot(zeros({2})).find("does not require grad") != std::string::npos);
 }
 
+TEST_CASE("to_svg draws the same graph in rows, output on top, every arrow pointing up") {
+  // x feeds matmul and, four rows higher, a sum: that arrow passes through three waypoints.
+  Tensor x = randn({2, 3}).requires_grad_();
+  Tensor w = randn({3, 4}).requires_grad_();
+  Tensor c = randn({2, 4});  // needs no gradient: a grey box
+  Tensor y = sum(relu(matmul(x, w)) * c) + sum(x);
+  std::string svg = autograd::to_svg(y, {{"x", x}, {"w", w}});
+  auto count = [&](const std::string& what) {
+    size_t k = 0;
+    for (size_t at = 0; (at = svg.find(what, at)) != std::string::npos; ++at) ++k;
+    return k;
+  };
+  // Boxes: output, add, two sums, mul, relu, matmul, x, w, the constant; and the background.
+  CHECK(count("<rect ") == 10 + 1);
+  // Arrows: x, w -> matmul -> relu -> mul <- c; mul -> sum -> add <- sum <- x; add -> output.
+  CHECK(count("<polyline ") == 10);
+  for (const char* text : {">x<", ">w<", ">matmul<", ">relu<", ">mul<", ">sum<", ">output<",
+                           ">[2, 4]<", ">[2, 3]<", ">[3, 4]<"})
+    CHECK_MESSAGE(svg.find(text) != std::string::npos, std::string(text));
+  // Every arrow runs upwards (SVG's y grows downwards): from the top of its box, never down.
+  size_t longest = 0;
+  for (size_t at = 0; (at = svg.find("points='", at)) != std::string::npos; ++at) {
+    std::istringstream points(svg.substr(at + 8, svg.find('\'', at + 8) - at - 8));
+    std::vector<double> ys;
+    for (std::string xy; points >> xy;) ys.push_back(std::stod(xy.substr(xy.find(',') + 1)));
+    REQUIRE(ys.size() >= 2);
+    longest = std::max(longest, ys.size());
+    for (size_t i = 1; i < ys.size(); ++i) CHECK(ys[i] <= ys[i - 1]);
+    CHECK(ys.back() < ys.front());
+  }
+  CHECK(longest == 2 + 2 * 3);  // x to the sum: in and out of each of three waypoints
+  CHECK(svg == autograd::to_svg(y, {{"x", x}, {"w", w}}));  // same graph, same bytes
+  CHECK(autograd::to_svg(zeros({2})).find("does not require grad") != std::string::npos);
+}
+
 TEST_CASE("backward argument checks") {
   Tensor x = randn({3}).requires_grad_();
   CHECK_THROWS_WITH_AS(exp(x).backward(), doctest::Contains("only for one-element outputs"), Error);

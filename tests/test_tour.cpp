@@ -7,11 +7,19 @@
 //   <!-- output: PROGRAM ARGS -->                    a ```text block: lines the program
 //        (built from examples/tour/PROGRAM.cpp) must print, in this order;
 //   <!-- run: PROGRAM -->                            a ```sh block: commands that run it,
-//        each naming build/examples/tour/PROGRAM.
-// A code block without a marker fails the test.
+//        each naming build/examples/tour/PROGRAM;
+//   <!-- picture: PROGRAM ARGS -->                   an image line ![...](pictures/NAME): the
+//        program, run with ARGS, writes NAME, and docs/tour/pictures/NAME is what it wrote. An
+//        SVG must be the same bytes; a PNG (drawn from trained weights, which differ in their
+//        last bits between BLAS kernels) the same size. The main job's checkpoint in ARGS,
+//        build/fashion_mnist.safetensors, is replaced by one trained here on synthetic data.
+// A code block or image without a marker fails the test. Programs run in a scratch folder.
+// After changing the code on purpose: tools/sync_tour.py rewrites the code blocks, and
+//   (cd docs/tour/pictures && ../../../build/examples/tour/PROGRAM ARGS) the pictures.
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 
 #include "programs.h"
 
@@ -53,7 +61,8 @@ struct Block {
 };
 
 std::vector<Block> blocks(const fs::path& chapter) {
-  std::regex marker(R"(<!-- (excerpt|program|output|run): (.+) -->)");
+  std::regex marker(R"(<!-- (excerpt|program|output|run|picture): (.+) -->)");
+  std::regex image(R"(^!\[[^\]]*\]\(([^)]+)\))");
   std::vector<Block> found;
   auto lines = lines_of(ember::testing::read_bytes(chapter));
   std::optional<Block> pending;
@@ -61,6 +70,16 @@ std::vector<Block> blocks(const fs::path& chapter) {
     std::smatch m;
     if (std::regex_search(lines[i], m, marker)) {
       pending = Block{m[1], m[2], {}, chapter.filename().string() + ":" + std::to_string(i + 1)};
+      continue;
+    }
+    std::smatch picture;
+    if (std::regex_search(lines[i], picture, image)) {
+      Block block = pending.value_or(
+          Block{"unmarked", "", {}, chapter.filename().string() + ":" + std::to_string(i + 1)});
+      if (block.kind == "picture") block.lines.push_back(picture[1]);
+      else block.kind = "unmarked";
+      found.push_back(block);
+      pending.reset();
       continue;
     }
     if (lines[i].rfind("```", 0) != 0) continue;
@@ -74,6 +93,40 @@ std::vector<Block> blocks(const fs::path& chapter) {
   return found;
 }
 
+// Runs a tour program with `args` in `folder` (where it writes its files); returns its exit code.
+int run_tour_program(const fs::path& folder, const std::string& program, const std::string& args,
+                     std::string* out) {
+  return ember::testing::run_example("tour/" + program, args, out,
+                                     "cd '" + folder.string() + "' && ");
+}
+
+// Width and height of a PNG, from its header.
+std::pair<uint32_t, uint32_t> png_size(const std::string& bytes) {
+  REQUIRE(bytes.size() > 24);
+  REQUIRE(bytes.substr(1, 3) == "PNG");
+  auto be32 = [&](size_t at) {
+    uint32_t v = 0;
+    for (size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(bytes[at + i]);
+    return v;
+  };
+  return {be32(16), be32(20)};
+}
+
+// The main job's checkpoint, as the picture markers name it, and a stand-in for it: FashionNet
+// trained briefly on synthetic Fashion-MNIST, followed by that data's folder.
+const std::string kMainCheckpoint = "build/fashion_mnist.safetensors";
+std::string stand_in_checkpoint(const fs::path& folder) {
+  fs::path data = folder / "data", checkpoint = folder / "fashion_mnist.safetensors";
+  if (!fs::exists(checkpoint)) {
+    fs::create_directories(data);
+    ember::testing::write_fake_mnist(data, 256, 64);
+    REQUIRE(ember::testing::run_training("--data " + data.string() +
+                                         " --limit 256 --epochs 1 --batch-size 64 --threads 2 "
+                                         "--save " + checkpoint.string()) == 0);
+  }
+  return checkpoint.string() + " " + data.string();
+}
+
 }  // namespace
 
 TEST_CASE("the tour's code blocks are the code, and its quoted outputs what the programs print") {
@@ -81,13 +134,14 @@ TEST_CASE("the tour's code blocks are the code, and its quoted outputs what the 
   for (const auto& entry : fs::directory_iterator(fs::path(EMBER_SOURCE_DIR) / "docs" / "tour"))
     if (entry.path().extension() == ".md") chapters.push_back(entry.path());
   REQUIRE(!chapters.empty());
+  fs::path folder = ember::testing::scratch("tour");
   int checked = 0;
   for (const fs::path& chapter : chapters)
     for (const Block& block : blocks(chapter)) {
       CAPTURE(block.where);
       ++checked;
       if (block.kind == "unmarked") {
-        FAIL_CHECK("a code block without an excerpt, program or output marker");
+        FAIL_CHECK("a code block or image without an excerpt, program, output or picture marker");
       } else if (block.kind == "excerpt") {
         auto hash = block.target.find('#');
         REQUIRE(hash != std::string::npos);
@@ -100,12 +154,33 @@ TEST_CASE("the tour's code blocks are the code, and its quoted outputs what the 
         CHECK(fs::exists(fs::path(EMBER_SOURCE_DIR) / "examples/tour" / (block.target + ".cpp")));
         for (const std::string& line : block.lines)
           CHECK(line.find("build/examples/tour/" + block.target) != std::string::npos);
+      } else if (block.kind == "picture") {
+        auto space = block.target.find(' ');
+        std::string program = block.target.substr(0, space);
+        std::string args = space == std::string::npos ? "" : block.target.substr(space + 1);
+        if (auto at = args.find(kMainCheckpoint); at != std::string::npos)
+          args.replace(at, kMainCheckpoint.size(), stand_in_checkpoint(folder));
+        REQUIRE(block.lines.size() == 1);
+        std::string path = block.lines[0];
+        REQUIRE(path.rfind("pictures/", 0) == 0);
+        fs::path written = folder / path.substr(9);
+        fs::remove(written);
+        std::string out;
+        REQUIRE_MESSAGE(run_tour_program(folder, program, args, &out) == 0, out);
+        REQUIRE_MESSAGE(fs::exists(written), program, " did not write ", written.string());
+        std::string now = ember::testing::read_bytes(written);
+        std::string shown = source("docs/tour/" + path);
+        REQUIRE_MESSAGE(!shown.empty(), "no docs/tour/", path);
+        if (path.ends_with(".svg"))
+          CHECK_MESSAGE(now == shown, "docs/tour/", path, " is not what ", program, " draws now");
+        else
+          CHECK(png_size(now) == png_size(shown));
       } else {  // output: the quoted lines appear in the program's output, in order
         auto space = block.target.find(' ');
         std::string program = block.target.substr(0, space);
         std::string args = space == std::string::npos ? "" : block.target.substr(space + 1);
         std::string out;
-        REQUIRE(ember::testing::run_example("tour/" + program, args, &out) == 0);
+        REQUIRE(run_tour_program(folder, program, args, &out) == 0);
         size_t at = 0;
         for (const std::string& line : block.lines) {
           CAPTURE(line);
@@ -117,4 +192,5 @@ TEST_CASE("the tour's code blocks are the code, and its quoted outputs what the 
       }
     }
   CHECK(checked > 0);
+  fs::remove_all(folder);
 }

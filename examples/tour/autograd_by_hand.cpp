@@ -1,12 +1,14 @@
 // The guided tour, chapter 2 (docs/tour/02-autograd-by-hand.md): a two-layer network's gradient
-// written out by hand, then recorded and computed by ember's engine; its graph as Graphviz DOT;
-// a wrong backward formula caught by gradcheck; a Hessian-vector product (backward of a
-// backward) against finite differences.
-// Run: ./build/examples/tour/autograd_by_hand   (writes two_layer.dot)
+// written out by hand, then recorded by ember's graph (drawn as SVG, and as Graphviz DOT) and
+// computed by its engine, in the order the engine prints; a wrong backward formula caught by
+// gradcheck; a Hessian-vector product (backward of a backward) against finite differences.
+// Run: ./build/examples/tour/autograd_by_hand   (writes two_layer.svg and two_layer.dot)
 #include <ember/ember.h>
 
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <string>
 
 using namespace ember;
 
@@ -54,20 +56,29 @@ int main() {
   }
   // tour:end by_hand
 
+  // tour:begin picture
+  std::map<std::string, Tensor> leaves = {{"W1", w1}, {"b1", b1}, {"W2", w2}, {"b2", b2}};
+  std::ofstream("two_layer.svg") << autograd::to_svg(loss, leaves);
+  std::ofstream("two_layer.dot") << autograd::to_dot(loss, leaves);  // for Graphviz's tools
+  std::cout << "wrote two_layer.svg and two_layer.dot\n";
+  // tour:end picture
+
   // tour:begin engine
+  profiler::Profile profile;  // the engine marks every backward formula it runs
   loss.backward();
+  profile.stop();
+  int step = 0;
+  for (const profiler::Event& e : profile.events())
+    if (e.depth == 0) std::cout << ++step << ". " << e.name << "\n";
+  // tour:end engine
+
+  // tour:begin agree
   double worst = 0;
   for (auto [by_hand, leaf] : {std::pair{dw1, w1}, {db1, b1}, {dw2, w2}, {db2, b2}})
     worst = std::max(worst, largest_difference(by_hand, leaf.grad()));
   std::cout << "by hand and by the engine agree to 1e-12: " << (worst < 1e-12 ? "yes" : "no")
             << "\n";
-  // tour:end engine
-
-  // tour:begin dot
-  std::ofstream("two_layer.dot") << autograd::to_dot(loss, {{"W1", w1}, {"b1", b1}, {"W2", w2},
-                                                            {"b2", b2}});
-  std::cout << "wrote two_layer.dot (render: dot -Tsvg two_layer.dot -o two_layer.svg)\n";
-  // tour:end dot
+  // tour:end agree
 
   // tour:begin gradcheck
   Tensor angles = tensor({0.5, 1.0, 2.0}, kFloat64).requires_grad_();
