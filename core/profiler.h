@@ -10,6 +10,8 @@
 // (named "<op> backward"), each Module call (by the module's name) and each optimizer step.
 // A Scope costs one relaxed atomic load when no Profile records. Times are wall-clock on the
 // thread that ran the scope; a scope's self time is its time minus that of the scopes it opened.
+// While recording, the profiler allocates nothing from malloc's heap (its log lives in pages of
+// its own), so that it does not move the buffers of the program it measures.
 // Read next: autograd/engine.cpp (where backward formulas are marked).
 #pragma once
 
@@ -42,12 +44,17 @@ namespace detail {
 extern std::atomic<bool> recording;
 }
 
-/// Marks a region of code under a name, while a Profile records. `name` must outlive the scope
-/// (a string literal, or a Module's name); `suffix` is appended with a space ("matmul backward").
+/// Marks a region of code under a name, while a Profile records. A `const char*` name must live
+/// until the program ends (a string literal); `suffix` is appended with a space ("matmul
+/// backward"). Any other name (a Module's) is passed as a std::string and copied once per
+/// distinct name.
 class Scope {
  public:
   explicit Scope(const char* name, const char* suffix = nullptr) {
     if (detail::recording.load(std::memory_order_relaxed)) open(name, suffix);
+  }
+  explicit Scope(const std::string& name) {
+    if (detail::recording.load(std::memory_order_relaxed)) open(intern(name), nullptr);
   }
   ~Scope() {
     if (open_) close();
@@ -56,6 +63,7 @@ class Scope {
   Scope& operator=(const Scope&) = delete;
 
  private:
+  static const char* intern(const std::string& name);
   void open(const char* name, const char* suffix);
   void close();
   bool open_ = false;

@@ -28,7 +28,7 @@ class Module : public std::enable_shared_from_this<Module> {
   /// The single-tensor forward most layers have; a module with another signature says so.
   virtual Tensor forward(const Tensor& x);
   Tensor operator()(const Tensor& x) {
-    profiler::Scope scope(name_.c_str());  // the module's time, in a profile, under its name
+    profiler::Scope scope(name_);  // the module's time, in a profile, under its name
     return forward(x);
   }
 
