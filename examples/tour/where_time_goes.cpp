@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
   // tour:end setup
 
   // tour:begin profile
-  set_num_threads(1);  // one thread: the times of the ops add up to the step's
+  set_num_threads(1);                  // one thread: the times of the ops add up to the step's
   for (int i = 0; i < 3; ++i) step();  // warm-up: BLAS loaded, buffers allocated and reused
   profiler::Profile profile;
   for (int i = 0; i < steps; ++i) step();
@@ -68,7 +68,9 @@ int main(int argc, char** argv) {
     if (e.depth != 0 || e.thread != 0) continue;
     bool backward = e.name.ends_with(" backward") || e.name == "AccumulateGrad";
     bool update = e.name.starts_with("Adam") || e.name.starts_with("Optimizer");
-    phase_ms[backward ? "backward" : update ? "optimizer" : "forward"] += e.duration_ns / 1e6 / steps;
+    phase_ms[backward ? "backward"
+             : update ? "optimizer"
+                      : "forward"] += e.duration_ns / 1e6 / steps;
   }
   for (auto& [phase, ms] : phase_ms) std::printf("%-9s %6.2f ms per step\n", phase.c_str(), ms);
   // tour:end phases
