@@ -3,9 +3,11 @@
 // step, in the parameter's dtype, so results match torch.optim to rounding.
 #include "optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "../autograd/ops.h"
+#include "../core/parallel.h"
 #include "../core/profiler.h"
 
 namespace ember::optim {
@@ -146,6 +148,47 @@ Adam::Adam(const std::vector<Tensor>& params, const AdamOptions& o, bool decoupl
          ")");
 }
 
+namespace {
+
+// Adam's update over elements [lo, hi) of one parameter. The arrays never overlap, and the
+// decay mode and amsgrad are template arguments, so the loop has no branch and vectorises.
+enum Decay { kNoDecay, kCoupled, kDecoupled };
+template <typename T>
+struct AdamSlices {
+  T* p;
+  const T* g;
+  T* m;
+  T* v;
+  T* vmax;  // amsgrad only
+};
+template <typename T>
+struct AdamScalars {
+  T keep, wd, b1, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps, minus_step_size;
+};
+constexpr int64_t kAdamGrain = 1 << 15;
+
+template <typename T, Decay decay, bool amsgrad>
+void adam_update(const AdamSlices<T>& a, const AdamScalars<T>& k, int64_t lo, int64_t hi) {
+  T* __restrict p = a.p;
+  const T* __restrict g = a.g;
+  T* __restrict m = a.m;
+  T* __restrict v = a.v;
+  T* __restrict vmax = a.vmax;
+  for (int64_t i = lo; i < hi; ++i) {
+    T gi = g[i];
+    if constexpr (decay == kDecoupled) p[i] *= k.keep;
+    if constexpr (decay == kCoupled) gi += k.wd * p[i];
+    m[i] = m[i] * k.b1 + k.one_minus_b1 * gi;
+    v[i] = v[i] * k.b2 + k.one_minus_b2 * gi * gi;  // addcmul: value * t1 * t2
+    T second = v[i];
+    if constexpr (amsgrad) second = vmax[i] = std::max(vmax[i], v[i]);
+    T denom = std::sqrt(second) / k.bc2_sqrt + k.eps;
+    p[i] += k.minus_step_size * (m[i] / denom);
+  }
+}
+
+}  // namespace
+
 // AdamW first: p *= 1 - lr wd.  Adam: g += wd p.  Then, with t the step count:
 // m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  (amsgrad: vmax = max(vmax, v), used for v)
 // p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
@@ -167,24 +210,30 @@ void Adam::step() {
         double step_size = lr / (1 - std::pow(b1, t));
         double bc2_sqrt = std::sqrt(1 - std::pow(b2, t));
         visit_floating(p.dtype(), "Adam", [&]<typename T>() {
-          T* pp = p.data_ptr<T>();
-          const T* gp = g.data_ptr<T>();
-          T* m = st["exp_avg"].data_ptr<T>();
-          T* v = st["exp_avg_sq"].data_ptr<T>();
-          T* vmax = amsgrad ? st["max_exp_avg_sq"].data_ptr<T>() : nullptr;
-          for (int64_t i = 0; i < p.numel(); ++i) {
-            T gi = gp[i];
+          AdamSlices<T> a{p.data_ptr<T>(), g.data_ptr<T>(), st["exp_avg"].data_ptr<T>(),
+                          st["exp_avg_sq"].data_ptr<T>(),
+                          amsgrad ? st["max_exp_avg_sq"].data_ptr<T>() : nullptr};
+          AdamScalars<T> k{.keep = T(1 - lr * wd),
+                           .wd = T(wd),
+                           .b1 = T(b1),
+                           .one_minus_b1 = T(1 - b1),
+                           .b2 = T(b2),
+                           .one_minus_b2 = T(1 - b2),
+                           .bc2_sqrt = T(bc2_sqrt),
+                           .eps = T(eps),
+                           .minus_step_size = T(-step_size)};
+          // Elementwise, so any split gives the same bits; each branch resolved once per call.
+          parallel_for(0, p.numel(), kAdamGrain, [&](int64_t lo, int64_t hi) {
             if (decoupled_)
-              pp[i] *= T(1 - lr * wd);
+              amsgrad ? adam_update<T, kDecoupled, true>(a, k, lo, hi)
+                      : adam_update<T, kDecoupled, false>(a, k, lo, hi);
             else if (wd != 0)
-              gi += T(wd) * pp[i];
-            m[i] = m[i] * T(b1) + T(1 - b1) * gi;
-            v[i] = v[i] * T(b2) + T(1 - b2) * gi * gi;  // addcmul: value * t1 * t2
-            T second = v[i];
-            if (vmax) second = vmax[i] = std::max(vmax[i], v[i]);
-            T denom = std::sqrt(second) / T(bc2_sqrt) + T(eps);
-            pp[i] += T(-step_size) * (m[i] / denom);
-          }
+              amsgrad ? adam_update<T, kCoupled, true>(a, k, lo, hi)
+                      : adam_update<T, kCoupled, false>(a, k, lo, hi);
+            else
+              amsgrad ? adam_update<T, kNoDecay, true>(a, k, lo, hi)
+                      : adam_update<T, kNoDecay, false>(a, k, lo, hi);
+          });
         });
       });
 }
