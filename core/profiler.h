@@ -86,7 +86,8 @@ class Profile {
   /// One row per name, the largest self time first.
   std::vector<Summary> averages() const;
   /// averages() as a table: calls, self and total milliseconds and each name's share of all
-  /// self time; at most `rows` rows, then one line for the rest.
+  /// self time; at most `rows` rows, then one line for the rest. Times of scopes on several
+  /// threads add up (CPU time): profile on one thread to read shares of a step's wall time.
   std::string table(size_t rows = 20) const;
   /// The events as a Chrome trace (JSON), for chrome://tracing or ui.perfetto.dev.
   void export_chrome_trace(const std::string& path) const;

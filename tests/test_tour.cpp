@@ -18,6 +18,7 @@
 //   (cd docs/tour/pictures && ../../../build/examples/tour/PROGRAM ARGS) the pictures.
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -93,12 +94,26 @@ std::vector<Block> blocks(const fs::path& chapter) {
   return found;
 }
 
-// Runs a tour program with `args` in `folder` (where it writes its files); returns its exit code.
-int run_tour_program(const fs::path& folder, const std::string& program, const std::string& args,
-                     std::string* out) {
-  return ember::testing::run_example("tour/" + program, args, out,
-                                     "cd '" + folder.string() + "' && ");
-}
+// Runs tour programs in one scratch folder, where they write their files, each distinct command
+// once: a chapter quotes one run's output in several blocks, and under the sanitizers a run
+// takes seconds. The folder starts empty, so a file in it was written by a run of this test.
+class TourRuns {
+ public:
+  explicit TourRuns(fs::path folder) : folder_(std::move(folder)) {}
+  const fs::path& folder() const { return folder_; }
+  /// The exit code and output of build/examples/tour/PROGRAM ARGS.
+  const std::pair<int, std::string>& run(const std::string& program, const std::string& args) {
+    auto [it, fresh] = runs_.try_emplace(program + " " + args);
+    if (fresh)
+      it->second.first = ember::testing::run_example("tour/" + program, args, &it->second.second,
+                                                     "cd '" + folder_.string() + "' && ");
+    return it->second;
+  }
+
+ private:
+  fs::path folder_;
+  std::map<std::string, std::pair<int, std::string>> runs_;
+};
 
 // Width and height of a PNG, from its header.
 std::pair<uint32_t, uint32_t> png_size(const std::string& bytes) {
@@ -134,7 +149,8 @@ TEST_CASE("the tour's code blocks are the code, and its quoted outputs what the 
   for (const auto& entry : fs::directory_iterator(fs::path(EMBER_SOURCE_DIR) / "docs" / "tour"))
     if (entry.path().extension() == ".md") chapters.push_back(entry.path());
   REQUIRE(!chapters.empty());
-  fs::path folder = ember::testing::scratch("tour");
+  TourRuns runs(ember::testing::scratch("tour"));
+  const fs::path& folder = runs.folder();
   int checked = 0;
   for (const fs::path& chapter : chapters)
     for (const Block& block : blocks(chapter)) {
@@ -164,9 +180,8 @@ TEST_CASE("the tour's code blocks are the code, and its quoted outputs what the 
         std::string path = block.lines[0];
         REQUIRE(path.rfind("pictures/", 0) == 0);
         fs::path written = folder / path.substr(9);
-        fs::remove(written);
-        std::string out;
-        REQUIRE_MESSAGE(run_tour_program(folder, program, args, &out) == 0, out);
+        auto& [status, out] = runs.run(program, args);
+        REQUIRE_MESSAGE(status == 0, out);
         REQUIRE_MESSAGE(fs::exists(written), program, " did not write ", written.string());
         std::string now = ember::testing::read_bytes(written);
         std::string shown = source("docs/tour/" + path);
@@ -179,8 +194,8 @@ TEST_CASE("the tour's code blocks are the code, and its quoted outputs what the 
         auto space = block.target.find(' ');
         std::string program = block.target.substr(0, space);
         std::string args = space == std::string::npos ? "" : block.target.substr(space + 1);
-        std::string out;
-        REQUIRE(run_tour_program(folder, program, args, &out) == 0);
+        auto& [status, out] = runs.run(program, args);
+        REQUIRE_MESSAGE(status == 0, out);
         size_t at = 0;
         for (const std::string& line : block.lines) {
           CAPTURE(line);
