@@ -77,8 +77,10 @@ std::vector<Block> blocks(const fs::path& chapter) {
     if (std::regex_search(lines[i], picture, image)) {
       Block block = pending.value_or(
           Block{"unmarked", "", {}, chapter.filename().string() + ":" + std::to_string(i + 1)});
-      if (block.kind == "picture") block.lines.push_back(picture[1]);
-      else block.kind = "unmarked";
+      if (block.kind == "picture")
+        block.lines.push_back(picture[1]);
+      else
+        block.kind = "unmarked";
       found.push_back(block);
       pending.reset();
       continue;
@@ -137,7 +139,8 @@ std::string stand_in_checkpoint(const fs::path& folder) {
     ember::testing::write_fake_mnist(data, 256, 64);
     REQUIRE(ember::testing::run_training("--data " + data.string() +
                                          " --limit 256 --epochs 1 --batch-size 64 --threads 2 "
-                                         "--save " + checkpoint.string()) == 0);
+                                         "--save " +
+                                         checkpoint.string()) == 0);
   }
   return checkpoint.string() + " " + data.string();
 }
