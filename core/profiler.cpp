@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <unordered_set>
 
@@ -226,23 +227,15 @@ std::string Profile::table(size_t rows) const {
 }
 
 void Profile::export_chrome_trace(const std::string& path) const {
-  std::ostringstream json;
-  json << "{\"traceEvents\": [";
-  for (size_t i = 0; i < events_.size(); ++i) {
-    const Event& e = events_[i];
-    std::string name;  // names are identifiers and spaces, but escape what JSON requires
-    for (char c : e.name) {
-      if (c == '"' || c == '\\') name += '\\';
-      name += c;
-    }
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%.3f, \"dur\": %.3f", e.start_ns / 1e3,
-                  e.duration_ns / 1e3);
-    json << (i ? ",\n" : "\n") << "{\"name\": \"" << name << "\", \"ph\": \"X\", \"ts\": " << buffer
-         << ", \"pid\": 0, \"tid\": " << e.thread << "}";
-  }
-  json << "\n]}\n";
-  write_file_atomically(path, json.str());
+  nlohmann::json events = nlohmann::json::array();
+  for (const Event& e : events_)  // "X": a complete event, times in microseconds
+    events.push_back({{"name", e.name},
+                      {"ph", "X"},
+                      {"ts", e.start_ns / 1e3},
+                      {"dur", e.duration_ns / 1e3},
+                      {"pid", 0},
+                      {"tid", e.thread}});
+  write_file_atomically(path, nlohmann::json{{"traceEvents", events}}.dump() + "\n");
 }
 
 }  // namespace ember::profiler

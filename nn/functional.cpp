@@ -485,15 +485,6 @@ Tensor prelu(const Tensor& x, const Tensor& weight) {  // (composite)
   return positive + w * (x - positive);
 }
 
-Tensor pixel_shuffle(const Tensor& x, int64_t r) {  // (composite)
-  profiler::Scope scope("pixel_shuffle");
-  if (x.dim() != 4 || r < 1 || x.size(1) % (r * r) != 0)
-    fail("pixel_shuffle: expected (N, C*", r, "*", r, ", H, W), got ", shape_str(x.sizes()));
-  int64_t n = x.size(0), c = x.size(1) / (r * r), h = x.size(2), w = x.size(3);
-  Tensor blocks = reshape(x, {n, c, r, r, h, w});  // channel c*r*r + i*r + j -> pixel (i, j)
-  return reshape(permute(blocks, {0, 1, 4, 2, 5, 3}), {n, c, h * r, w * r});
-}
-
 Tensor leaky_relu(const Tensor& x, double slope) {  // (composite)
   profiler::Scope scope("leaky_relu");
   return where(gt(x, 0.0), x, x * slope);

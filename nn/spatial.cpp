@@ -1,5 +1,6 @@
 // nn::functional ops that reshape a feature map's grid: padding, resizing (interpolate), the
-// transposed convolution that decoders upsample with, adaptive pooling and channel dropout.
+// transposed convolution that decoders upsample with, pixel shuffle, adaptive pooling and
+// channel dropout.
 // All are composites of autograd ops (fold, matmul, index_select, cat, narrow, max), so none
 // needs backward code and all differentiate twice.
 // Read next: nn/layers.h (the modules that wrap them).
@@ -238,6 +239,15 @@ Tensor interpolate(const Tensor& x, const InterpolateArgs& a) {  // (composite)
          ", ", cols.out, ")");
   if (a.mode == Interpolation::Nearest) return nearest_axis(nearest_axis(x, 2, rows), 3, cols);
   return linear_axis(linear_axis(x, 2, rows, a.align_corners), 3, cols, a.align_corners);
+}
+
+Tensor pixel_shuffle(const Tensor& x, int64_t r) {  // (composite)
+  profiler::Scope scope("pixel_shuffle");
+  if (x.dim() != 4 || r < 1 || x.size(1) % (r * r) != 0)
+    fail("pixel_shuffle: expected (N, C*", r, "*", r, ", H, W), got ", shape_str(x.sizes()));
+  int64_t n = x.size(0), c = x.size(1) / (r * r), h = x.size(2), w = x.size(3);
+  Tensor blocks = reshape(x, {n, c, r, r, h, w});  // channel c*r*r + i*r + j -> pixel (i, j)
+  return reshape(permute(blocks, {0, 1, 4, 2, 5, 3}), {n, c, h * r, w * r});
 }
 
 Tensor dropout2d(const Tensor& x, double p, bool training) {  // (composite)

@@ -188,11 +188,11 @@ TEST_CASE("profiler: the table and the Chrome trace") {
   std::string path = (dir / "trace.json").string();
   profile.export_chrome_trace(path);
   std::string json = testing::read_bytes(path);
-  CHECK(json.rfind("{\"traceEvents\": [", 0) == 0);
+  CHECK(json.rfind("{\"traceEvents\":[", 0) == 0);
   size_t complete = 0;
-  for (size_t at = 0; (at = json.find("\"ph\": \"X\"", at)) != std::string::npos; ++at) ++complete;
+  for (size_t at = 0; (at = json.find("\"ph\":\"X\"", at)) != std::string::npos; ++at) ++complete;
   CHECK(complete == 6);
-  CHECK(json.find("\"name\": \"exp\"") != std::string::npos);
+  CHECK(json.find("\"name\":\"exp\"") != std::string::npos);
   CHECK_THROWS_AS(profile.export_chrome_trace((dir / "missing" / "trace.json").string()),
                   ember::Error);
   std::filesystem::remove_all(dir);

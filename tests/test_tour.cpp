@@ -117,18 +117,6 @@ class TourRuns {
   std::map<std::string, std::pair<int, std::string>> runs_;
 };
 
-// Width and height of a PNG, from its header.
-std::pair<uint32_t, uint32_t> png_size(const std::string& bytes) {
-  REQUIRE(bytes.size() > 24);
-  REQUIRE(bytes.substr(1, 3) == "PNG");
-  auto be32 = [&](size_t at) {
-    uint32_t v = 0;
-    for (size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(bytes[at + i]);
-    return v;
-  };
-  return {be32(16), be32(20)};
-}
-
 // The main job's checkpoint, as the picture markers name it, and a stand-in for it: FashionNet
 // trained briefly on synthetic Fashion-MNIST, followed by that data's folder.
 const std::string kMainCheckpoint = "build/fashion_mnist.safetensors";
@@ -192,7 +180,9 @@ TEST_CASE("the tour's code blocks are the code, and its quoted outputs what the 
         if (path.ends_with(".svg"))
           CHECK_MESSAGE(now == shown, "docs/tour/", path, " is not what ", program, " draws now");
         else
-          CHECK(png_size(now) == png_size(shown));
+          CHECK(ember::testing::shape(ember::data::read_image(written.string(), 1)) ==
+                ember::testing::shape(ember::data::read_image(
+                    (fs::path(EMBER_SOURCE_DIR) / "docs/tour" / path).string(), 1)));
       } else {  // output: the quoted lines appear in the program's output, in order
         auto space = block.target.find(' ');
         std::string program = block.target.substr(0, space);
