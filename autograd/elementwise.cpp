@@ -8,7 +8,7 @@
 #include <numbers>
 
 #include "../core/kernels/copy.h"
-#include "../core/kernels/elementwise.h"
+#include "../core/kernels/map_zip.h"
 #include "../core/kernels/vmath.h"
 #include "../core/profiler.h"
 #include "function.h"

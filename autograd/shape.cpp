@@ -18,61 +18,38 @@ using autograd::record;
 
 namespace {
 
-// Strides that let (old_sizes, old_strides) be read as new_sizes without copying, if any.
-// Walks both shapes from the back, matching chunks of dims that are contiguous in the input.
-std::optional<Shape> view_strides(IntList old_sizes, IntList old_strides, const Shape& sizes) {
-  if (old_sizes.empty() || numel_of(old_sizes) == 0) return contiguous_strides(sizes);
-  Shape strides(sizes.size());
-  int64_t view_d = static_cast<int64_t>(sizes.size()) - 1;
-  int64_t chunk_stride = old_strides.back();
-  int64_t tensor_numel = 1, view_numel = 1;
-  for (int64_t d = static_cast<int64_t>(old_sizes.size()) - 1; d >= 0; --d) {
-    tensor_numel *= old_sizes[d];
-    bool chunk_ends =
-        d == 0 || (old_sizes[d - 1] != 1 && old_strides[d - 1] != tensor_numel * chunk_stride);
-    if (!chunk_ends) continue;
-    while (view_d >= 0 && (view_numel < tensor_numel || sizes[view_d] == 1)) {
-      strides[view_d] = view_numel * chunk_stride;
-      view_numel *= sizes[view_d];
-      --view_d;
-    }
-    if (view_numel != tensor_numel) return std::nullopt;
-    if (d > 0) {
-      chunk_stride = old_strides[d - 1];
-      tensor_numel = view_numel = 1;
-    }
-  }
-  if (view_d != -1) return std::nullopt;
-  return strides;
-}
-
 // Python-style bounds: negative counts from the end, then clamped to [0, size].
 int64_t clamp_index(int64_t i, int64_t size) {
   if (i < 0) i += size;
   return std::clamp<int64_t>(i, 0, size);
 }
 
+// y = x seen with sizes and strides (view_strides' answer)      dx = reshape(g, x's shape)
+Tensor view_as_strided(const Tensor& x, const Shape& sizes, const Shape& strides) {
+  Tensor y = make_view(x, sizes, strides, x.storage_offset());
+  return record("view", y, {x}, [old = shape_of(x)](const Tensor& g, const Needs&) {
+    return grads{reshape(g, old)};
+  });
+}
+
 }  // namespace
 
-// y = x seen with a new shape      dx = reshape(g, x's shape)
 Tensor view(const Tensor& x, const Shape& shape) {
   Shape sizes = infer_size(shape, x.numel(), "view");
-  auto strides = view_strides(x.sizes(), x.strides(), sizes);
+  std::optional<Shape> strides = view_strides(x.sizes(), x.strides(), sizes);
   if (!strides.has_value())
     fail("view: shape ", shape_str(shape), " is not compatible with input ", "of shape ",
          shape_str(x.sizes()), " and strides ", shape_str(x.strides()),
          " without a copy; use reshape()");
-  Tensor y = make_view(x, sizes, *strides, x.storage_offset());
-  return record("view", y, {x}, [sizes = shape_of(x)](const Tensor& g, const Needs&) {
-    return grads{reshape(g, sizes)};
-  });
+  return view_as_strided(x, sizes, *strides);
 }
 
-// A view when the strides allow, else a copy      (composite)
+// A view when the strides allow, else a copy (contiguous, so its strides are the plain ones)
 Tensor reshape(const Tensor& x, const Shape& shape) {
   Shape sizes = infer_size(shape, x.numel(), "reshape");
-  if (view_strides(x.sizes(), x.strides(), sizes)) return view(x, sizes);
-  return view(clone(x), sizes);
+  if (std::optional<Shape> strides = view_strides(x.sizes(), x.strides(), sizes))
+    return view_as_strided(x, sizes, *strides);
+  return view_as_strided(clone(x), sizes, contiguous_strides(sizes));
 }
 
 // y = x with dims reordered      dx = permute(g, inverse order)

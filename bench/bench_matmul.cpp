@@ -7,7 +7,7 @@
 // Run: ./build/bench/bench_matmul [--sizes 256,512,1024,2048] [--threads 1,2]
 //                                 [--cores Haswell,Zen,SkylakeX,Cooperlake]
 #include <ember/core/blas.h>
-#include <ember/core/kernels/blas.h>
+#include <ember/core/kernels/gemm.h>
 #include <ember/ember.h>
 
 #include <cstdio>

@@ -3,7 +3,7 @@
 // Area headers can be included on their own: <ember/core/tensor.h>, <ember/autograd/ops.h>.
 #pragma once
 
-#include "autograd/dot.h"
+#include "autograd/graph_export.h"
 #include "autograd/engine.h"
 #include "autograd/function.h"
 #include "autograd/grad_mode.h"
@@ -12,6 +12,7 @@
 #include "nn/nn.h"
 #include "optim/optim.h"
 #include "data/data.h"
+#include "core/atomic_file.h"
 #include "core/blas.h"
 #include "core/factory.h"
 #include "core/parallel.h"

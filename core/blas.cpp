@@ -14,7 +14,7 @@
 #include <mutex>
 
 #include "error.h"
-#include "kernels/blas.h"
+#include "kernels/gemm.h"
 #include "kernels/capability.h"
 
 namespace ember {

@@ -2,7 +2,7 @@
 // after choosing the kernel set ("core") that fits this CPU: Debian 12's OpenBLAS 0.3.21 does
 // not know CPUs newer than itself and falls back to SSE3 kernels there, several times slower.
 // A user's OPENBLAS_CORETYPE always wins. Read next: core/blas.cpp (the choice and the loading),
-// kernels/blas.h (the GEMM call every kernel makes).
+// kernels/gemm.h (the GEMM call every kernel makes).
 #pragma once
 
 #include <string>

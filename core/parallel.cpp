@@ -16,7 +16,7 @@
 #include <utility>
 
 #include "error.h"
-#include "kernels/blas.h"
+#include "kernels/gemm.h"
 
 namespace ember {
 namespace {

@@ -20,7 +20,7 @@
 #include <unordered_set>
 
 #include "error.h"
-#include "safetensors.h"
+#include "atomic_file.h"
 
 namespace ember::profiler {
 
@@ -235,7 +235,8 @@ void Profile::export_chrome_trace(const std::string& path) const {
                       {"dur", e.duration_ns / 1e3},
                       {"pid", 0},
                       {"tid", e.thread}});
-  write_file_atomically(path, nlohmann::json{{"traceEvents", events}}.dump() + "\n");
+  write_file_atomically(path, nlohmann::json{{"traceEvents", events}}.dump() + "\n",
+                        "export_chrome_trace");
 }
 
 }  // namespace ember::profiler

@@ -4,9 +4,6 @@
 // byte size; offsets inside the data buffer, not overlapping, and covering it without holes.
 #include "safetensors.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
 #include <cstdio>
@@ -16,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "atomic_file.h"
 #include "factory.h"
 #include "kernels/copy.h"
 
@@ -180,31 +178,6 @@ TensorMap load_safetensors(const std::string& path, Metadata* metadata) {
   return parse_safetensors(buffer.str(), path, metadata);
 }
 
-void write_file_atomically(const std::string& path, const std::string& bytes) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  check(fd >= 0, "save: cannot create '", tmp, "': ", std::strerror(errno));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      fail("save: error writing '", tmp, "': ", std::strerror(err));
-    }
-    done += static_cast<size_t>(w);
-  }
-  bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    fail("save: cannot move '", tmp, "' to '", path, "': ", std::strerror(err));
-  }
-}
-
 void save_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata) {
   nlohmann::json header = nlohmann::json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
@@ -230,7 +203,7 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const M
   bytes.reserve(bytes.size() + offset);
   for (const Tensor& c : dense)
     bytes.append(static_cast<const char*>(c.raw_data()), c.numel() * element_size(c.dtype()));
-  write_file_atomically(path, bytes);
+  write_file_atomically(path, bytes, "save_safetensors");
 }
 
 }  // namespace ember

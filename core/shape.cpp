@@ -96,4 +96,31 @@ Shape infer_size(IntList shape, int64_t numel, std::string_view op) {
   return out;
 }
 
+// Walks both shapes from the back, matching chunks of dims that are contiguous in the input.
+std::optional<Shape> view_strides(IntList old_sizes, IntList old_strides, IntList sizes) {
+  if (old_sizes.empty() || numel_of(old_sizes) == 0) return contiguous_strides(sizes);
+  Shape strides(sizes.size());
+  int64_t view_d = static_cast<int64_t>(sizes.size()) - 1;
+  int64_t chunk_stride = old_strides.back();
+  int64_t tensor_numel = 1, view_numel = 1;
+  for (int64_t d = static_cast<int64_t>(old_sizes.size()) - 1; d >= 0; --d) {
+    tensor_numel *= old_sizes[d];
+    bool chunk_ends =
+        d == 0 || (old_sizes[d - 1] != 1 && old_strides[d - 1] != tensor_numel * chunk_stride);
+    if (!chunk_ends) continue;
+    while (view_d >= 0 && (view_numel < tensor_numel || sizes[view_d] == 1)) {
+      strides[view_d] = view_numel * chunk_stride;
+      view_numel *= sizes[view_d];
+      --view_d;
+    }
+    if (view_numel != tensor_numel) return std::nullopt;
+    if (d > 0) {
+      chunk_stride = old_strides[d - 1];
+      tensor_numel = view_numel = 1;
+    }
+  }
+  if (view_d != -1) return std::nullopt;
+  return strides;
+}
+
 }  // namespace ember

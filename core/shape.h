@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,6 +35,10 @@ bool broadcasts_to(IntList from, IntList to);
 
 /// Strides that read a tensor of (sizes, strides) as if it had shape `target` (0 for broadcast).
 Shape broadcast_strides(IntList sizes, IntList strides, IntList target);
+
+/// Strides that read a tensor of (old_sizes, old_strides) as `sizes` without copying, if any
+/// exist (view's rule: each run of dims that is contiguous in memory may be regrouped).
+std::optional<Shape> view_strides(IntList old_sizes, IntList old_strides, IntList sizes);
 
 /// Resolves a single -1 in a view/reshape shape from the element count, checking the total.
 Shape infer_size(IntList shape, int64_t numel, std::string_view op);

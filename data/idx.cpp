@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "../autograd/ops.h"
-#include "../core/safetensors.h"
+#include "../core/atomic_file.h"
 
 namespace ember::data {
 namespace {
@@ -86,6 +86,23 @@ double value_at(const unsigned char* p, unsigned char code) {
   }
 }
 
+// `bytes` as a .gz file's content (zlib's deflate with the gzip wrapper: window bits 15 + 16).
+std::string gzip(const std::string& bytes) {
+  z_stream z{};
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    fail("save_idx_u8: cannot start zlib's compressor");
+  std::string out(deflateBound(&z, bytes.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  z.avail_in = static_cast<uInt>(bytes.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  int status = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (status != Z_STREAM_END) fail("save_idx_u8: zlib could not compress ", bytes.size(), " bytes");
+  return out;
+}
+
 }  // namespace
 
 Tensor load_idx(const std::string& path, DType dtype) {
@@ -158,14 +175,7 @@ void save_idx_u8(const std::string& path, const Tensor& values) {
   const int64_t* p = v.data_ptr<int64_t>();
   for (int64_t i = 0; i < v.numel(); ++i) bytes.push_back(static_cast<char>(p[i]));
   bool gz = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
-  if (!gz) return write_file_atomically(path, bytes);
-  std::string tmp = path + ".tmp.gz";
-  gzFile f = gzopen(tmp.c_str(), "wb");
-  if (!f) fail("save_idx_u8: cannot create '", tmp, "'");
-  bool ok = gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())) == int(bytes.size());
-  ok = gzclose(f) == Z_OK && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0)
-    fail("save_idx_u8: cannot write '", path, "'");
+  write_file_atomically(path, gz ? gzip(bytes) : bytes, "save_idx_u8");
 }
 
 }  // namespace ember::data

@@ -13,7 +13,7 @@
 #include <stb_image_write.h>
 
 #include "../autograd/ops.h"
-#include "../core/safetensors.h"
+#include "../core/atomic_file.h"
 #include "image_decode.h"
 
 namespace ember::data {
@@ -63,10 +63,13 @@ void write_png(const std::string& path, const Tensor& image) {
     for (int64_t x = 0; x < w; ++x)
       for (int64_t k = 0; k < c; ++k)
         bytes[(y * w + x) * c + k] = static_cast<unsigned char>(p[(k * h + y) * w + x]);
-  std::string tmp = path + ".tmp.png";
-  if (!stbi_write_png(tmp.c_str(), int(w), int(h), int(c), bytes.data(), int(w * c)) ||
-      std::rename(tmp.c_str(), path.c_str()) != 0)
-    fail("write_png: cannot write '", path, "'");
+  std::string png;
+  auto append = [](void* out, void* data, int size) {
+    static_cast<std::string*>(out)->append(static_cast<const char*>(data), size);
+  };
+  if (!stbi_write_png_to_func(append, &png, int(w), int(h), int(c), bytes.data(), int(w * c)))
+    fail("write_png: cannot encode a ", w, "x", h, " image for '", path, "'");
+  write_file_atomically(path, png, "write_png");
 }
 
 ImageFolder::ImageFolder(const std::string& root, ImageFolderOptions options)

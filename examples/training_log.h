@@ -27,7 +27,7 @@ inline void write_metrics(const std::string& path, const std::vector<EpochMetric
   for (const auto& r : rows)
     out << r.epoch << ',' << r.train_loss << ',' << r.train_accuracy << ',' << r.test_loss << ','
         << r.test_accuracy << ',' << r.images_per_s << ',' << r.seconds << ',' << r.rss_mib << '\n';
-  write_file_atomically(path, out.str());
+  write_file_atomically(path, out.str(), "write_metrics");
 }
 
 // The training loss of every step, averaged over windows of steps so that a plot shows the
@@ -114,7 +114,7 @@ inline void write_plot(const std::string& path, const std::vector<EpochMetrics>&
   panel(0, "loss", {{"training loss (mean per window of steps)", curve.points}, test_loss});
   panel(w, "accuracy (%)", {train_acc, test_acc});
   svg << "</svg>\n";
-  write_file_atomically(path, svg.str());
+  write_file_atomically(path, svg.str(), "write_plot");
 }
 
 }  // namespace ember::examples

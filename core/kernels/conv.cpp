@@ -9,7 +9,7 @@
 #include "../parallel.h"
 #include "../profiler.h"
 #include "accumulate.h"
-#include "blas.h"
+#include "gemm.h"
 #include "copy.h"
 #include "winograd.h"
 

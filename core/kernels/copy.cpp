@@ -1,8 +1,8 @@
-// Copy, fill and where; see copy.h and elementwise.h.
+// Copy, fill and where; see copy.h and map_zip.h.
 #include "copy.h"
 
 #include "../profiler.h"
-#include "elementwise.h"
+#include "map_zip.h"
 
 namespace ember::kernels {
 

@@ -1,5 +1,5 @@
 // Raw whole-tensor kernels: copy with broadcasting and dtype conversion, contiguous, fill, where.
-// Read next: elementwise.h.
+// Read next: map_zip.h.
 #pragma once
 
 #include <string_view>

@@ -2,7 +2,7 @@
 // shape, each with its own strides, and hands the kernel one innermost row at a time. Adjacent
 // dims that are contiguous for every operand are merged first, so contiguous tensors become a
 // single long row (the fast path) and everything else takes the general strided path.
-// Read next: elementwise.h, which instantiates this for unary, binary and ternary ops.
+// Read next: map_zip.h, which instantiates this for unary, binary and ternary ops.
 #pragma once
 
 #include <array>

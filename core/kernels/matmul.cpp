@@ -1,4 +1,5 @@
-// matmul through OpenBLAS's sgemm / dgemm (loaded by core/blas.cpp); see matmul.h.
+// matmul with torch.matmul's rules, as GEMM calls on the operands' own strides (gemm.h); see
+// matmul.h.
 #include "matmul.h"
 
 #include <optional>
@@ -6,26 +7,10 @@
 #include "../factory.h"
 #include "../parallel.h"
 #include "../profiler.h"
-#include "blas.h"
+#include "gemm.h"
 #include "copy.h"
 
 namespace ember::kernels {
-
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-          const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  profiler::Scope scope("kernels::gemm (BLAS)");
-  BlasCall call(m * n * k);
-  blas_library().sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
-}
-
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
-          const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
-  profiler::Scope scope("kernels::gemm (BLAS)");
-  BlasCall call(m * n * k);
-  blas_library().dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
-}
 
 namespace {
 

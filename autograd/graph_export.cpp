@@ -1,6 +1,6 @@
-// Export of the autograd graph as Graphviz DOT and as SVG; see dot.h. Both draw one picture of
+// Export of the autograd graph as Graphviz DOT and as SVG; see graph_export.h. Both draw one picture of
 // the graph, collected once by a walk from the root's node (an explicit stack: any depth).
-#include "dot.h"
+#include "graph_export.h"
 
 #include <algorithm>
 #include <sstream>
