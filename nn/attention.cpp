@@ -171,76 +171,58 @@ std::shared_ptr<Conv2d> pointwise(int64_t in, int64_t out) {
   return std::make_shared<Conv2d>(Conv2dOptions{.in_channels = in, .out_channels = out});
 }
 
-// The shared body of both 2-D blocks: project, attend per head, concatenate, reproject, add x.
-template <typename Attend>
-Tensor attention_block(const Tensor& x, const AttentionOptions& o, const char* op, Conv2d& keys,
-                       Conv2d& queries, Conv2d& values, Conv2d& reprojection, Attend attend) {
+}  // namespace
+
+Attention2d::Attention2d(std::string name, const AttentionOptions& o)
+    : Module(std::move(name)), options(o) {
+  check_heads(this->name().c_str(), o);
+  keys = register_module("keys", pointwise(o.in_channels, o.key_channels));
+  queries = register_module("queries", pointwise(o.in_channels, o.key_channels));
+  values = register_module("values", pointwise(o.in_channels, o.value_channels));
+  reprojection = register_module("reprojection", pointwise(o.value_channels, o.in_channels));
+}
+
+// Project, attend per head, concatenate the heads, reproject, add x.
+Tensor Attention2d::forward(const Tensor& x) {
+  const AttentionOptions& o = options;
   if (x.dim() != 4 || x.size(1) != o.in_channels)
-    fail(op, ": expected input (N, ", o.in_channels, ", H, W), got ", shape_str(x.sizes()));
+    fail(name(), ": expected input (N, ", o.in_channels, ", H, W), got ", shape_str(x.sizes()));
   int64_t n = x.size(0), h = x.size(2), w = x.size(3), heads = o.head_count;
   // q, k and v are temporaries: what the attention saves for backward stays, the rest is freed
   // before the reprojection (as named locals they held two more (N, C, H, W) tensors at the
   // forward's peak).
   Tensor attended =  // (N, heads, d_v, HW): heads concatenate by reshape
-      attend(reshape(queries(x), {n, heads, o.key_channels / heads, h * w}),
-             reshape(keys(x), {n, heads, o.key_channels / heads, h * w}),
-             reshape(values(x), {n, heads, o.value_channels / heads, h * w}));
-  return reprojection(reshape(attended, {n, o.value_channels, h, w})) + x;
+      attend(reshape((*queries)(x), {n, heads, o.key_channels / heads, h * w}),
+             reshape((*keys)(x), {n, heads, o.key_channels / heads, h * w}),
+             reshape((*values)(x), {n, heads, o.value_channels / heads, h * w}));
+  return (*reprojection)(reshape(attended, {n, o.value_channels, h, w})) + x;
 }
 
-std::string describe(const AttentionOptions& o) {
+std::string Attention2d::extra_repr() const {
   std::ostringstream out;
-  out << "in_channels=" << o.in_channels << ", key_channels=" << o.key_channels
-      << ", value_channels=" << o.value_channels << ", head_count=" << o.head_count
-      << ", normalization=" << (o.normalization == Normalization::Softmax ? "softmax" : "scaling");
-  if (o.blocked) out << ", blocked, block_elements=" << o.block_elements;
+  out << "in_channels=" << options.in_channels << ", key_channels=" << options.key_channels
+      << ", value_channels=" << options.value_channels << ", head_count=" << options.head_count
+      << ", normalization="
+      << (options.normalization == Normalization::Softmax ? "softmax" : "scaling");
   return out.str();
 }
 
-// Registers the block's four 1x1 convolutions under the reference module's names.
-template <typename Block>
-void register_projections(Block& block) {
-  const AttentionOptions& o = block.options;
-  check_heads(block.name().c_str(), o);
-  block.keys = block.register_module("keys", pointwise(o.in_channels, o.key_channels));
-  block.queries = block.register_module("queries", pointwise(o.in_channels, o.key_channels));
-  block.values = block.register_module("values", pointwise(o.in_channels, o.value_channels));
-  block.reprojection =
-      block.register_module("reprojection", pointwise(o.value_channels, o.in_channels));
+Tensor EfficientAttention2d::attend(const Tensor& q, const Tensor& k, const Tensor& v) const {
+  return F::efficient_attention(q, k, v, options.normalization);
 }
 
-}  // namespace
-
-EfficientAttention2d::EfficientAttention2d(const AttentionOptions& o)
-    : Module("EfficientAttention2d"), options(o) {
-  register_projections(*this);
+std::string DotProductAttention2d::extra_repr() const {
+  return Attention2d::extra_repr() +
+         (options.blocked ? ", blocked, block_elements=" + std::to_string(options.block_elements)
+                          : ", full map");
 }
 
-Tensor EfficientAttention2d::forward(const Tensor& x) {
-  return attention_block(x, options, "EfficientAttention2d", *keys, *queries, *values,
-                         *reprojection, [&](const Tensor& q, const Tensor& k, const Tensor& v) {
-                           return F::efficient_attention(q, k, v, options.normalization);
-                         });
+Tensor DotProductAttention2d::attend(const Tensor& q, const Tensor& k, const Tensor& v) const {
+  if (options.blocked)
+    return F::blocked_dot_product_attention(q, k, v, options.normalization, {},
+                                            options.block_elements);
+  return F::dot_product_attention(q, k, v, options.normalization);
 }
-
-std::string EfficientAttention2d::extra_repr() const { return describe(options); }
-
-DotProductAttention2d::DotProductAttention2d(const AttentionOptions& o)
-    : Module("DotProductAttention2d"), options(o) {
-  register_projections(*this);
-}
-
-Tensor DotProductAttention2d::forward(const Tensor& x) {
-  return attention_block(x, options, "DotProductAttention2d", *keys, *queries, *values,
-                         *reprojection, [&](const Tensor& q, const Tensor& k, const Tensor& v) {
-                           if (options.blocked)
-                             return F::blocked_dot_product_attention(
-                                 q, k, v, options.normalization, {}, options.block_elements);
-                           return F::dot_product_attention(q, k, v, options.normalization);
-                         });
-}
-
-std::string DotProductAttention2d::extra_repr() const { return describe(options); }
 
 namespace {
 

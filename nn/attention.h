@@ -58,28 +58,44 @@ struct AttentionOptions {
   int64_t block_elements = int64_t{1} << 21;
 };
 
-/// The reference module (github cmsflash/efficient-attention): 1x1 convolutions for keys,
-/// queries and values, efficient attention per head, heads concatenated, a 1x1 reprojection and
-/// a residual add. x: (N, in_channels, H, W) -> same shape. Parameter names keys.*, queries.*,
+/// The block both 2-D attentions share, the reference module's (github
+/// cmsflash/efficient-attention): 1x1 convolutions for keys, queries and values, attention per
+/// head (attend, which each block defines), heads concatenated, a 1x1 reprojection and a
+/// residual add. x: (N, in_channels, H, W) -> same shape. Parameter names keys.*, queries.*,
 /// values.*, reprojection.*, so weights load from the PyTorch module's state_dict.
-class EfficientAttention2d : public Module {
+class Attention2d : public Module {
  public:
-  explicit EfficientAttention2d(const AttentionOptions& options);
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   AttentionOptions options;
   std::shared_ptr<Conv2d> keys, queries, values, reprojection;
+
+ protected:
+  Attention2d(std::string name, const AttentionOptions& options);
+  /// q, k: (N, heads, d_k, HW); v: (N, heads, d_v, HW) -> (N, heads, d_v, HW).
+  virtual Tensor attend(const Tensor& q, const Tensor& k, const Tensor& v) const = 0;
+};
+
+/// The reference module: efficient attention per head.
+class EfficientAttention2d : public Attention2d {
+ public:
+  explicit EfficientAttention2d(const AttentionOptions& options)
+      : Attention2d("EfficientAttention2d", options) {}
+
+ protected:
+  Tensor attend(const Tensor& q, const Tensor& k, const Tensor& v) const override;
 };
 
 /// The same block with dot-product attention (the non-local form): per head,
-/// softmax(QᵀK / sqrt(d_k)) over the keys. Same constructor and parameter names.
-class DotProductAttention2d : public Module {
+/// softmax(QᵀK / sqrt(d_k)) over the keys, blocked or with the full map (options.blocked).
+class DotProductAttention2d : public Attention2d {
  public:
-  explicit DotProductAttention2d(const AttentionOptions& options);
-  Tensor forward(const Tensor& x) override;
+  explicit DotProductAttention2d(const AttentionOptions& options)
+      : Attention2d("DotProductAttention2d", options) {}
   std::string extra_repr() const override;
-  AttentionOptions options;
-  std::shared_ptr<Conv2d> keys, queries, values, reprojection;
+
+ protected:
+  Tensor attend(const Tensor& q, const Tensor& k, const Tensor& v) const override;
 };
 
 struct TokenAttentionOptions {

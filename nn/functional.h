@@ -1,6 +1,9 @@
-// ember::nn::functional: the stateless layer ops, as torch.nn.functional. Most are composites of
-// autograd ops and need no backward code; unfold/fold, max_pool2d, cross_entropy and
-// binary_cross_entropy_with_logits record their own (formulas in functional.cpp).
+// ember::nn::functional: the stateless layer ops, as torch.nn.functional, and the one list of
+// them. Most are composites of autograd ops and need no backward code; the rest record their own
+// (linear, unfold/fold, conv2d, max_pool2d, the normalizations, cross_entropy,
+// binary_cross_entropy_with_logits, gelu, softplus). The definitions are grouped by topic, as
+// PyTorch's documentation groups them: linear.cpp, convolution.cpp, pooling.cpp,
+// normalization.cpp, loss.cpp, activation.cpp, dropout.cpp, vision.cpp.
 // The gradient-check table in tests/test_gradcheck_nn.cpp must name every op declared here.
 #pragma once
 
@@ -125,6 +128,9 @@ Tensor dropout2d(const Tensor& x, double p = 0.5, bool training = true);
 Tensor embedding(const Tensor& indices, const Tensor& weight);
 Tensor gelu(const Tensor& x, bool tanh_approximation = false);
 Tensor silu(const Tensor& x);
+/// log(1 + e^(beta x)) / beta, and x itself where beta x > threshold, as
+/// torch.nn.functional.softplus (threshold = INFINITY: never).
+Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
 /// x * relu6(x + 3) / 6 (MobileNetV3's hard swish).
 Tensor hardswish(const Tensor& x);

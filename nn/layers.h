@@ -2,7 +2,8 @@
 //   auto conv = std::make_shared<nn::Conv2d>(nn::Conv2dOptions{.in_channels = 1,
 //                                            .out_channels = 32, .kernel_size = 3, .padding = 1});
 // Parameter and buffer names match PyTorch's (weight, bias, running_mean, ...), and every layer
-// starts from PyTorch's default initialisation. Formulas live in functional.cpp.
+// starts from PyTorch's default initialisation. Formulas live in the nn::functional
+// ops they call (functional.h).
 // Read next: optim/optimizer.h.
 #pragma once
 

@@ -103,6 +103,9 @@ std::vector<Line> table() {
       {"embedding", [idx](const Inputs& x) { return F::embedding(idx, x[0]); }, {in({5, 3})}},
       {"hardswish", [](const Inputs& x) { return F::hardswish(x[0] * 3.0); }, {in({6})}},
       {"mish", [](const Inputs& x) { return F::mish(x[0] * 3.0); }, {in({6})}},
+      {"softplus",  // beta 2 and threshold 4: beta x crosses the threshold for some inputs
+       [](const Inputs& x) { return F::softplus(x[0] * 3.0) + F::softplus(x[0] * 3.0, 2.0, 4.0); },
+       {away({8})}},
       {"prelu",
        [](const Inputs& x) { return F::prelu(x[0], x[1]) + F::prelu(x[0], x[2]); },
        {in({2, 3, 2}), in({3}), in({1})}},

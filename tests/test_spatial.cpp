@@ -1,4 +1,4 @@
-// nn/spatial.cpp beyond the PyTorch goldens (test_nn.cpp) and gradcheck lines
+// The grid-changing ops (nn/convolution.cpp, nn/vision.cpp, nn/pooling.cpp, nn/dropout.cpp) beyond the PyTorch goldens (test_nn.cpp) and gradcheck lines
 // (test_gradcheck_nn.cpp): conv_transpose2d against a naive scatter loop, dropout2d's channel
 // masks, trunc_normal_'s bounds, the layers' descriptions and the errors bad arguments get.
 #include <sstream>

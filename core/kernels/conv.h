@@ -1,7 +1,7 @@
 // Kernels for convolution and pooling: im2col and its adjoint col2im, convolution as one GEMM per
 // sample over its im2col columns (and its backward), and max pooling with the argmax that its
 // backward needs.
-// Read next: nn/functional.cpp (conv2d, max_pool2d).
+// Read next: nn/convolution.cpp (conv2d), nn/pooling.cpp (max_pool2d).
 #pragma once
 
 #include <utility>

@@ -2,8 +2,8 @@
 // affine normalisation, and its backward, one or two passes over the input each. Layer
 // normalisation: per-row statistics, the affine normalisation and its backward in one pass per
 // row. Channels, planes or rows are split across threads; sums run in a fixed order in double,
-// so every thread count gives the same bits. Read next: nn/functional.cpp (batch_norm,
-// layer_norm).
+// so every thread count gives the same bits. Read next: nn/normalization.cpp
+// (batch_norm, layer_norm).
 #pragma once
 
 #include <utility>

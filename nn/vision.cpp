@@ -1,21 +1,15 @@
-// nn::functional ops that reshape a feature map's grid: padding, resizing (interpolate), the
-// transposed convolution that decoders upsample with, pixel shuffle, adaptive pooling and
-// channel dropout.
-// All are composites of autograd ops (fold, matmul, index_select, cat, narrow, max), so none
-// needs backward code and all differentiate twice.
-// Read next: nn/layers.h (the modules that wrap them).
+// nn::functional's vision functions, which reshape a feature map's grid: pad (constant,
+// reflect, replicate), interpolate (nearest and bilinear, PyTorch's source-index rules) and
+// pixel_shuffle. Composites of autograd ops (narrow, cat, index_select, permute), so none needs
+// backward code and all differentiate twice.
+// Read next: nn/layers.h (the modules that wrap the functional ops).
 #include <cmath>
 
 #include "../core/profiler.h"
-#include "functional.h"
+#include "functional_shapes.h"
 
 namespace ember::nn::functional {
-
 namespace {
-
-void check_4d(const Tensor& x, const char* op) {
-  if (x.dim() != 4) fail(op, ": expected a 4-D input (N, C, H, W), got ", shape_str(x.sizes()));
-}
 
 // Pads one dim with `before` and `after` copies of `value` (a negative count crops instead).
 Tensor pad_constant_dim(const Tensor& x, int64_t dim, int64_t before, int64_t after, double value) {
@@ -83,91 +77,6 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode, doub
   return y;
 }
 
-// The transposed convolution as the adjoint of conv2d's input gradient: per group,
-// cols = Wᵀ x (each input pixel's kernel-sized patch of output), then fold (col2im) sums the
-// patches into the whole, uncropped output, (H-1)*stride + dilation*(k-1) + 1 high; padding
-// crops that at both ends and output_padding adds rows at the end (zeros unless padding had
-// cropped them).     (composite: fold, matmul)
-Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                        const ConvTransposeArgs& a) {
-  profiler::Scope scope("conv_transpose2d");
-  if (x.dim() != 4 || weight.dim() != 4)
-    fail("conv_transpose2d: expected a 4-D input and weight, got input ", shape_str(x.sizes()),
-         " and weight ", shape_str(weight.sizes()));
-  int64_t n = x.size(0), c = x.size(1), g = a.groups, h = x.size(2), w = x.size(3);
-  if (g < 1 || c != weight.size(0) || c % g != 0)
-    fail("conv_transpose2d: input has ", c, " channels but weight expects ", weight.size(0),
-         " (input ", shape_str(x.sizes()), ", weight ", shape_str(weight.sizes()), ", groups ", g,
-         ")");
-  int64_t out = weight.size(1) * g, kh = weight.size(2), kw = weight.size(3);
-  if (bias.defined() && (bias.dim() != 1 || bias.size(0) != out))
-    fail("conv_transpose2d: bias ", shape_str(bias.sizes()), " does not match ", out,
-         " output channels");
-  for (auto [op, s, d] : {std::tuple{a.output_padding.h, a.stride.h, a.dilation.h},
-                          std::tuple{a.output_padding.w, a.stride.w, a.dilation.w}})
-    if (op < 0 || (op >= s && op >= d))
-      fail("conv_transpose2d: output_padding ", op, " must be smaller than the stride (", s,
-           ") or the dilation (", d, ")");
-  int64_t full_h = (h - 1) * a.stride.h + a.dilation.h * (kh - 1) + 1;
-  int64_t full_w = (w - 1) * a.stride.w + a.dilation.w * (kw - 1) + 1;
-  if (full_h - 2 * a.padding.h + a.output_padding.h < 1 ||
-      full_w - 2 * a.padding.w + a.output_padding.w < 1 || a.padding.h < 0 || a.padding.w < 0)
-    fail("conv_transpose2d: padding (", a.padding.h, ", ", a.padding.w,
-         ") leaves no output for input ", shape_str(x.sizes()), " and weight ",
-         shape_str(weight.sizes()));
-  Tensor xg = reshape(x, {n, g, c / g, h * w});                // (N, G, C/G, HW)
-  Tensor wg = reshape(weight, {g, c / g, out / g * kh * kw});  // (G, C/G, out/G*kh*kw)
-  Tensor cols = reshape(matmul(transpose(wg, 1, 2), xg), {n, out * kh * kw, h * w});
-  Tensor y = fold(cols, {full_h, full_w}, {kh, kw}, a.dilation, 0, a.stride);
-  y = pad(y, {-a.padding.w, a.output_padding.w - a.padding.w, -a.padding.h,
-              a.output_padding.h - a.padding.h});
-  if (bias.defined()) y = y + reshape(bias, {1, out, 1, 1});
-  return y;
-}
-
-namespace {
-
-// Adaptive pooling: output cell (i, j) reduces the bin [floor(i*H/OH), ceil((i+1)*H/OH)) x
-// [floor(j*W/OW), ceil((j+1)*W/OW)) of x: (N, C, H, W), as PyTorch; bins overlap when OH does not
-// divide H. An evenly dividing size is the ordinary pool `even` with kernel (H/OH, W/OW).
-template <typename Even, typename Cell>
-Tensor adaptive_pool(const Tensor& x, Pair out, const char* op, Even even, Cell cell) {
-  check_4d(x, op);
-  if (out.h < 1 || out.w < 1)
-    fail(op, ": expected a positive output size, got (", out.h, ", ", out.w, ")");
-  int64_t h = x.size(2), w = x.size(3);
-  if (h % out.h == 0 && w % out.w == 0) return even(Pair{h / out.h, w / out.w});
-  std::vector<Tensor> rows;
-  for (int64_t i = 0; i < out.h; ++i) {
-    int64_t y0 = i * h / out.h, y1 = ((i + 1) * h + out.h - 1) / out.h;
-    std::vector<Tensor> cells;
-    for (int64_t j = 0; j < out.w; ++j) {
-      int64_t x0 = j * w / out.w, x1 = ((j + 1) * w + out.w - 1) / out.w;
-      cells.push_back(cell(narrow(narrow(x, 2, y0, y1 - y0), 3, x0, x1 - x0)));  // (N, C)
-    }
-    rows.push_back(stack(cells, 2));  // (N, C, OW)
-  }
-  return stack(rows, 2);  // (N, C, OH, OW)
-}
-
-}  // namespace
-
-Tensor adaptive_avg_pool2d(const Tensor& x, Pair out) {  // (composite)
-  profiler::Scope scope("adaptive_avg_pool2d");
-  return adaptive_pool(
-      x, out, "adaptive_avg_pool2d", [&](Pair k) { return avg_pool2d(x, k); },
-      [](const Tensor& bin) {
-        return mean(bin, {2, 3});
-      });
-}
-
-Tensor adaptive_max_pool2d(const Tensor& x, Pair out) {  // (composite)
-  profiler::Scope scope("adaptive_max_pool2d");
-  return adaptive_pool(
-      x, out, "adaptive_max_pool2d", [&](Pair k) { return max_pool2d(x, k); },
-      [](const Tensor& bin) { return max(flatten(bin, 2), 2).first; });
-}
-
 namespace {
 
 // One dim of interpolate: the output size and the scale PyTorch maps output to input with
@@ -218,7 +127,7 @@ Tensor linear_axis(const Tensor& x, int64_t dim, const Axis& a, bool align_corne
 
 Tensor interpolate(const Tensor& x, const InterpolateArgs& a) {  // (composite)
   profiler::Scope scope("interpolate");
-  check_4d(x, "interpolate");
+  detail::check_4d(x, "interpolate");
   if (a.size.has_value() == a.scale_factor.has_value())
     fail("interpolate: give exactly one of size and scale_factor");
   if (a.size && (a.size->h < 1 || a.size->w < 1))
@@ -248,19 +157,6 @@ Tensor pixel_shuffle(const Tensor& x, int64_t r) {  // (composite)
   int64_t n = x.size(0), c = x.size(1) / (r * r), h = x.size(2), w = x.size(3);
   Tensor blocks = reshape(x, {n, c, r, r, h, w});  // channel c*r*r + i*r + j -> pixel (i, j)
   return reshape(permute(blocks, {0, 1, 4, 2, 5, 3}), {n, c, h * r, w * r});
-}
-
-Tensor dropout2d(const Tensor& x, double p, bool training) {  // (composite)
-  profiler::Scope scope("dropout2d");
-  check(p >= 0 && p <= 1, "dropout2d: probability must be in [0, 1], got ", p);
-  if (x.dim() != 3 && x.dim() != 4)
-    fail("dropout2d: expected (N, C, H, W) or (C, H, W), got ", shape_str(x.sizes()));
-  if (!training || p == 0) return x;
-  if (p == 1) return x * 0.0;
-  Shape mask_shape = shape_of(x);
-  for (int64_t d = x.dim() - 2; d < x.dim(); ++d) mask_shape[d] = 1;  // one draw per channel
-  Tensor keep = to(ge(rand(mask_shape, x.dtype()), p), x.dtype());
-  return x * keep * (1.0 / (1.0 - p));
 }
 
 }  // namespace ember::nn::functional

@@ -1,0 +1,130 @@
+// nn::functional's losses: cross_entropy (log_softmax and the negative log likelihood in one op,
+// with its own backward: softmax minus the target distribution) and binary cross-entropy on
+// logits (its own backward, stable for large logits); nll_loss and mse_loss are composites.
+// Read next: activation.cpp.
+#include <cmath>
+
+#include "../autograd/function.h"
+#include "../core/profiler.h"
+#include "functional.h"
+
+namespace ember::nn::functional {
+
+using autograd::grads;
+using autograd::Needs;
+using autograd::record;
+using autograd::save;
+
+namespace {
+
+Tensor reduce(const Tensor& loss, Reduction reduction) {
+  if (reduction == Reduction::Sum) return sum(loss);
+  if (reduction == Reduction::Mean) return mean(loss);
+  return loss;
+}
+
+}  // namespace
+
+// loss_r = -sum_c q_rc log softmax(x_r)_c, q = (1 - s) onehot(t_r) + s / C (0 for ignored rows)
+// dx_r = (softmax(x_r) - q_r) * g_r      (g_r already divided by the count for a mean)
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyArgs& a) {
+  profiler::Scope scope("cross_entropy");
+  if (logits.dim() < 2 || target.dtype() != kInt64 || target.dim() != logits.dim() - 1 ||
+      target.size(0) != logits.size(0))
+    fail("cross_entropy: expected logits (N, C, ...) and int64 targets (N, ...), got logits ",
+         shape_str(logits.sizes()), " and ", target.dtype(), " targets ",
+         shape_str(target.sizes()));
+  check(a.label_smoothing >= 0 && a.label_smoothing <= 1,
+        "cross_entropy: label_smoothing must be in [0, 1], got ", a.label_smoothing);
+  int64_t c = logits.size(1);
+  // Classes last, one row per prediction: (M, C).
+  Shape order{0};
+  for (int64_t d = 2; d < logits.dim(); ++d) order.push_back(d);
+  order.push_back(1);
+  Tensor rows = reshape(permute(logits, order), {-1, c});
+  Tensor t = target.contiguous();
+  int64_t m = rows.size(0);
+  // q and the per-row validity, built once from the targets.
+  Tensor q = zeros({m, c}, logits.dtype());
+  Tensor valid = zeros({m, 1}, logits.dtype());
+  const int64_t* tp = t.data_ptr<int64_t>();
+  int64_t count = 0;
+  visit_floating(logits.dtype(), "cross_entropy", [&]<typename T>() {
+    T* qp = q.data_ptr<T>();
+    T* vp = valid.data_ptr<T>();
+    for (int64_t r = 0; r < m; ++r) {
+      if (tp[r] == a.ignore_index) continue;
+      if (tp[r] < 0 || tp[r] >= c)
+        fail("cross_entropy: target ", tp[r], " is out of range for ", c, " classes");
+      vp[r] = T(1);
+      ++count;
+      for (int64_t k = 0; k < c; ++k) qp[r * c + k] = T(a.label_smoothing / c);
+      qp[r * c + tp[r]] += T(1 - a.label_smoothing);
+    }
+  });
+  Tensor per_row;
+  {
+    NoGradGuard no_grad;
+    per_row = reshape(neg(sum(q * log_softmax(rows, 1), {1})), shape_of(target));
+  }
+  Tensor loss = a.reduction == Reduction::Sum    ? sum(per_row)
+                : a.reduction == Reduction::Mean ? sum(per_row) / static_cast<double>(count)
+                                                 : per_row;
+  double scale = a.reduction == Reduction::Mean ? 1.0 / static_cast<double>(count) : 1.0;
+  Reduction reduction = a.reduction;
+  Tensor y = record("cross_entropy", loss.detach(), {logits},
+                    [rows_saved = save(rows), q, valid, scale, reduction, order, m,
+                     logits_shape = shape_of(logits)](const Tensor& g, const Needs&) {
+                      Tensor gr = reduction == Reduction::None ? reshape(g, {m, 1}) : g * scale;
+                      Tensor d = (softmax(rows_saved.unpack(), 1) - q) * valid * gr;
+                      Shape permuted;  // the (N, d..., C) shape rows came from
+                      for (int64_t o : order) permuted.push_back(logits_shape[o]);
+                      Shape inverse(order.size());
+                      for (size_t i = 0; i < order.size(); ++i) inverse[order[i]] = int64_t(i);
+                      return grads{permute(reshape(d, permuted), inverse)};
+                    });
+  return y;
+}
+
+// loss = -log_probs[target] per row, ignored rows excluded      (composite)
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index,
+                Reduction reduction) {
+  profiler::Scope scope("nll_loss");
+  if (log_probs.dim() != 2 || target.dtype() != kInt64 || target.dim() != 1 ||
+      target.size(0) != log_probs.size(0))
+    fail("nll_loss: expected log_probs (N, C) and int64 targets (N), got ",
+         shape_str(log_probs.sizes()), " and ", target.dtype(), " ", shape_str(target.sizes()));
+  Tensor valid = ne(target, static_cast<double>(ignore_index));
+  Tensor safe = where(valid, target, 0.0);
+  Tensor picked = squeeze(gather(log_probs, 1, unsqueeze(safe, 1)), 1);
+  Tensor loss = neg(where(valid, picked, 0.0));
+  if (reduction == Reduction::Mean) return sum(loss) / sum(to(valid, log_probs.dtype()));
+  return reduce(loss, reduction);
+}
+
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {  // (composite)
+  profiler::Scope scope("mse_loss");
+  Tensor d = input - target;
+  return reduce(d * d, reduction);
+}
+
+// l = softplus(x) - x y = -(y log sigmoid(x) + (1 - y) log(1 - sigmoid(x)))
+// dx = (sigmoid(x) - y) g      dy = -x g
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
+                                        Reduction reduction) {
+  profiler::Scope scope("binary_cross_entropy_with_logits");
+  Tensor l;
+  {
+    NoGradGuard no_grad;
+    l = softplus(logits, 1.0, INFINITY) - logits * target;
+  }
+  Tensor y = record("binary_cross_entropy_with_logits", l, {logits, target},
+                    [x = save(logits), t = save(target)](const Tensor& g, const Needs& needs) {
+                      Tensor xv = x.unpack();
+                      return grads{needs[0] ? (sigmoid(xv) - t.unpack()) * g : Tensor(),
+                                   needs[1] ? neg(xv) * g : Tensor()};
+                    });
+  return reduce(y, reduction);
+}
+
+}  // namespace ember::nn::functional
