@@ -1,5 +1,6 @@
-// What the main job (train_fashion_mnist) writes about a training run: the per-epoch metrics as a
-// CSV, the training loss of every step averaged over windows of steps, and an SVG plot of both.
+// What the main job (train_fashion_mnist) records about a training run: the per-epoch metrics as
+// a CSV, the training loss of every step averaged over windows of steps, an SVG plot of both,
+// and the process's resident memory.
 // Both files are written atomically (write_file_atomically), so an interrupted run never leaves
 // half of one.
 #pragma once
@@ -7,6 +8,7 @@
 #include <ember/ember.h>
 
 #include <algorithm>
+#include <fstream>
 #include <iomanip>
 #include <sstream>
 #include <string>
@@ -19,6 +21,17 @@ struct EpochMetrics {
   int epoch;
   double train_loss, train_accuracy, test_loss, test_accuracy, images_per_s, seconds, rss_mib;
 };
+
+/// Resident memory of this process now (VmRSS) or at its peak (VmHWM), from /proc/self/status
+/// (0 where unavailable).
+inline double status_mib(const std::string& field) {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind(field, 0) == 0) return std::stod(line.substr(field.size())) / 1024.0;
+  return 0;
+}
+inline double resident_mib() { return status_mib("VmRSS:"); }
+inline double peak_resident_mib() { return status_mib("VmHWM:"); }
 
 inline void write_metrics(const std::string& path, const std::vector<EpochMetrics>& rows) {
   std::ostringstream out;

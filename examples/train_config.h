@@ -1,0 +1,97 @@
+// The main job's configuration: every flag of train_fashion_mnist, its meaning and its default
+// (FashionNet's; FashionViT's recipe is applied where the user set nothing).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+
+namespace ember::examples {
+
+/// The settings of one run, FashionNet's defaults.
+struct Config {
+  std::string model = "fashionnet";
+  int epochs = 2, stop_after = 0;
+  int64_t batch_size = 64, limit = 0;
+  double lr = 1e-3, weight_decay = 0;
+  std::string optimizer = "adam", attention = "efficient", schedule = "none";
+  int threads = 0;
+  uint64_t seed = 0;
+  std::string data = "/usr/share/datasets/fashion-mnist", image_folder, save, resume, metrics, plot;
+  bool eval_only = false, detect_anomaly = false, flush_denormal = true, augment = false;
+  bool distributed = false;
+  std::string log_steps;
+  double link_gbps = 0;
+};
+
+/// Every flag of the program, bound to its field of `c`.
+inline void add_flags(CLI::App& app, Config& c) {
+  app.add_option("--model", c.model,
+                 "fashionnet (W1; default: 2 epochs, batch 64, adam) or vit (W5; default: 3 "
+                 "epochs, batch 128, adamw with weight decay 0.05, onecycle)")
+      ->check(CLI::IsMember({"fashionnet", "vit"}));
+  app.add_option("--epochs", c.epochs, "epochs to train (default: the model's)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--batch-size", c.batch_size, "batch size (default: the model's)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--lr", c.lr, "learning rate (OneCycleLR's max_lr)")->check(CLI::PositiveNumber);
+  app.add_option("--optimizer", c.optimizer, "adam, adamw or sgd (momentum 0.9)")
+      ->check(CLI::IsMember({"adam", "adamw", "sgd"}));
+  app.add_option("--weight-decay", c.weight_decay,
+                 "weight decay (adamw: decoupled, as torch.optim.AdamW; adam and sgd: L2)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--schedule", c.schedule,
+                 "learning-rate schedule: none or onecycle (OneCycleLR over all steps)")
+      ->check(CLI::IsMember({"none", "onecycle"}));
+  app.add_option("--attention", c.attention, "efficient, dot or none (fashionnet only)")
+      ->check(CLI::IsMember({"efficient", "dot", "none"}));
+  app.add_option(
+      "--threads", c.threads,
+      "threads (default: all cores, or EMBER_NUM_THREADS); the results do not depend on it");
+  app.add_option("--seed", c.seed,
+                 "seed for initialisation and shuffling (as torch.manual_seed: the PyTorch "
+                 "model gets the same initial weights and batches)");
+  app.add_option("--data", c.data, "folder with MNIST-format IDX files (.gz or plain)");
+  app.add_option("--image-folder", c.image_folder,
+                 "folder with train/ and test/ class folders of images");
+  app.add_option("--save", c.save, "checkpoint written after every epoch (safetensors)");
+  app.add_option("--resume", c.resume, "checkpoint to continue from");
+  app.add_option("--stop-after", c.stop_after,
+                 "end after this epoch, to --resume later (a job's time slice); the learning-rate "
+                 "schedule still spans --epochs")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--augment", c.augment,
+               "augment training images: random crop (padding 2) and horizontal flip");
+  app.add_flag("--distributed", c.distributed,
+               "data parallelism over MPI: start with mpirun -np N; --batch-size is the global "
+               "batch, split over the ranks");
+  app.add_option("--log-steps", c.log_steps, "file to append each step's training loss to");
+  app.add_option("--simulate-link-gbps", c.link_gbps,
+                 "distributed: make each gradient all-reduce last as long as on a link of this "
+                 "many Gbit/s (shows how much of it backward hides)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--eval-only", c.eval_only, "only evaluate the --resume checkpoint on the test set");
+  app.add_option("--limit", c.limit, "train (and test) on the first N images, for a quick try");
+  app.add_option("--metrics", c.metrics, "CSV of per-epoch metrics");
+  app.add_option("--plot", c.plot, "SVG plot of loss and test accuracy per epoch");
+  app.add_flag(
+      "--flush-denormal,!--no-flush-denormal", c.flush_denormal,
+      "flush denormal floats to zero in every thread (default on; see set_flush_denormal)");
+  app.add_flag("--detect-anomaly", c.detect_anomaly,
+               "stop at the first op whose backward makes NaN or Inf");
+}
+
+/// The peer's recipe for FashionViT (WORKLOADS.md W5), where the user set nothing.
+inline void apply_model_defaults(const CLI::App& app, Config& c) {
+  if (c.model != "vit") return;
+  auto unless_given = [&](const char* flag, auto& field, auto value) {
+    if (app.count(flag) == 0) field = value;
+  };
+  unless_given("--epochs", c.epochs, 3);
+  unless_given("--batch-size", c.batch_size, int64_t{128});
+  unless_given("--optimizer", c.optimizer, std::string("adamw"));
+  unless_given("--weight-decay", c.weight_decay, 0.05);
+  unless_given("--schedule", c.schedule, std::string("onecycle"));
+}
+
+}  // namespace ember::examples
