@@ -1,7 +1,7 @@
-// Elementwise ops: each forward is a core kernel with a one-line lambda, each backward sits
-// right below it under its math, written with differentiable ops so it can be differentiated
-// again. Gradients may have the broadcast shape: the engine sums them back to each input.
-// Read next: reduce.cpp.
+// Elementwise arithmetic, selection and comparisons: each forward is a core kernel with a
+// one-line lambda, each backward sits right below it under its math, written with
+// differentiable ops so it can be differentiated again. Gradients may have the broadcast shape:
+// the engine sums them back to each input. Read next: unary_math.cpp.
 #include "elementwise.h"
 
 #include <cmath>
@@ -9,7 +9,6 @@
 
 #include "../core/kernels/copy.h"
 #include "../core/kernels/map_zip.h"
-#include "../core/kernels/vmath.h"
 #include "../core/profiler.h"
 #include "function.h"
 #include "ops.h"
@@ -21,23 +20,8 @@ using autograd::Needs;
 using autograd::record;
 using autograd::save;
 using autograd::save_output;
-namespace vmath = kernels::vmath;
 
 namespace {
-
-// y = f(x) for floating x.
-template <typename F>
-Tensor unary(const Tensor& x, const char* op, F f) {
-  return visit_floating(x.dtype(), op, [&]<typename T>() {
-    return kernels::map<T, T>(x, [&](T v) { return static_cast<T>(f(v)); });
-  });
-}
-
-// y = f(x) for floating x, f one of the vectorised array functions of kernels/vmath.h.
-template <typename F>
-Tensor unary_vectorised(const Tensor& x, const char* op, F f) {
-  return visit_floating(x.dtype(), op, [&]<typename T>() { return kernels::map_array<T>(x, f); });
-}
 
 // out = f(a, b) for a and b of one dtype (int64 included), broadcast together.
 template <typename F>
@@ -173,45 +157,11 @@ Tensor sign(const Tensor& x) {
   return record("sign", y, {x}, [](const Tensor&, const Needs&) { return grads{Tensor()}; });
 }
 
-// y = e^x      dx = g * y
-Tensor exp(const Tensor& x) {
-  profiler::Scope scope("exp");
-  Tensor y = unary_vectorised(x, "exp", [](auto* y, auto* v, int64_t n) { vmath::exp(y, v, n); });
-  return record("exp", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
-    return grads{g * y.unpack()};
-  });
-}
-
-// y = ln x      dx = g / x
-Tensor log(const Tensor& x) {
-  profiler::Scope scope("log");
-  Tensor y = unary_vectorised(x, "log", [](auto* y, auto* v, int64_t n) { vmath::log(y, v, n); });
-  return record("log", y, {x},
-                [x = save(x)](const Tensor& g, const Needs&) { return grads{g / x.unpack()}; });
-}
-
-// y = sqrt(x)      dx = g / (2 y)
-Tensor sqrt(const Tensor& x) {
-  profiler::Scope scope("sqrt");
-  Tensor y = unary(x, "sqrt", [](auto v) { return std::sqrt(v); });
-  return record("sqrt", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
-    return grads{g / (y.unpack() * 2.0)};
-  });
-}
-
-// y = 1 / sqrt(x)      dx = -g y^3 / 2
-Tensor rsqrt(const Tensor& x) {
-  profiler::Scope scope("rsqrt");
-  Tensor y = unary(x, "rsqrt", [](auto v) { return 1 / std::sqrt(v); });
-  return record("rsqrt", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
-    return grads{g * pow(y.unpack(), 3.0) * -0.5};
-  });
-}
-
 // y = x^p      dx = g p x^(p-1)
 Tensor pow(const Tensor& x, double p) {
   profiler::Scope scope("pow");
-  Tensor y = unary(x, "pow", [p](auto v) { return std::pow(v, static_cast<decltype(v)>(p)); });
+  Tensor y = kernels::map_floating(
+      x, "pow", [p](auto v) { return std::pow(v, static_cast<decltype(v)>(p)); });
   return record("pow", y, {x}, [x = save(x), p](const Tensor& g, const Needs&) {
     if (p == 0.0) return grads{Tensor()};
     return grads{g * pow(x.unpack(), p - 1.0) * p};
@@ -237,82 +187,6 @@ Tensor pow(const Tensor& a, const Tensor& b) {
         }
         return grads{da, db};
       });
-}
-
-// y = tanh x      dx = g (1 - y^2)
-Tensor tanh(const Tensor& x) {
-  profiler::Scope scope("tanh");
-  Tensor y = unary_vectorised(x, "tanh", [](auto* y, auto* v, int64_t n) { vmath::tanh(y, v, n); });
-  return record("tanh", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
-    Tensor yv = y.unpack();
-    return grads{g * (1.0 - yv * yv)};
-  });
-}
-
-// y = 1 / (1 + e^-x)      dx = g y (1 - y)      (vmath.cpp evaluates it without overflow)
-Tensor sigmoid(const Tensor& x) {
-  profiler::Scope scope("sigmoid");
-  Tensor y =
-      unary_vectorised(x, "sigmoid", [](auto* y, auto* v, int64_t n) { vmath::sigmoid(y, v, n); });
-  return record("sigmoid", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
-    Tensor yv = y.unpack();
-    return grads{g * yv * (1.0 - yv)};
-  });
-}
-
-namespace {
-
-// relu's backward, g where y > 0 (else 0), as an op of its own: one pass, and differentiable in g
-// (the mask is constant), so relu differentiates twice.
-Tensor relu_backward(const Tensor& g, const Tensor& y) {
-  profiler::Scope scope("relu_backward");
-  Tensor dx = visit_dtype(g.dtype(), [&]<typename T>() {
-    return kernels::zip<T, T>(g, y, "relu_backward", [](T gv, T yv) { return yv > 0 ? gv : T(0); });
-  });
-  return record("relu_backward", dx, {g}, [y = y.detach()](const Tensor& gg, const Needs&) {
-    return grads{relu_backward(gg, y)};
-  });
-}
-
-}  // namespace
-
-// y = max(x, 0)      dx = g where y > 0
-Tensor relu(const Tensor& x) {
-  profiler::Scope scope("relu");
-  Tensor y = visit_dtype(x.dtype(), [&]<typename T>() {
-    return kernels::map<T, T>(x, [](T v) { return v > 0 ? v : T(0); });
-  });
-  return record("relu", y, {x}, [y = save_output(y)](const Tensor& g, const Needs&) {
-    return grads{relu_backward(g, y.unpack())};
-  });
-}
-
-// y = erf x      dx = g 2/sqrt(pi) e^(-x^2)
-// y = sin x      dx = g cos x
-Tensor sin(const Tensor& x) {
-  profiler::Scope scope("sin");
-  Tensor y = unary(x, "sin", [](auto v) { return std::sin(v); });
-  return record("sin", y, {x}, [x = save(x)](const Tensor& g, const Needs&) {
-    return grads{g * cos(x.unpack())};
-  });
-}
-
-// y = cos x      dx = -g sin x
-Tensor cos(const Tensor& x) {
-  profiler::Scope scope("cos");
-  Tensor y = unary(x, "cos", [](auto v) { return std::cos(v); });
-  return record("cos", y, {x}, [x = save(x)](const Tensor& g, const Needs&) {
-    return grads{neg(g * sin(x.unpack()))};
-  });
-}
-
-Tensor erf(const Tensor& x) {
-  profiler::Scope scope("erf");
-  Tensor y = unary_vectorised(x, "erf", [](auto* y, auto* v, int64_t n) { vmath::erf(y, v, n); });
-  return record("erf", y, {x}, [x = save(x)](const Tensor& g, const Needs&) {
-    Tensor xv = x.unpack();
-    return grads{g * exp(neg(xv * xv)) * (2.0 / std::sqrt(std::numbers::pi))};
-  });
 }
 
 // Shared by maximum and minimum: the winner takes g, ties split it evenly.

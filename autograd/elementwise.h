@@ -1,5 +1,6 @@
-// Elementwise ops with NumPy broadcasting, differentiable where the math is. Comparisons return
-// int64 masks (1 = true) and are not differentiable. Formulas: elementwise.cpp.
+// Elementwise arithmetic, selection and comparisons with NumPy broadcasting, differentiable where
+// the math is. Comparisons return int64 masks (1 = true) and are not differentiable. The unary
+// math functions (exp, tanh, ...) are in unary_math.h. Formulas: elementwise.cpp.
 #pragma once
 
 #include <optional>
@@ -20,18 +21,8 @@ Tensor neg(const Tensor& x);
 Tensor abs(const Tensor& x);
 /// -1, 0 or 1; its gradient is zero.
 Tensor sign(const Tensor& x);
-Tensor exp(const Tensor& x);
-Tensor log(const Tensor& x);
-Tensor sqrt(const Tensor& x);
-Tensor rsqrt(const Tensor& x);
 Tensor pow(const Tensor& x, double exponent);
 Tensor pow(const Tensor& base, const Tensor& exponent);
-Tensor tanh(const Tensor& x);
-Tensor sigmoid(const Tensor& x);
-Tensor relu(const Tensor& x);
-Tensor erf(const Tensor& x);
-Tensor sin(const Tensor& x);
-Tensor cos(const Tensor& x);
 /// Elementwise max/min of two tensors; at ties the gradient is split evenly, as in PyTorch.
 Tensor maximum(const Tensor& a, const Tensor& b);
 Tensor minimum(const Tensor& a, const Tensor& b);

@@ -1,5 +1,6 @@
-// Export of the autograd graph as Graphviz DOT and as SVG; see graph_export.h. Both draw one picture of
-// the graph, collected once by a walk from the root's node (an explicit stack: any depth).
+// Export of the autograd graph as Graphviz DOT and as SVG; see graph_export.h. Both draw one
+// picture of the graph, collected once by a walk from the root's node (an explicit stack: any
+// depth).
 #include "graph_export.h"
 
 #include <algorithm>

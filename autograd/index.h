@@ -1,5 +1,6 @@
 // Indexing ops: what embedding, cross-entropy and pooling need. Each pair is the other's
 // backward (index_select <-> index_add, gather <-> scatter_add). Formulas: index.cpp.
+// One concept at two layers: the raw kernels these call are core/kernels/index.h.
 #pragma once
 
 #include "../core/tensor.h"

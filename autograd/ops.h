@@ -10,3 +10,4 @@
 #include "linalg.h"
 #include "reduce.h"
 #include "shape.h"
+#include "unary_math.h"

@@ -1,5 +1,6 @@
 // Reductions over any set of dims (an empty list means all dims), and softmax/log_softmax.
-// Formulas: reduce.cpp.
+// Formulas: reduce.cpp. One concept at two layers: the raw kernels these call are
+// core/kernels/reduce.h.
 #pragma once
 
 #include <utility>

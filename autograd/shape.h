@@ -1,5 +1,6 @@
 // Views (sharing storage with their input) and data movement: reshape, permute, slicing,
 // expand, squeeze, cat/stack/split, clone and dtype conversion. Formulas: shape.cpp.
+// One concept at two layers: the size and stride arithmetic underneath is core/shape.h.
 #pragma once
 
 #include <vector>

@@ -1,6 +1,7 @@
-// The Tensor methods of core/tensor_methods.inc: each forwards to the free function of the same
-// name (qualified with ember::, since inside a member the method's own name would be found
-// first). The in-place forms compute out of place and write the result back.
+// One concept in two files: the definitions of the Tensor methods core/tensor_methods.inc declares:
+// each forwards to the free function of the same name (qualified with ember::, since inside a
+// member the method's own name would be found first). The in-place forms compute out of place and
+// write the result back.
 #include "../core/factory.h"
 #include "function.h"
 #include "ops.h"

@@ -64,8 +64,8 @@ std::vector<Row> measure(const std::vector<int>& sizes, const std::vector<int>& 
         ember::set_thread_count_invariant(false);
       };
       auto direct = [&] {
-        blas.sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, ap, n, bp, n, 0.0f,
-                   cp, n);
+        blas.sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, ap, n, bp, n, 0.0f, cp,
+                   n);
       };
       auto times = ember::bench::interleaved(
           {[&] { ember::Tensor r = ember::matmul(a, b); }, direct, invariant}, target_s);
@@ -82,18 +82,18 @@ struct Thin {
   const char* name;
   int m, k, n;
 };
-constexpr Thin kThin[] = {{"64x32x3136", 64, 32, 3136},
-                          {"64x288x196", 64, 288, 196},
-                          {"288x64x196", 288, 64, 196}};
+constexpr Thin kThin[] = {
+    {"64x32x3136", 64, 32, 3136}, {"64x288x196", 64, 288, 196}, {"288x64x196", 288, 64, 196}};
 
 double thin_gflops(const Thin& t) {
   ember::set_num_threads(1);
-  ember::Tensor a = ember::randn({t.m, t.k}), b = ember::randn({t.k, t.n}), c = ember::empty({t.m, t.n});
+  ember::Tensor a = ember::randn({t.m, t.k}), b = ember::randn({t.k, t.n}),
+                c = ember::empty({t.m, t.n});
   const auto& blas = ember::kernels::blas_library();
   auto times = ember::bench::interleaved({[&] {
                                            blas.sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                                                      t.m, t.n, t.k, 1.0f, a.data_ptr<float>(),
-                                                      t.k, b.data_ptr<float>(), t.n, 0.0f,
+                                                      t.m, t.n, t.k, 1.0f, a.data_ptr<float>(), t.k,
+                                                      b.data_ptr<float>(), t.n, 0.0f,
                                                       c.data_ptr<float>(), t.n);
                                          }},
                                          0.5);
@@ -118,7 +118,8 @@ std::map<std::string, std::map<std::pair<int, int>, double>> per_core(
         double ge = 0, gc = 0;
         char name[32];
         for (int i = 0; i < int(std::size(kThin)); ++i)  // thin shapes: keyed (0, -1 - index)
-          if (std::sscanf(line, "thin %31s %lf", name, &gc) == 2 && kThin[i].name == std::string(name))
+          if (std::sscanf(line, "thin %31s %lf", name, &gc) == 2 &&
+              kThin[i].name == std::string(name))
             runs[core][{0, -1 - i}].push_back(gc);
         if (std::sscanf(line, "%d %d %lf %lf", &t, &n, &ge, &gc) == 4)
           runs[core][{t, n}].push_back(core == "default" ? ge : gc);
@@ -139,10 +140,14 @@ int main(int argc, char** argv) {
   bool child = false;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
-    if (flag == "--child") child = true;
-    else if (i + 1 < argc && flag == "--sizes") sizes = argv[++i];
-    else if (i + 1 < argc && flag == "--threads") threads = argv[++i];
-    else if (i + 1 < argc && flag == "--cores") cores = argv[++i];
+    if (flag == "--child")
+      child = true;
+    else if (i + 1 < argc && flag == "--sizes")
+      sizes = argv[++i];
+    else if (i + 1 < argc && flag == "--threads")
+      threads = argv[++i];
+    else if (i + 1 < argc && flag == "--cores")
+      cores = argv[++i];
   }
   if (child) {  // one line per point: threads n ember_GF/s direct_GF/s, then the thin shapes
     for (const Row& r : measure(parse_list(sizes), parse_list(threads), 1.0))
@@ -152,8 +157,9 @@ int main(int argc, char** argv) {
   }
   double mhz = ember::bench::cpu_mhz();
   int fpc = flop_per_cycle();
-  std::printf("W3 sgemm, median of interleaved reps\n%s\ncpu MHz %.0f (peak = threads x MHz x %d)\n",
-              ember::to_string(ember::blas_info()).c_str(), mhz, fpc);
+  std::printf(
+      "W3 sgemm, median of interleaved reps\n%s\ncpu MHz %.0f (peak = threads x MHz x %d)\n",
+      ember::to_string(ember::blas_info()).c_str(), mhz, fpc);
   std::printf("%7s %5s %12s %12s %12s %8s %10s %16s\n", "threads", "n", "ember GF/s", "cblas GF/s",
               "peak GF/s", "ember/cblas", "ember/peak", "invariant/cblas");
   for (const Row& r : measure(parse_list(sizes), parse_list(threads), 2.0)) {
@@ -166,8 +172,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> names = split(cores);
   names.insert(names.begin(), "default");
   auto table = per_core(argv[0], names, sizes, threads, 3);
-  std::printf("\nsgemm GF/s per OpenBLAS core (child processes, median of 3 round-robin runs);\n"
-              "'default' is ember::matmul with the core ember chose\n%7s %5s", "threads", "n");
+  std::printf(
+      "\nsgemm GF/s per OpenBLAS core (child processes, median of 3 round-robin runs);\n"
+      "'default' is ember::matmul with the core ember chose\n%7s %5s",
+      "threads", "n");
   for (const auto& core : names) std::printf(" %11s", core.c_str());
   std::printf(" %13s\n", "default/best");
   for (int t : parse_list(threads)) {

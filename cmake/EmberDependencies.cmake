@@ -7,19 +7,25 @@ function(ember_missing what package)
                       "(or run tools/install-deps.sh, which installs everything ember uses)")
 endfunction()
 
+# An imported target `name` for a library found without a CMake config of its own; the remaining
+# arguments are target properties (INTERFACE_INCLUDE_DIRECTORIES ... ).
+function(ember_interface_target name)
+  if(NOT TARGET ${name})
+    add_library(${name} INTERFACE IMPORTED)
+    set_target_properties(${name} PROPERTIES ${ARGN})
+  endif()
+endfunction()
+
 find_package(OpenBLAS CONFIG QUIET)
 if(NOT OpenBLAS_FOUND OR NOT OpenBLAS_LIBRARIES)
   ember_missing("OpenBLAS with cblas" libopenblas-dev)
 endif()
 # ember compiles against OpenBLAS's headers but does not link it: core/blas.cpp loads the library
 # at first use, after choosing the kernels that fit the CPU (OpenBLAS decides once, when loaded).
-if(NOT TARGET ember::openblas)
-  add_library(ember::openblas INTERFACE IMPORTED)
-  set_target_properties(ember::openblas PROPERTIES
-    INTERFACE_INCLUDE_DIRECTORIES "${OpenBLAS_INCLUDE_DIRS}"
-    INTERFACE_COMPILE_DEFINITIONS "EMBER_OPENBLAS_LIBRARY=\"${OpenBLAS_LIBRARIES}\""
-    INTERFACE_LINK_LIBRARIES "${CMAKE_DL_LIBS}")
-endif()
+ember_interface_target(ember::openblas
+  INTERFACE_INCLUDE_DIRECTORIES "${OpenBLAS_INCLUDE_DIRS}"
+  INTERFACE_COMPILE_DEFINITIONS "EMBER_OPENBLAS_LIBRARY=\"${OpenBLAS_LIBRARIES}\""
+  INTERFACE_LINK_LIBRARIES "${CMAKE_DL_LIBS}")
 
 # SLEEF: vectorised exp, log, tanh, erf (core/kernels/vmath.cpp). Debian ships no CMake config.
 find_path(EMBER_SLEEF_INCLUDE_DIR sleef.h)
@@ -27,12 +33,9 @@ find_library(EMBER_SLEEF_LIBRARY sleef)
 if(NOT EMBER_SLEEF_INCLUDE_DIR OR NOT EMBER_SLEEF_LIBRARY)
   ember_missing("SLEEF (vectorised math functions)" libsleef-dev)
 endif()
-if(NOT TARGET ember::sleef)
-  add_library(ember::sleef INTERFACE IMPORTED)
-  set_target_properties(ember::sleef PROPERTIES
-    INTERFACE_INCLUDE_DIRECTORIES "${EMBER_SLEEF_INCLUDE_DIR}"
-    INTERFACE_LINK_LIBRARIES "${EMBER_SLEEF_LIBRARY}")
-endif()
+ember_interface_target(ember::sleef
+  INTERFACE_INCLUDE_DIRECTORIES "${EMBER_SLEEF_INCLUDE_DIR}"
+  INTERFACE_LINK_LIBRARIES "${EMBER_SLEEF_LIBRARY}")
 
 find_package(TBB CONFIG QUIET)
 if(NOT TBB_FOUND)
@@ -63,10 +66,7 @@ find_path(EMBER_STB_INCLUDE_DIR stb_image.h PATH_SUFFIXES stb)
 if(NOT EMBER_STB_INCLUDE_DIR OR NOT EXISTS "${EMBER_STB_INCLUDE_DIR}/stb_image_write.h")
   ember_missing("stb_image.h and stb_image_write.h" libstb-dev)
 endif()
-if(NOT TARGET ember::stb)
-  add_library(ember::stb INTERFACE IMPORTED)
-  set_target_properties(ember::stb PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${EMBER_STB_INCLUDE_DIR}")
-endif()
+ember_interface_target(ember::stb INTERFACE_INCLUDE_DIRECTORIES "${EMBER_STB_INCLUDE_DIR}")
 
 if(EMBER_BUILD_TESTS)
   find_package(doctest CONFIG QUIET)

@@ -3,15 +3,12 @@
 // Area headers can be included on their own: <ember/core/tensor.h>, <ember/autograd/ops.h>.
 #pragma once
 
-#include "autograd/graph_export.h"
 #include "autograd/engine.h"
 #include "autograd/function.h"
 #include "autograd/grad_mode.h"
 #include "autograd/gradcheck.h"
+#include "autograd/graph_export.h"
 #include "autograd/ops.h"
-#include "nn/nn.h"
-#include "optim/optim.h"
-#include "data/data.h"
 #include "core/atomic_file.h"
 #include "core/blas.h"
 #include "core/factory.h"
@@ -21,3 +18,6 @@
 #include "core/safetensors.h"
 #include "core/storage.h"
 #include "core/tensor.h"
+#include "data/data.h"
+#include "nn/nn.h"
+#include "optim/optim.h"

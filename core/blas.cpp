@@ -14,8 +14,8 @@
 #include <mutex>
 
 #include "error.h"
-#include "kernels/gemm.h"
 #include "kernels/capability.h"
+#include "kernels/gemm.h"
 
 namespace ember {
 namespace blas {
@@ -35,7 +35,8 @@ std::string brand_string() {
   unsigned max_ext = __get_cpuid_max(0x80000000u, nullptr);
   if (max_ext < 0x80000004u) return "unknown x86-64 CPU";
   for (unsigned i = 0; i < 3; ++i)
-    __get_cpuid(0x80000002u + i, &regs[4 * i], &regs[4 * i + 1], &regs[4 * i + 2], &regs[4 * i + 3]);
+    __get_cpuid(0x80000002u + i, &regs[4 * i], &regs[4 * i + 1], &regs[4 * i + 2],
+                &regs[4 * i + 3]);
   std::string s(reinterpret_cast<const char*>(regs), sizeof(regs));
   s = s.c_str();  // cut at the first NUL
   size_t first = s.find_first_not_of(' '), last = s.find_last_not_of(' ');

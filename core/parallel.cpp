@@ -1,10 +1,10 @@
 // oneTBB and OpenBLAS thread control; see parallel.h.
 #include "parallel.h"
 
-#include <xmmintrin.h>
 #include <tbb/blocked_range.h>
 #include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
+#include <xmmintrin.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -45,7 +45,7 @@ std::atomic<bool>& flush_setting() {
 void sync_fp_mode() {
   unsigned csr = _mm_getcsr();
   unsigned want = flush_setting().load(std::memory_order_relaxed) ? csr | kFlushDenormalBits
-                                                                   : csr & ~kFlushDenormalBits;
+                                                                  : csr & ~kFlushDenormalBits;
   if (want != csr) _mm_setcsr(want);
 }
 

@@ -19,8 +19,8 @@
 #include <sstream>
 #include <unordered_set>
 
-#include "error.h"
 #include "atomic_file.h"
+#include "error.h"
 
 namespace ember::profiler {
 

@@ -1,5 +1,6 @@
 // Shapes and strides: the arithmetic every view, broadcast and kernel shares. Sizes and strides
 // are in elements, outermost dimension first, with no maximum rank.
+// One concept at two layers: the differentiable shape ops built on it are autograd/shape.h.
 // Read next: storage.h, tensor.h.
 #pragma once
 

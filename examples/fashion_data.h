@@ -55,8 +55,8 @@ inline std::shared_ptr<data::Dataset> load_fashion_part(const std::string& folde
   Tensor x = data::load_idx(idx_file(folder, part + "-images-idx3-ubyte"), kFloat32);
   Tensor y = data::load_idx(idx_file(folder, part + "-labels-idx1-ubyte"), kInt64);
   if (x.dim() != 3 || y.dim() != 1 || x.size(0) != y.size(0))
-    fail("train_fashion_mnist: images ", shape_str(x.sizes()), " and labels ",
-         shape_str(y.sizes()), " do not match");
+    fail("train_fashion_mnist: images ", shape_str(x.sizes()), " and labels ", shape_str(y.sizes()),
+         " do not match");
   if (limit > 0 && limit < x.size(0)) {  // copies, so the full set can be freed
     x = clone(narrow(x, 0, 0, limit));
     y = clone(narrow(y, 0, 0, limit));
@@ -84,10 +84,9 @@ inline Split load_image_folder(const std::string& root, bool augment) {
   for (const char* part : {"train", "test"})
     if (!std::filesystem::is_directory(std::filesystem::path(root) / part))
       throw MissingData{"--image-folder '" + root + "' has no " + part + "/ folder"};
-  return {std::make_shared<data::ImageFolder>((std::filesystem::path(root) / "train").string(),
-                                              train),
-          std::make_shared<data::ImageFolder>((std::filesystem::path(root) / "test").string(),
-                                              test)};
+  return {
+      std::make_shared<data::ImageFolder>((std::filesystem::path(root) / "train").string(), train),
+      std::make_shared<data::ImageFolder>((std::filesystem::path(root) / "test").string(), test)};
 }
 
 }  // namespace ember::examples

@@ -68,14 +68,10 @@ std::unique_ptr<optim::LRScheduler> make_schedule(const Config& c, optim::Optimi
 
 // ---- checkpoint: the run's settings beside the state, and the refusals on --resume
 Metadata checkpoint_metadata(const Config& c, int epoch) {
-  return {{"epoch", std::to_string(epoch)},
-          {"model", c.model},
-          {"attention", c.attention},
-          {"optimizer", c.optimizer},
-          {"schedule", c.schedule},
-          {"epochs", std::to_string(c.epochs)},
-          {"seed", std::to_string(c.seed)},
-          {"batch_size", std::to_string(c.batch_size)}};
+  return {{"epoch", std::to_string(epoch)}, {"model", c.model},
+          {"attention", c.attention},       {"optimizer", c.optimizer},
+          {"schedule", c.schedule},         {"epochs", std::to_string(c.epochs)},
+          {"seed", std::to_string(c.seed)}, {"batch_size", std::to_string(c.batch_size)}};
 }
 
 // Loads model and optimizer state; returns the epoch the checkpoint finished. A checkpoint of
@@ -112,9 +108,8 @@ std::pair<double, double> evaluate(nn::Module& model, const data::Dataset& test,
   std::vector<double> sums{0, 0};  // loss, correct
   while (auto batch = loader.next()) {
     Tensor out = model(batch->data);
-    sums[0] +=
-        nn::functional::cross_entropy(out, batch->targets, {.reduction = nn::Reduction::Sum})
-            .item<double>();
+    sums[0] += nn::functional::cross_entropy(out, batch->targets, {.reduction = nn::Reduction::Sum})
+                   .item<double>();
     sums[1] += sum(eq(argmax(out, 1), batch->targets)).item<double>();
   }
   ranks.sum(sums);
@@ -179,7 +174,8 @@ EpochMetrics train_epoch(Trainer& t, int epoch) {
     if (!t.config.log_steps.empty()) {  // the global batch's loss: every rank's part, weighted
       std::vector<double> step{batch_loss * b, static_cast<double>(b)};
       t.ranks.sum(step);
-      if (t.ranks.lead()) t.step_log << std::setprecision(9) << step[0] / step[1] << "\n" << std::flush;
+      if (t.ranks.lead())
+        t.step_log << std::setprecision(9) << step[0] / step[1] << "\n" << std::flush;
     }
   }
   std::vector<double> totals{loss_sum, correct, static_cast<double>(seen)};
@@ -208,8 +204,8 @@ void print_summary(const std::vector<EpochMetrics>& rows) {
 void configure(const Config& c, const examples::Ranks& ranks) {
   if (!ranks.lead()) std::freopen("/dev/null", "w", stdout);  // rank 0 alone prints
   if (c.batch_size % ranks.world() != 0)
-    fail("train_fashion_mnist: the batch of ", c.batch_size, " does not split over ",
-         ranks.world(), " ranks");
+    fail("train_fashion_mnist: the batch of ", c.batch_size, " does not split over ", ranks.world(),
+         " ranks");
   if (c.threads > 0) set_num_threads(c.threads);
   set_flush_denormal(c.flush_denormal);
   set_thread_count_invariant(true);  // --threads changes the speed, never the result

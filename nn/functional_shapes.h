@@ -1,6 +1,6 @@
 // The shape glue the nn::functional topic files share (convolution, pooling, normalization,
 // activation, vision): a sliding window as the kernels take it, a per-channel vector shaped to
-// broadcast over a feature map, and the 4-D input check. Not part of the public API.
+// broadcast over a feature map. Not part of the public API.
 #pragma once
 
 #include "../core/kernels/conv.h"
@@ -19,10 +19,6 @@ inline Tensor per_channel(const Tensor& v, int64_t rank) {
   Shape s(rank, 1);
   s[1] = v.size(0);
   return reshape(v, s);
-}
-
-inline void check_4d(const Tensor& x, const char* op) {
-  if (x.dim() != 4) fail(op, ": expected a 4-D input (N, C, H, W), got ", shape_str(x.sizes()));
 }
 
 }  // namespace ember::nn::functional::detail

@@ -81,26 +81,27 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     }
   }
   Tensor y = kernels::batch_norm_apply(x, mu, invstd, weight, bias);
-  return record(
-      "batch_norm", y, {x, weight, bias},
-      [x = save(x), weight = save(weight), mu, invstd, training, eps, dims, rank](
-          const Tensor& g, const Needs& needs) {
-        Tensor xs = x.unpack(), w = weight.unpack();
-        if (!GradMode::is_enabled()) {
-          kernels::BatchNormGrads r = kernels::batch_norm_backward(g, xs, mu, invstd, w, training,
-                                                                   needs[0], needs[1], needs[2]);
-          return grads{r.input, r.weight, r.bias};
-        }
-        // Training: the statistics as functions of x, so that the gradients differentiate again;
-        // evaluation: the running statistics, constants.
-        Tensor fixed_inv = per_channel(invstd, rank);
-        Standardized s = training ? standardize(xs, dims, eps)
-                                  : Standardized{(xs - per_channel(mu, rank)) * fixed_inv, fixed_inv};
-        Tensor gx = w.defined() ? g * per_channel(w, rank) : g;  // the gradient of xhat
-        Tensor dx = training ? standardized_input_grad(gx, s, dims) : gx * s.inv;
-        return grads{needs[0] ? dx : Tensor(), needs[1] ? sum(g * s.xhat, dims) : Tensor(),
-                     needs[2] ? sum(g, dims) : Tensor()};
-      });
+  return record("batch_norm", y, {x, weight, bias},
+                [x = save(x), weight = save(weight), mu, invstd, training, eps, dims, rank](
+                    const Tensor& g, const Needs& needs) {
+                  Tensor xs = x.unpack(), w = weight.unpack();
+                  if (!GradMode::is_enabled()) {
+                    kernels::BatchNormGrads r = kernels::batch_norm_backward(
+                        g, xs, mu, invstd, w, training, needs[0], needs[1], needs[2]);
+                    return grads{r.input, r.weight, r.bias};
+                  }
+                  // Training: the statistics as functions of x, so that the gradients differentiate
+                  // again; evaluation: the running statistics, constants.
+                  Tensor fixed_inv = per_channel(invstd, rank);
+                  Standardized s =
+                      training ? standardize(xs, dims, eps)
+                               : Standardized{(xs - per_channel(mu, rank)) * fixed_inv, fixed_inv};
+                  Tensor gx = w.defined() ? g * per_channel(w, rank) : g;  // the gradient of xhat
+                  Tensor dx = training ? standardized_input_grad(gx, s, dims) : gx * s.inv;
+                  return grads{needs[0] ? dx : Tensor(),
+                               needs[1] ? sum(g * s.xhat, dims) : Tensor(),
+                               needs[2] ? sum(g, dims) : Tensor()};
+                });
 }
 
 // y = xhat w + b, xhat = (x - mean) / sqrt(var + eps) over the last dims (normalized_shape),
@@ -126,26 +127,26 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   for (int64_t d = 0; d < x.dim(); ++d) (d < x.dim() - k ? leading : dims).push_back(d);
   auto flat = [m](const Tensor& t) { return t.defined() ? reshape(t.detach(), {m}) : Tensor(); };
   kernels::LayerNormOutputs out = kernels::layer_norm_forward(x, m, flat(weight), flat(bias), eps);
-  return record(
-      "layer_norm", out.y, {x, weight, bias},
-      [x = save(x), weight = save(weight), row_mean = out.mean, rstd = out.rstd, m, eps, dims,
-       leading, normalized_shape, flat](const Tensor& g, const Needs& needs) {
-        Tensor xs = x.unpack(), w = weight.unpack();
-        if (!GradMode::is_enabled()) {
-          kernels::LayerNormGrads r = kernels::layer_norm_backward(
-              g, xs, m, row_mean, rstd, flat(w), needs[0], needs[1], needs[2]);
-          auto shaped = [&](const Tensor& t) {
-            return t.defined() ? reshape(t, normalized_shape) : t;
-          };
-          return grads{r.input, shaped(r.weight), shaped(r.bias)};
-        }
-        // The statistics as functions of x, so that the gradients differentiate again.
-        Standardized s = standardize(xs, dims, eps);
-        Tensor gx = w.defined() ? g * w : g;  // the gradient of xhat
-        Tensor dx = standardized_input_grad(gx, s, dims);
-        return grads{needs[0] ? dx : Tensor(), needs[1] ? sum(g * s.xhat, leading) : Tensor(),
-                     needs[2] ? sum(g, leading) : Tensor()};
-      });
+  return record("layer_norm", out.y, {x, weight, bias},
+                [x = save(x), weight = save(weight), row_mean = out.mean, rstd = out.rstd, m, eps,
+                 dims, leading, normalized_shape, flat](const Tensor& g, const Needs& needs) {
+                  Tensor xs = x.unpack(), w = weight.unpack();
+                  if (!GradMode::is_enabled()) {
+                    kernels::LayerNormGrads r = kernels::layer_norm_backward(
+                        g, xs, m, row_mean, rstd, flat(w), needs[0], needs[1], needs[2]);
+                    auto shaped = [&](const Tensor& t) {
+                      return t.defined() ? reshape(t, normalized_shape) : t;
+                    };
+                    return grads{r.input, shaped(r.weight), shaped(r.bias)};
+                  }
+                  // The statistics as functions of x, so that the gradients differentiate again.
+                  Standardized s = standardize(xs, dims, eps);
+                  Tensor gx = w.defined() ? g * w : g;  // the gradient of xhat
+                  Tensor dx = standardized_input_grad(gx, s, dims);
+                  return grads{needs[0] ? dx : Tensor(),
+                               needs[1] ? sum(g * s.xhat, leading) : Tensor(),
+                               needs[2] ? sum(g, leading) : Tensor()};
+                });
 }
 
 Tensor group_norm(const Tensor& x, int64_t groups, const Tensor& weight, const Tensor& bias,

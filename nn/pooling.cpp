@@ -2,7 +2,7 @@
 // scatters the gradient there), avg_pool2d (the mean of unfold's patches) and the adaptive pools
 // (bins of the input, PyTorch's rule; composites). Read next: normalization.cpp.
 #include "../autograd/function.h"
-#include "../core/kernels/conv.h"
+#include "../core/kernels/pool.h"
 #include "../core/profiler.h"
 #include "functional_shapes.h"
 
@@ -51,7 +51,7 @@ namespace {
 // divide H. An evenly dividing size is the ordinary pool `even` with kernel (H/OH, W/OW).
 template <typename Even, typename Cell>
 Tensor adaptive_pool(const Tensor& x, Pair out, const char* op, Even even, Cell cell) {
-  detail::check_4d(x, op);
+  kernels::check_4d(x, op);
   if (out.h < 1 || out.w < 1)
     fail(op, ": expected a positive output size, got (", out.h, ", ", out.w, ")");
   int64_t h = x.size(2), w = x.size(3);
@@ -75,7 +75,9 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Pair out) {  // (composite)
   profiler::Scope scope("adaptive_avg_pool2d");
   return adaptive_pool(
       x, out, "adaptive_avg_pool2d", [&](Pair k) { return avg_pool2d(x, k); },
-      [](const Tensor& bin) { return mean(bin, {2, 3}); });
+      [](const Tensor& bin) {
+        return mean(bin, {2, 3});
+      });
 }
 
 Tensor adaptive_max_pool2d(const Tensor& x, Pair out) {  // (composite)

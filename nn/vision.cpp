@@ -127,7 +127,7 @@ Tensor linear_axis(const Tensor& x, int64_t dim, const Axis& a, bool align_corne
 
 Tensor interpolate(const Tensor& x, const InterpolateArgs& a) {  // (composite)
   profiler::Scope scope("interpolate");
-  detail::check_4d(x, "interpolate");
+  kernels::check_4d(x, "interpolate");
   if (a.size.has_value() == a.scale_factor.has_value())
     fail("interpolate: give exactly one of size and scale_factor");
   if (a.size && (a.size->h < 1 || a.size->w < 1))

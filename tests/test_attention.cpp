@@ -1,6 +1,6 @@
 // The paper's layers: the equivalence of efficient and dot-product attention under scaling
 // normalization, the (real) difference under softmax, gradients, parity with the reference
-// PyTorch modules, and memory that grows linearly (efficient) or quadratically (dot-product).
+// PyTorch modules (memory growth: test_attention_memory.cpp).
 #include <cmath>
 #include <map>
 
@@ -60,9 +60,6 @@ std::vector<double> naive_dot(const std::vector<double>& q, const std::vector<do
   return out;
 }
 
-TensorMap golden() { return testing::golden_file("attention.safetensors"); }
-using testing::with_prefix;
-
 }  // namespace
 
 TEST_CASE("with scaling normalization, efficient attention equals dot-product attention") {
@@ -109,7 +106,8 @@ TEST_CASE("with scaling normalization, the 2-D modules agree when they share wei
 // Scaling normalization from the paper's definitions, one batch element and head, keys j with
 // keep[j] (the mask's complement), n = the kept keys:
 //   dot-product: out[e, i] = Σ_j v[e, j] (Σ_c k[c, j] q[c, i]) / n          (an n_k x n_q map)
-//   efficient:   context[c, e] = Σ_j (k[c, j] / √n) v[e, j];  out[e, i] = Σ_c context[c, e] q[c, i] / √n
+//   efficient:   context[c, e] = Σ_j (k[c, j] / √n) v[e, j];  out[e, i] = Σ_c context[c, e] q[c, i]
+//   / √n
 std::vector<double> naive_scaled_dot(const std::vector<double>& q, const std::vector<double>& k,
                                      const std::vector<double>& v, const std::vector<bool>& keep,
                                      int64_t dk, int64_t dv, int64_t nq, int64_t nk) {
@@ -280,7 +278,8 @@ TEST_CASE("gradcheck and gradgradcheck of the functionals and both modules") {
       auto blocked = [&](const std::vector<Tensor>& x) {  // 2 queries per block, of 4
         return F::blocked_dot_product_attention(x[0], x[1], x[2], norm, m, 2 * 2 * 2 * 5);
       };
-      for (auto fn : {autograd::TensorFn(eff), autograd::TensorFn(dot), autograd::TensorFn(blocked)}) {
+      for (auto fn :
+           {autograd::TensorFn(eff), autograd::TensorFn(dot), autograd::TensorFn(blocked)}) {
         auto r1 = autograd::gradcheck(fn, in);
         CHECK_MESSAGE(r1.passed, r1.message);
         auto r2 = autograd::gradgradcheck(fn, in);
@@ -325,172 +324,4 @@ TEST_CASE("gradcheck and gradgradcheck of the functionals and both modules") {
     auto r2 = autograd::gradgradcheck(fn, in);
     CHECK_MESSAGE(r2.passed, r2.message);
   }
-}
-
-TEST_CASE("the 2-D modules, MultiheadAttention and EfficientSelfAttention match PyTorch") {
-  TensorMap g = golden();
-  std::map<std::string, std::function<std::shared_ptr<nn::Module>()>> makers{
-      {"efficient2d",
-       [] {
-         return std::make_shared<nn::EfficientAttention2d>(nn::AttentionOptions{
-             .in_channels = 6, .key_channels = 8, .value_channels = 4, .head_count = 2});
-       }},
-      {"dot2d",  // the default, blocked: one query per block, so many blocks
-       [] {
-         return std::make_shared<nn::DotProductAttention2d>(
-             nn::AttentionOptions{.in_channels = 6, .key_channels = 8, .value_channels = 4,
-                                  .head_count = 2, .block_elements = 1});
-       }},
-      {"dot2d_full",  // the same golden values through the full map
-       [] {
-         return std::make_shared<nn::DotProductAttention2d>(
-             nn::AttentionOptions{.in_channels = 6, .key_channels = 8, .value_channels = 4,
-                                  .head_count = 2, .blocked = false});
-       }},
-      {"mha",
-       [] {
-         return std::make_shared<nn::MultiheadAttention>(
-             nn::TokenAttentionOptions{.embed_dim = 8, .num_heads = 2});
-       }},
-      {"esa_self",
-       [] {
-         return std::make_shared<nn::EfficientSelfAttention>(
-             nn::TokenAttentionOptions{.embed_dim = 8, .num_heads = 2});
-       }},
-      {"esa_cross",
-       [] {
-         return std::make_shared<nn::EfficientSelfAttention>(
-             nn::TokenAttentionOptions{.embed_dim = 8, .num_heads = 2});
-       }},
-  };
-  for (const auto& [name, make] : makers) {
-    for (std::string tag : {"f64", "f32"}) {
-      CAPTURE(name);
-      CAPTURE(tag);
-      std::string key = (name == "dot2d_full" ? std::string("dot2d") : name) + "." + tag + ".";
-      double rtol = tag == "f64" ? 1e-10 : 1e-4, atol = tag == "f64" ? 1e-12 : 1e-5;
-      auto m = make();
-      if (tag == "f64") m->to(kFloat64);
-      m->load_state_dict(with_prefix(g, key + "param."));
-      Tensor x = clone(g.at(key + "x")).requires_grad_();
-      Tensor out, kv;
-      if (name == "mha") {
-        kv = clone(g.at(key + "key")).requires_grad_();
-        out = std::dynamic_pointer_cast<nn::MultiheadAttention>(m)->forward(x, kv, kv,
-                                                                            g.at(key + "mask"));
-      } else if (name == "esa_cross") {
-        kv = clone(g.at(key + "key")).requires_grad_();
-        out = std::dynamic_pointer_cast<nn::EfficientSelfAttention>(m)->forward(x, kv,
-                                                                                g.at(key + "mask"));
-      } else {
-        out = (*m)(x);
-      }
-      CHECK_CLOSE_ABS(out, g.at(key + "out"), rtol, atol);
-      out.backward(g.at(key + "gout"));
-      CHECK_CLOSE_ABS(x.grad(), g.at(key + "grad.x"), rtol, atol);
-      if (kv.defined()) CHECK_CLOSE_ABS(kv.grad(), g.at(key + "grad.key"), rtol, atol);
-      for (auto& [pname, p] : m->named_parameters()) {
-        CAPTURE(pname);
-        CHECK_CLOSE_ABS(p.grad(), g.at(key + "grad." + pname), rtol, atol);
-      }
-    }
-  }
-}
-
-TEST_CASE("EfficientSelfAttention: self, masked and cross-attention over tokens") {
-  manual_seed(6);
-  nn::EfficientSelfAttention att({.embed_dim = 8, .num_heads = 2});
-  Tensor x = randn({2, 5, 8}), context = randn({2, 7, 8});
-  CHECK(ember::testing::shape(att(x)) == Shape{2, 5, 8});
-  CHECK(ember::testing::shape(att.forward(x, context, {})) == Shape{2, 5, 8});
-  Tensor mask = tensor({{0, 0, 0, 0, 0, 1, 1}, {0, 0, 0, 0, 0, 0, 1}}, kInt64);
-  // Masked context positions have no influence: changing them changes nothing.
-  Tensor changed = clone(context);
-  changed.copy_(where(reshape(eq(mask, 1.0), {2, 7, 1}), randn({2, 7, 8}) * 10.0, context));
-  CHECK_CLOSE_ABS(att.forward(x, context, mask), att.forward(x, changed, mask), 1e-5, 1e-6);
-  CHECK(ember::testing::mismatch(att.forward(x, context, {}), att.forward(x, changed, {}), 1e-3,
-                                 1e-3) != "");
-  nn::MultiheadAttention mha({.embed_dim = 8, .num_heads = 2});
-  CHECK_CLOSE_ABS(mha.forward(x, context, context, mask), mha.forward(x, changed, changed, mask),
-                  1e-5, 1e-6);
-  CHECK_THROWS_WITH_AS(nn::MultiheadAttention({.embed_dim = 8, .num_heads = 3}),
-                       "MultiheadAttention: embed_dim 8 must divide into 3 heads", Error);
-}
-
-namespace {
-
-// Peak tracked bytes of one forward+backward of `m` on (1, C, s, s), above what was held before.
-int64_t peak_bytes(nn::Module& m, int64_t channels, int64_t s) {
-  manual_seed(0);
-  Tensor x = randn({1, channels, s, s}).requires_grad_();
-  m.zero_grad();
-  reset_peak_memory_stats();
-  int64_t before = memory_stats().current;
-  sum(m(x)).backward();
-  return memory_stats().peak - before;
-}
-
-// Least-squares slope of log(peak) against log(n).
-double fitted_exponent(const std::vector<double>& n, const std::vector<double>& peak) {
-  double mx = 0, my = 0;
-  for (size_t i = 0; i < n.size(); ++i)
-    mx += std::log(n[i]) / n.size(), my += std::log(peak[i]) / n.size();
-  double sxy = 0, sxx = 0;
-  for (size_t i = 0; i < n.size(); ++i) {
-    sxy += (std::log(n[i]) - mx) * (std::log(peak[i]) - my);
-    sxx += (std::log(n[i]) - mx) * (std::log(n[i]) - mx);
-  }
-  return sxy / sxx;
-}
-
-}  // namespace
-
-TEST_CASE("memory: efficient attention grows linearly in n, dot-product attention with n^2") {
-  nn::AttentionOptions o{.in_channels = 8, .key_channels = 8, .value_channels = 8, .head_count = 1};
-  nn::EfficientAttention2d efficient(o);
-  o.blocked = false;  // the full map
-  nn::DotProductAttention2d dot(o);
-  std::vector<double> n, eff_peak, dot_peak;
-  for (int64_t s : {16, 24, 32, 48, 64}) {
-    n.push_back(double(s * s));
-    eff_peak.push_back(double(peak_bytes(efficient, 8, s)));
-    dot_peak.push_back(double(peak_bytes(dot, 8, s)));
-    MESSAGE("n = ", s * s, ": efficient peak ", eff_peak.back() / 1048576.0,
-            " MiB, dot-product peak ", dot_peak.back() / 1048576.0, " MiB");
-  }
-  double eff_exp = fitted_exponent(n, eff_peak), dot_exp = fitted_exponent(n, dot_peak);
-  MESSAGE("fitted exponents: efficient ", eff_exp, ", dot-product ", dot_exp);
-  CHECK(std::abs(eff_exp - 1.0) <= 0.05);
-  CHECK(std::abs(dot_exp - 2.0) <= 0.05);
-}
-
-TEST_CASE("memory: blocked dot-product attention grows linearly in n") {
-  // Blocks of 16 queries: each block's map is 16 x n, so the peak is linear in n where the full
-  // map's is quadratic (the same functional without blocks, for contrast).
-  std::vector<double> n, blocked_peak, full_peak;
-  for (int64_t positions : {256, 576, 1024, 2304, 4096}) {
-    manual_seed(0);
-    Tensor q = randn({1, 1, 8, positions}).requires_grad_(), k = randn({1, 1, 8, positions}),
-           v = randn({1, 1, 8, positions});
-    k.requires_grad_();
-    v.requires_grad_();
-    auto peak = [&](bool blocked) {
-      reset_peak_memory_stats();
-      int64_t before = memory_stats().current;
-      Tensor out = blocked ? F::blocked_dot_product_attention(q, k, v, Normalization::Softmax, {},
-                                                              16 * positions)
-                           : F::dot_product_attention(q, k, v);
-      sum(out).backward();
-      return double(memory_stats().peak - before);
-    };
-    n.push_back(double(positions));
-    blocked_peak.push_back(peak(true));
-    full_peak.push_back(peak(false));
-    MESSAGE("n = ", positions, ": blocked peak ", blocked_peak.back() / 1048576.0,
-            " MiB, full map peak ", full_peak.back() / 1048576.0, " MiB");
-  }
-  double blocked_exp = fitted_exponent(n, blocked_peak), full_exp = fitted_exponent(n, full_peak);
-  MESSAGE("fitted exponents: blocked ", blocked_exp, ", full map ", full_exp);
-  CHECK(std::abs(blocked_exp - 1.0) <= 0.05);
-  CHECK(std::abs(full_exp - 2.0) <= 0.1);
 }

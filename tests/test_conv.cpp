@@ -2,6 +2,7 @@
 // input, weight and bias gradients; batches that span several chunks; odd sizes; every padding
 // it serves) and the im2col path beside it, and the 2x2 max-pool fast path (ties, NaN).
 #include <ember/core/kernels/conv.h>
+#include <ember/core/kernels/pool.h>
 
 #include "helpers.h"
 
@@ -69,9 +70,9 @@ TEST_CASE("conv2d 3x3 (Winograd path and im2col path) against a naive loop") {
   // of 5x5 span several chunks with a partial last one; odd sizes leave partial tiles. Then
   // FashionNet's second convolution, a 28x28 plane whose rows are wider than a vector, channel
   // counts that leave partial vectors and partial register tiles, and 1x1 outputs.
-  Config configs[] = {{3, 8, 9, 7, 6, 1},   {2, 8, 8, 6, 6, 0},    {2, 9, 8, 5, 7, 2},
-                      {70, 16, 8, 5, 5, 1}, {1, 8, 12, 3, 3, 1},   {4, 32, 64, 14, 14, 1},
-                      {2, 20, 17, 28, 27, 1}, {5, 8, 8, 3, 3, 0}, {2, 4, 8, 6, 6, 1},
+  Config configs[] = {{3, 8, 9, 7, 6, 1},     {2, 8, 8, 6, 6, 0},  {2, 9, 8, 5, 7, 2},
+                      {70, 16, 8, 5, 5, 1},   {1, 8, 12, 3, 3, 1}, {4, 32, 64, 14, 14, 1},
+                      {2, 20, 17, 28, 27, 1}, {5, 8, 8, 3, 3, 0},  {2, 4, 8, 6, 6, 1},
                       {2, 8, 3, 6, 6, 1}};
   manual_seed(7);
   for (DType dt : {kFloat64, kFloat32}) {
@@ -122,8 +123,9 @@ TEST_CASE("max_pool2d 2x2 stride 2: first maximum and first NaN win, as a naive 
   // One plane 4x4 with ties (window 0), a NaN after a larger value (window 1), two NaNs
   // (window 2) and a plain window (3).
   kernels::Window window{.kh = 2, .kw = 2, .sh = 2, .sw = 2, .ph = 0, .pw = 0};
-  Tensor x = reshape(
-      tensor({{5, 5, 9, nan}, {1, 5, 1, 2}, {nan, 3, 1, 2}, {7, nan, 3, 4}}, kFloat64), {1, 1, 4, 4});
+  Tensor x =
+      reshape(tensor({{5, 5, 9, nan}, {1, 5, 1, 2}, {nan, 3, 1, 2}, {7, nan, 3, 4}}, kFloat64),
+              {1, 1, 4, 4});
   auto [values, indices] = kernels::max_pool2d(x, window);
   auto v = testing::values(values), i = testing::values(indices);
   CHECK(v[0] == 5);

@@ -1,6 +1,6 @@
 // nn/: the Module API, every layer against PyTorch goldens (outputs, input and parameter
-// gradients), BatchNorm across training steps and eval, losses, checkpoints (including
-// FashionNet with weights written by PyTorch), and a small CNN that fits a batch.
+// gradients), BatchNorm across training steps and eval, losses, and a small CNN that fits a
+// batch (checkpoints: test_checkpoint.cpp).
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -342,115 +342,6 @@ TEST_CASE("layer errors name the layer and the shapes") {
                        doctest::Contains("BatchNorm2d: expected input (N, 3, H, W)"), Error);
   CHECK_THROWS_WITH_AS(bn(zeros({1, 3, 1, 1})), doctest::Contains("more than 1 value per channel"),
                        Error);
-}
-
-namespace {
-
-// W1's FashionNet without attention, with the parameter names PyTorch gives it.
-struct FashionNet : nn::Module {
-  std::shared_ptr<nn::Sequential> block1, block2, head;
-  std::shared_ptr<nn::Module> attn;
-  FashionNet() : Module("FashionNet") {
-    using namespace nn;
-    block1 = register_module(
-        "block1", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
-                      std::make_shared<Conv2d>(Conv2dOptions{
-                          .in_channels = 1, .out_channels = 32, .kernel_size = 3, .padding = 1}),
-                      std::make_shared<BatchNorm2d>(32), std::make_shared<ReLU>(),
-                      std::make_shared<MaxPool2d>(2)}));
-    attn = register_module("attn", std::make_shared<Identity>());
-    block2 = register_module(
-        "block2", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
-                      std::make_shared<Conv2d>(Conv2dOptions{
-                          .in_channels = 32, .out_channels = 64, .kernel_size = 3, .padding = 1}),
-                      std::make_shared<BatchNorm2d>(64), std::make_shared<ReLU>(),
-                      std::make_shared<MaxPool2d>(2)}));
-    head = register_module(
-        "head", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
-                    std::make_shared<Flatten>(), std::make_shared<Linear>(3136, 128),
-                    std::make_shared<ReLU>(), std::make_shared<Linear>(128, 10)}));
-  }
-  Tensor forward(const Tensor& x) override { return (*head)((*block2)((*attn)((*block1)(x)))); }
-};
-
-}  // namespace
-
-TEST_CASE("FashionNet with weights written by PyTorch gives PyTorch's outputs") {
-  TensorMap g = golden("fashionnet.safetensors");
-  auto model = std::make_shared<FashionNet>();
-  model->load_state_dict(with_prefix(g, "model."));
-  model->eval();
-  {
-    NoGradGuard no_grad;
-    CHECK_CLOSE_ABS((*model)(g.at("x")), g.at("eval.out"), 1e-4, 1e-5);
-  }
-  model->train();
-  Tensor x = clone(g.at("x")).requires_grad_();
-  Tensor out = (*model)(x);
-  CHECK_CLOSE_ABS(out, g.at("train.out"), 1e-4, 1e-5);
-  Tensor loss = nn::functional::cross_entropy(out, g.at("labels"));
-  CHECK(loss.item<double>() == doctest::Approx(g.at("train.loss").item<double>()).epsilon(1e-5));
-  loss.backward();
-  CHECK_CLOSE_ABS(x.grad(), g.at("train.grad.x"), 1e-3, 1e-6);
-  auto conv1 = std::dynamic_pointer_cast<nn::Conv2d>((*model->block1)[0]);
-  CHECK_CLOSE_ABS(conv1->weight.grad(), g.at("train.grad.block1.0.weight"), 1e-3, 1e-5);
-}
-
-TEST_CASE("checkpoints: round trip, and corrupt or mismatched files are refused") {
-  auto path = (std::filesystem::temp_directory_path() / "ember_test_model.safetensors").string();
-  auto a = std::make_shared<FashionNet>();
-  nn::save(*a, path);
-  auto b = std::make_shared<FashionNet>();
-  nn::load(*b, path);
-  for (auto& [name, t] : a->state_dict()) {
-    CAPTURE(name);
-    CHECK(values(t) == values(b->state_dict().at(name)));
-  }
-  TensorMap sd = a->state_dict();
-  TensorMap missing = sd;
-  missing.erase("head.3.bias");
-  CHECK_THROWS_WITH_AS(b->load_state_dict(missing),
-                       "load_state_dict: missing key 'head.3.bias' ([10])", Error);
-  TensorMap extra = sd;
-  extra.emplace("head.9.weight", zeros({2}));
-  CHECK_THROWS_WITH_AS(b->load_state_dict(extra),
-                       doctest::Contains("unexpected key 'head.9.weight'"), Error);
-  // Non-strict: what matches is loaded, an unexpected key is skipped, a missing key keeps the
-  // model's own value.
-  manual_seed(77);
-  auto c = std::make_shared<FashionNet>();
-  Tensor own_bias;
-  c->load_state_dict(extra, /*strict=*/false);
-  for (auto& [name, t] : sd) {
-    CAPTURE(name);
-    CHECK(values(c->state_dict().at(name)) == values(t));
-  }
-  CHECK(c->state_dict().count("head.9.weight") == 0);
-  manual_seed(78);
-  auto d = std::make_shared<FashionNet>();
-  own_bias = clone(d->state_dict().at("head.3.bias"));
-  d->load_state_dict(missing, /*strict=*/false);
-  CHECK(values(d->state_dict().at("head.3.bias")) == values(own_bias));
-  CHECK(values(d->state_dict().at("head.3.weight")) == values(sd.at("head.3.weight")));
-  TensorMap wrong = sd;
-  wrong["head.3.weight"] = zeros({10, 64});
-  CHECK_THROWS_WITH_AS(
-      b->load_state_dict(wrong),
-      "load_state_dict: size mismatch for 'head.3.weight': the checkpoint has [10, 64], "
-      "the model has [10, 128]",
-      Error);
-  // A truncated checkpoint is an error naming the file, and leaves the model untouched.
-  std::string bytes;
-  {
-    std::ifstream in(path, std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() / 2);
-  auto before = values(b->state_dict().at("head.1.weight"));
-  CHECK_THROWS_WITH_AS(nn::load(*b, path), doctest::Contains("ember_test_model.safetensors"),
-                       Error);
-  CHECK(values(b->state_dict().at("head.1.weight")) == before);
-  std::filesystem::remove(path);
 }
 
 TEST_CASE("a small CNN fits a fixed batch of 64 random images") {

@@ -61,6 +61,13 @@ Tensor problem_loss(const Tensor& w, const Tensor& b) {
   return sum(pow(r, 2.0));
 }
 
+// One optimizer step on the problem: zero the gradients, backward, step.
+void step_problem(optim::Optimizer& opt, const Tensor& w, const Tensor& b) {
+  opt.zero_grad();
+  problem_loss(w, b).backward();
+  opt.step();
+}
+
 }  // namespace
 
 TEST_CASE("optimizers follow torch.optim step by step") {
@@ -72,9 +79,7 @@ TEST_CASE("optimizers follow torch.optim step by step") {
     auto opt = make({w, b});
     for (int step = 0; step < 10; ++step) {
       CAPTURE(step);
-      opt->zero_grad();
-      problem_loss(w, b).backward();
-      opt->step();
+      step_problem(*opt, w, b);
       std::string key = name + ".step" + std::to_string(step) + ".";
       CHECK_CLOSE_ABS(w, g.at(key + "w"), 1e-6, 1e-6);  // parameters are of size ~1
       CHECK_CLOSE_ABS(b, g.at(key + "b"), 1e-6, 1e-6);
@@ -89,21 +94,14 @@ TEST_CASE("optimizer state_dict round trip continues to the same parameters") {
     Tensor w = clone(g.at("problem.w0")).requires_grad_(),
            b = clone(g.at("problem.b0")).requires_grad_();
     auto opt = make({w, b});
-    for (int step = 0; step < 4; ++step) {
-      opt->zero_grad();
-      problem_loss(w, b).backward();
-      opt->step();
-    }
+    for (int step = 0; step < 4; ++step) step_problem(*opt, w, b);
     // A second optimizer, restored from the first one's state and the parameters' values.
     Tensor w2 = clone(w.detach()).requires_grad_(), b2 = clone(b.detach()).requires_grad_();
     auto restored = make({w2, b2});
     restored->load_state_dict(opt->state_dict());
     for (int step = 0; step < 3; ++step) {
-      for (auto* o : {opt.get(), restored.get()}) o->zero_grad();
-      problem_loss(w, b).backward();
-      problem_loss(w2, b2).backward();
-      opt->step();
-      restored->step();
+      step_problem(*opt, w, b);
+      step_problem(*restored, w2, b2);
     }
     CHECK(values(w) == values(w2));
     CHECK(values(b) == values(b2));

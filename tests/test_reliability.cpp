@@ -132,8 +132,9 @@ TEST_CASE("--detect-anomaly names the op whose backward made a NaN") {
   std::regex named(R"(anomaly detected: the backward of '(\w+)' )");
   REQUIRE_MESSAGE(std::regex_search(out, m, named), out);
   std::set<std::string> ops_of_fashionnet{
-      "conv2d", "batch_norm", "relu", "max_pool2d", "reshape", "linear", "matmul", "add", "mul",
-      "cross_entropy", "mean", "sum", "addmm", "view", "t", "transpose", "relu_backward"};
+      "conv2d", "batch_norm", "relu", "max_pool2d",    "reshape",      "linear",
+      "matmul", "add",        "mul",  "cross_entropy", "mean",         "sum",
+      "addmm",  "view",       "t",    "transpose",     "relu_backward"};
   CHECK_MESSAGE(ops_of_fashionnet.count(m[1].str()), "named op '", m[1].str(), "'");
   MESSAGE(out.substr(out.find("error:")));
   std::filesystem::remove_all(dir);
@@ -192,8 +193,8 @@ TEST_CASE("a checkpoint killed with SIGKILL mid-write is always whole") {
   }
   MESSAGE(kills, " SIGKILLs, ", mid_write, " of them mid-write; ", versions_seen.size(),
           " versions seen; the checkpoint loaded whole and equal to a saved version every time");
-  CHECK(mid_write > 0);              // some kills did land during a write
-  CHECK(versions_seen.size() > 1);   // and the writers did replace the checkpoint
+  CHECK(mid_write > 0);             // some kills did land during a write
+  CHECK(versions_seen.size() > 1);  // and the writers did replace the checkpoint
   // Stale temporaries of killed writers are ignored (named by their writer's pid, never read):
   // a later save and load work beside them, and a successful save leaves no temporary of its own.
   size_t stale_before = temporaries().size();

@@ -1,6 +1,7 @@
-// The grid-changing ops (nn/convolution.cpp, nn/vision.cpp, nn/pooling.cpp, nn/dropout.cpp) beyond the PyTorch goldens (test_nn.cpp) and gradcheck lines
-// (test_gradcheck_nn.cpp): conv_transpose2d against a naive scatter loop, dropout2d's channel
-// masks, trunc_normal_'s bounds, the layers' descriptions and the errors bad arguments get.
+// The grid-changing ops (nn/convolution.cpp, nn/vision.cpp, nn/pooling.cpp, nn/dropout.cpp) beyond
+// the PyTorch goldens (test_nn.cpp) and gradcheck lines (test_gradcheck_nn.cpp): conv_transpose2d
+// against a naive scatter loop, dropout2d's channel masks, trunc_normal_'s bounds, the layers'
+// descriptions and the errors bad arguments get.
 #include <sstream>
 
 #include "helpers.h"
@@ -112,8 +113,8 @@ TEST_CASE("the new layers print as PyTorch's and refuse bad arguments clearly") 
   CHECK(repr(up).rfind("ConvTranspose2d(4, 2, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), "
                        "output_padding=(1, 1))",
                        0) == 0);
-  CHECK(repr(nn::Upsample({.scale_factor = 2.0})).rfind(
-            "Upsample(scale_factor=2.0, mode='nearest')", 0) == 0);
+  CHECK(repr(nn::Upsample({.scale_factor = 2.0}))
+            .rfind("Upsample(scale_factor=2.0, mode='nearest')", 0) == 0);
   CHECK(repr(nn::Upsample({.size = nn::Pair{5, 7}, .mode = nn::Interpolation::Bilinear}))
             .rfind("Upsample(size=(5, 7), mode='bilinear')", 0) == 0);
   CHECK(repr(nn::AdaptiveMaxPool2d(2)).rfind("AdaptiveMaxPool2d(output_size=(2, 2))", 0) == 0);
@@ -126,8 +127,8 @@ TEST_CASE("the new layers print as PyTorch's and refuse bad arguments clearly") 
   CHECK_THROWS_WITH_AS(F::interpolate(x, {}), doctest::Contains("exactly one of size"), Error);
   CHECK_THROWS_WITH_AS(F::interpolate(x, {.scale_factor = 2.0, .align_corners = true}),
                        doctest::Contains("bilinear interpolation only"), Error);
-  CHECK_THROWS_WITH_AS(F::interpolate(x, {.scale_factor = 0.1}),
-                       doctest::Contains("empty output"), Error);
+  CHECK_THROWS_WITH_AS(F::interpolate(x, {.scale_factor = 0.1}), doctest::Contains("empty output"),
+                       Error);
   CHECK_THROWS_WITH_AS(F::conv_transpose2d(x, zeros({3, 2, 3, 3})),
                        doctest::Contains("input has 2 channels but weight expects 3"), Error);
   CHECK_THROWS_WITH_AS(F::conv_transpose2d(x, zeros({2, 2, 3, 3}), {}, {.output_padding = 1}),

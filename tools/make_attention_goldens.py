@@ -26,6 +26,9 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "g
 
 
 class EfficientAttention(nn.Module):
+    """The official module (github cmsflash/efficient-attention), its per-head loop as there;
+    DotProductAttention shares its projections and differs only in attend()."""
+
     def __init__(self, in_channels, key_channels, head_count, value_channels):
         super().__init__()
         self.key_channels, self.head_count, self.value_channels = key_channels, head_count, value_channels
@@ -34,23 +37,11 @@ class EfficientAttention(nn.Module):
         self.values = nn.Conv2d(in_channels, value_channels, 1)
         self.reprojection = nn.Conv2d(value_channels, in_channels, 1)
 
-    def forward(self, input_):
-        n, _, h, w = input_.size()
-        keys = self.keys(input_).reshape((n, self.key_channels, h * w))
-        queries = self.queries(input_).reshape(n, self.key_channels, h * w)
-        values = self.values(input_).reshape((n, self.value_channels, h * w))
-        hk, hv = self.key_channels // self.head_count, self.value_channels // self.head_count
-        attended = []
-        for i in range(self.head_count):
-            key = f.softmax(keys[:, i * hk:(i + 1) * hk, :], dim=2)
-            query = f.softmax(queries[:, i * hk:(i + 1) * hk, :], dim=1)
-            value = values[:, i * hv:(i + 1) * hv, :]
-            context = key @ value.transpose(1, 2)
-            attended.append((context.transpose(1, 2) @ query).reshape(n, hv, h, w))
-        return self.reprojection(torch.cat(attended, dim=1)) + input_
+    def attend(self, key, query, value):
+        """One head: key, query (N, hk, HW), value (N, hv, HW) -> (N, hv, HW)."""
+        context = f.softmax(key, dim=2) @ value.transpose(1, 2)
+        return context.transpose(1, 2) @ f.softmax(query, dim=1)
 
-
-class DotProductAttention(EfficientAttention):
     def forward(self, input_):
         n, _, h, w = input_.size()
         keys = self.keys(input_).reshape((n, self.key_channels, h * w))
@@ -61,9 +52,15 @@ class DotProductAttention(EfficientAttention):
         for i in range(self.head_count):
             key, query = keys[:, i * hk:(i + 1) * hk, :], queries[:, i * hk:(i + 1) * hk, :]
             value = values[:, i * hv:(i + 1) * hv, :]
-            attn = f.softmax((query.transpose(1, 2) * hk ** -0.5) @ key, dim=2)
-            attended.append((value @ attn.transpose(1, 2)).reshape(n, hv, h, w))
+            attended.append(self.attend(key, query, value).reshape(n, hv, h, w))
         return self.reprojection(torch.cat(attended, dim=1)) + input_
+
+
+class DotProductAttention(EfficientAttention):
+    def attend(self, key, query, value):
+        hk = key.size(1)
+        attn = f.softmax((query.transpose(1, 2) * hk ** -0.5) @ key, dim=2)
+        return value @ attn.transpose(1, 2)
 
 
 class EfficientSelfAttention(nn.Module):

@@ -1,6 +1,5 @@
-// Kernels for convolution and pooling: im2col and its adjoint col2im, convolution as one GEMM per
-// sample over its im2col columns (and its backward), and max pooling with the argmax that its
-// backward needs.
+// Kernels for convolution: im2col and its adjoint col2im, convolution as one GEMM per sample over
+// its im2col columns (and its backward); the Window both they and pooling (pool.h) slide.
 // Read next: nn/convolution.cpp (conv2d), nn/pooling.cpp (max_pool2d).
 #pragma once
 
@@ -19,6 +18,9 @@ struct Window {
   /// Output size along one axis, or an error naming `op` if the window does not fit.
   static int64_t out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, const char* op);
 };
+
+/// Fails naming `op` unless x is 4-D (N, C, H, W).
+void check_4d(const Tensor& x, const char* op);
 
 /// cols[n, (c*kh + i)*kw + j, oy*OW + ox] = x[n, c, oy*sh - ph + i*dh, ox*sw - pw + j*dw] (0 when
 /// outside). x: (N, C, H, W) -> cols: (N, C*kh*kw, OH*OW).
@@ -47,9 +49,5 @@ struct Conv2dGrads {
 Conv2dGrads conv2d_backward(const Tensor& grad, const Tensor& x, const Tensor& weight,
                             const Window& w, int64_t groups, bool need_input, bool need_weight,
                             bool need_bias);
-
-/// Max over each window (padding never wins) and the flat index (y*W + x) of the winner in its
-/// plane, as PyTorch's max_pool2d_with_indices. x: (N, C, H, W) -> both (N, C, OH, OW).
-std::pair<Tensor, Tensor> max_pool2d(const Tensor& x, const Window& w);
 
 }  // namespace ember::kernels

@@ -1,5 +1,6 @@
 // Indexing kernels: index_select / index_add along one dim with a 1-D index, and gather /
 // scatter_add with an index of the input's rank. Every index is bounds-checked.
+// One concept at two layers: the differentiable ops on these are autograd/index.h.
 // Read next: autograd/index.cpp.
 #pragma once
 

@@ -1,8 +1,9 @@
 // Elementwise kernels as templates over the scalar type and the per-element function: unary
-// map and binary zip with NumPy broadcasting. Outputs are new contiguous tensors, so their row
-// stride is always 1; inputs are read with any strides (0 along broadcast dims).
-// The differentiable ops in autograd/elementwise.cpp instantiate these with a lambda each.
-// Read next: loop.h (the iteration), autograd/elementwise.cpp (the ops).
+// map (map, map_array, and their floating-dtype forms) and binary zip, with NumPy broadcasting.
+// Outputs are new contiguous tensors, so their row stride is always 1; inputs are read with any
+// strides (0 along broadcast dims). The differentiable ops in autograd/elementwise.cpp and
+// autograd/unary_math.cpp instantiate these with a lambda each. Read next: loop.h (the iteration),
+// autograd/elementwise.cpp (the ops).
 #pragma once
 
 #include <string_view>
@@ -51,6 +52,22 @@ Tensor map_array(const Tensor& x, ArrayFn f) {
     f(o, v, r.length);
   });
   return y;
+}
+
+/// y = f(x) for x of a floating dtype (float32 or float64), y of the same dtype; any other dtype
+/// is an ember::Error naming `op`.
+template <typename F>
+Tensor map_floating(const Tensor& x, std::string_view op, F f) {
+  return visit_floating(x.dtype(), op, [&]<typename T>() {
+    return map<T, T>(x, [&](T v) { return static_cast<T>(f(v)); });
+  });
+}
+
+/// map_array for x of a floating dtype, f(y, x, n) a vectorised function of vmath.h that takes
+/// either (float or double) arrays.
+template <typename ArrayFn>
+Tensor map_array_floating(const Tensor& x, std::string_view op, ArrayFn f) {
+  return visit_floating(x.dtype(), op, [&]<typename T>() { return map_array<T>(x, f); });
 }
 
 /// out = f(a, b). a, b: dtype In, shapes that broadcast; out: the broadcast shape, Out.

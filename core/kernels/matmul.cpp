@@ -7,8 +7,8 @@
 #include "../factory.h"
 #include "../parallel.h"
 #include "../profiler.h"
-#include "gemm.h"
 #include "copy.h"
+#include "gemm.h"
 
 namespace ember::kernels {
 

@@ -1,7 +1,8 @@
 // Reduction kernels: sum, max/min (values and indices along one dim), amax/amin over any set of
 // dims, and softmax/log_softmax along a dim. Each output is reduced in fixed blocks combined in
 // a fixed order, so results are identical for every thread count.
-// Read next: autograd/reduce.cpp, where these become differentiable ops.
+// One concept at two layers: autograd/reduce.h makes these differentiable ops.
+// Read next: autograd/reduce.cpp.
 #pragma once
 
 #include <utility>

@@ -1,5 +1,6 @@
-// Uses the installed headers and library: a small backward pass whose result it checks, written
-// with free functions and with libtorch's method spellings.
+// An outside project's main (tests/main.cpp is the test runner's): uses the installed headers and
+// library: a small backward pass whose result it checks, written with free functions and with
+// libtorch's method spellings.
 #include <ember/ember.h>
 
 #include <cmath>
