@@ -202,3 +202,28 @@ TEST_CASE("the tour's code blocks are the code, and its quoted outputs what the 
   CHECK(checked > 0);
   fs::remove_all(folder);
 }
+
+TEST_CASE("every file the README and the tour name exists") {
+  // Paths as the prose writes them: folder/.../name.ext for the project's own sources.
+  std::regex path(
+      R"((?:^|[\s`(])((?:core|autograd|nn|optim|data|distributed|examples|bench|tests|tools|cmake|docs)/[\w/.+-]*\.(?:h|cpp|inc|py|sh|md|cmake|svg|png|csv|txt)))");
+  std::vector<fs::path> documents{fs::path(EMBER_SOURCE_DIR) / "README.md"};
+  for (const auto& entry : fs::directory_iterator(fs::path(EMBER_SOURCE_DIR) / "docs" / "tour"))
+    if (entry.path().extension() == ".md") documents.push_back(entry.path());
+  int named = 0;
+  for (const fs::path& doc : documents) {
+    std::string text = ember::testing::read_bytes(doc);
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), path);
+         it != std::sregex_iterator(); ++it) {
+      std::string name = (*it)[1];
+      CAPTURE(doc.filename().string());
+      CAPTURE(name);
+      bool found = fs::exists(fs::path(EMBER_SOURCE_DIR) / name) ||
+                   fs::exists(doc.parent_path() / name);  // relative to the chapter
+      CHECK_MESSAGE(found, name, " (named in ", doc.filename().string(), ") does not exist");
+      ++named;
+    }
+  }
+  MESSAGE(named, " file names checked");
+  CHECK(named > 50);
+}
