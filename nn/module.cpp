@@ -155,8 +155,10 @@ void Module::load_state_dict(const TensorMap& dict, bool strict) {
   auto targets = collect(*this, true, [](const Module& m) { return m.parameters_; });
   auto buffers = named_buffers();
   targets.insert(targets.end(), buffers.begin(), buffers.end());
+  // Every tensor is checked before any is written, so a file that fails leaves the module as
+  // it was.
   std::unordered_set<std::string> known;
-  NoGradGuard no_grad;
+  std::vector<std::pair<Tensor, Tensor>> copies;  // (destination, source)
   for (const auto& [name, t] : targets) {
     if (!t.defined()) continue;
     known.insert(name);
@@ -166,16 +168,23 @@ void Module::load_state_dict(const TensorMap& dict, bool strict) {
       continue;
     }
     const Tensor& src = it->second;
-    if (Shape(src.sizes().begin(), src.sizes().end()) != Shape(t.sizes().begin(), t.sizes().end()))
+    if (!src.defined()) fail("load_state_dict: '", name, "' is undefined");
+    if (shape_of(src) != shape_of(t))
       fail("load_state_dict: size mismatch for '", name, "': the checkpoint has ",
            shape_str(src.sizes()), ", the model has ", shape_str(t.sizes()));
-    t.copy_(src);
+    if (src.is_floating_point() != t.is_floating_point())
+      fail("load_state_dict: '", name, "' is ", src.dtype(), " in the checkpoint but ", t.dtype(),
+           " in the model");
+    copies.emplace_back(t, src);
   }
   if (strict)
     for (const auto& [name, src] : dict)
       if (!known.count(name))
-        fail("load_state_dict: unexpected key '", name, "' (", shape_str(src.sizes()),
+        fail("load_state_dict: unexpected key '", name, "' (",
+             src.defined() ? shape_str(src.sizes()) : std::string("undefined"),
              ") is not in the model");
+  NoGradGuard no_grad;
+  for (auto& [destination, source] : copies) destination.copy_(source);
 }
 
 void Module::pretty_print(std::ostream& out, int indent) const {

@@ -68,8 +68,10 @@ class Module : public std::enable_shared_from_this<Module> {
 
   /// Parameters and buffers by dotted name, sharing storage with the module.
   TensorMap state_dict() const;
-  /// Copies tensors from `dict` into this module's parameters and buffers. With strict, a
-  /// missing or unexpected key is an error; a shape mismatch always is.
+  /// Copies tensors from `dict` into this module's parameters and buffers (converting between
+  /// floating dtypes). With strict, a missing or unexpected key is an error; a shape mismatch,
+  /// or an integer tensor for a floating one (or back), always is. Everything is checked before
+  /// anything is written: a dict that fails leaves the module as it was.
   void load_state_dict(const TensorMap& dict, bool strict = true);
 
   const std::string& name() const { return name_; }

@@ -8,12 +8,28 @@
 #include <string>
 #include <vector>
 
+#include "../autograd/grad_mode.h"
 #include "../core/safetensors.h"
 #include "../core/tensor.h"
 
 namespace ember::optim {
 
 using Options = std::map<std::string, double>;
+/// One parameter's state ("step", "exp_avg", ...), as torch.optim keeps it.
+using State = std::map<std::string, Tensor>;
+
+/// What an optimizer accepts, checked by the constructor, add_param_group and load_state_dict
+/// alike: everything read from a checkpoint passes the constructor's rules.
+struct OptimizerRules {
+  const char* name;  // "Adam", in error messages
+  /// Throws an ember::Error naming the problem for options the update rule cannot run with.
+  void (*check_options)(const Options& options);
+  /// Throws unless `state` (empty before the first step) is what the rule keeps for `param`
+  /// under `options`: the names it expects, tensors of the parameter's shape and dtype, a
+  /// finite step count. `where` names the state in messages ("state.3").
+  void (*check_state)(const Options& options, const Tensor& param, const State& state,
+                      const std::string& where);
+};
 
 struct ParamGroup {
   std::vector<Tensor> params;
@@ -35,21 +51,40 @@ class Optimizer {
   /// Hyperparameters ("param_groups.<g>.<name>", float64 scalars) and per-parameter state
   /// ("state.<i>.<name>", i counting parameters across groups), for checkpoints.
   TensorMap state_dict() const;
+  /// Restores a state_dict. Every key is parsed, every option checked by the constructor's
+  /// rules and every state tensor against its parameter before anything changes: a dict that
+  /// fails leaves the optimizer as it was. Each group's options must all be present;
+  /// "initial_lr" (a scheduler's) may be.
   void load_state_dict(const TensorMap& dict);
 
  protected:
-  Optimizer(const std::vector<Tensor>& params, Options defaults);
+  Optimizer(const std::vector<Tensor>& params, Options defaults, OptimizerRules rules);
   /// Named state of parameter i (across groups), created empty on first use.
-  std::map<std::string, Tensor>& state(size_t i);
+  State& state(size_t i);
   /// Calls fn(param, grad, state, group options) for every parameter with a gradient.
   template <typename Fn>
   void for_each_param(Fn fn);
 
  private:
   Options defaults_;
+  OptimizerRules rules_;
   std::vector<ParamGroup> groups_;
-  std::vector<std::map<std::string, Tensor>> state_;
+  std::vector<State> state_;
 };
+
+template <typename Fn>
+void Optimizer::for_each_param(Fn fn) {
+  NoGradGuard no_grad;
+  size_t i = 0;
+  for (ParamGroup& group : groups_)
+    for (const Tensor& p : group.params) {
+      size_t index = i++;
+      if (!p.grad().defined()) continue;
+      Tensor g = p.grad().contiguous();
+      if (g.dtype() != p.dtype()) fail("optimizer: gradient dtype differs from the parameter's");
+      fn(p, g, state_[index], group.options);
+    }
+}
 
 struct SGDOptions {
   double lr = 1e-3, momentum = 0, dampening = 0, weight_decay = 0;

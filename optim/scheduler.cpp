@@ -9,14 +9,19 @@
 
 namespace ember::optim {
 
+// As PyTorch: a group's base rate is its "initial_lr", set from its rate by the first scheduler
+// and saved with the optimizer's state, so that a resumed schedule starts from the same base.
 LRScheduler::LRScheduler(Optimizer& optimizer) : optimizer_(optimizer) {
-  for (const ParamGroup& g : optimizer.param_groups()) base_lrs_.push_back(g.options.at("lr"));
+  for (ParamGroup& g : optimizer.param_groups())
+    if (!g.options.count("initial_lr")) g.options["initial_lr"] = g.options.at("lr");
 }
 
 void LRScheduler::apply() {
   auto& groups = optimizer_.param_groups();
-  for (size_t i = 0; i < groups.size(); ++i)
-    groups[i].options["lr"] = lr_at(base_lrs_.at(i), last_epoch_);
+  for (ParamGroup& g : groups) {  // a group added after construction starts from its own rate
+    double base = g.options.try_emplace("initial_lr", g.options.at("lr")).first->second;
+    g.options["lr"] = lr_at(base, last_epoch_);
+  }
   on_apply(groups, last_epoch_);
 }
 

@@ -1,6 +1,8 @@
 // Learning-rate schedulers, as torch.optim.lr_scheduler: each sets every group's "lr" from the
-// group's initial lr and the epoch count, in closed form. Call step() once per epoch (or per
-// batch for OneCycleLR), after optimizer.step(). Construction sets the epoch-0 rate, as PyTorch.
+// group's initial lr (options["initial_lr"], which the first scheduler sets from "lr" and the
+// optimizer's state_dict keeps) and the epoch count, in closed form. Call step() once per epoch (or
+// per batch for OneCycleLR), after optimizer.step(). Construction sets the epoch-0 rate, as
+// PyTorch.
 #pragma once
 
 #include <functional>
@@ -30,7 +32,6 @@ class LRScheduler {
 
  private:
   Optimizer& optimizer_;
-  std::vector<double> base_lrs_;
   int64_t last_epoch_ = 0;
 };
 

@@ -123,3 +123,31 @@ TEST_CASE("checkpoints: round trip, and corrupt or mismatched files are refused"
   CHECK(values(b->state_dict().at("head.1.weight")) == before);
   std::filesystem::remove(path);
 }
+
+TEST_CASE("a state_dict that fails to load leaves the module as it was") {
+  manual_seed(1);
+  auto model = std::make_shared<FashionNet>();
+  TensorMap before = model->state_dict();
+  std::vector<std::vector<double>> kept;
+  for (const auto& [name, t] : before) kept.push_back(values(t));
+  // Every tensor but one is a good replacement; the bad one sorts last ("head.3.bias").
+  TensorMap update;
+  for (const auto& [name, t] : before) update[name] = full(shape_of(t), 0.5, t.dtype());
+  auto expect_unchanged = [&](const TensorMap& dict, const std::string& message) {
+    CAPTURE(message);
+    CHECK_THROWS_WITH_AS(model->load_state_dict(dict), doctest::Contains(message.c_str()), Error);
+    size_t i = 0;
+    for (const auto& [name, t] : model->state_dict()) CHECK(values(t) == kept[i++]);
+  };
+  TensorMap wrong_shape = update;
+  wrong_shape["head.3.bias"] = zeros({11});
+  expect_unchanged(wrong_shape, "size mismatch for 'head.3.bias'");
+  TensorMap wrong_kind = update;
+  wrong_kind["head.3.bias"] = zeros({10}, kInt64);
+  expect_unchanged(wrong_kind, "'head.3.bias' is int64 in the checkpoint but float32 in the model");
+  TensorMap extra = update;
+  extra["head.9.weight"] = zeros({1});
+  expect_unchanged(extra, "unexpected key 'head.9.weight'");
+  model->load_state_dict(update);  // the good one loads
+  CHECK(values(model->state_dict().at("head.3.bias"))[0] == 0.5);
+}

@@ -1,0 +1,147 @@
+// Adam and AdamW (decoupled weight decay), as torch.optim.Adam and AdamW, amsgrad included:
+// the options they accept, the state they keep, and the update, vectorised and spread over
+// threads.
+#include <cmath>
+
+#include "../autograd/ops.h"
+#include "../core/parallel.h"
+#include "../core/profiler.h"
+#include "optimizer.h"
+#include "rule_support.h"
+
+namespace ember::optim {
+namespace {
+
+template <const char* kName>
+void check_options(const Options& o) {
+  detail::option_in(kName, o, "lr", 0);
+  detail::option_in(kName, o, "beta1", 0, 1, /*hi_open=*/true);
+  detail::option_in(kName, o, "beta2", 0, 1, /*hi_open=*/true);
+  detail::option_in(kName, o, "eps", 0);
+  detail::option_in(kName, o, "weight_decay", 0);
+  detail::flag_option(kName, o, "amsgrad");
+}
+
+// Nothing before the first step; then the step count and both moments (and, with amsgrad, the
+// running maximum of the second).
+template <const char* kName>
+void check_state(const Options& o, const Tensor& param, const State& state,
+                 const std::string& where) {
+  if (state.empty()) return;
+  bool amsgrad = o.at("amsgrad") != 0;
+  detail::state_names_in(kName, state, {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}, where);
+  detail::state_step(kName, state, where);
+  detail::state_like_param(kName, state, "exp_avg", param, where);
+  detail::state_like_param(kName, state, "exp_avg_sq", param, where);
+  if (amsgrad) detail::state_like_param(kName, state, "max_exp_avg_sq", param, where);
+}
+
+constexpr char kAdamName[] = "Adam", kAdamWName[] = "AdamW";
+constexpr OptimizerRules kAdam{kAdamName, check_options<kAdamName>, check_state<kAdamName>};
+constexpr OptimizerRules kAdamW{kAdamWName, check_options<kAdamWName>, check_state<kAdamWName>};
+
+}  // namespace
+
+Adam::Adam(const std::vector<Tensor>& params, const AdamOptions& o) : Adam(params, o, false) {}
+
+Adam::Adam(const std::vector<Tensor>& params, const AdamOptions& o, bool decoupled)
+    : Optimizer(params,
+                {{"lr", o.lr},
+                 {"beta1", o.beta1},
+                 {"beta2", o.beta2},
+                 {"eps", o.eps},
+                 {"weight_decay", o.weight_decay},
+                 {"amsgrad", o.amsgrad ? 1.0 : 0.0}},
+                decoupled ? kAdamW : kAdam),
+      decoupled_(decoupled) {}
+
+namespace {
+
+// Adam's update over elements [lo, hi) of one parameter. The arrays never overlap, and the
+// decay mode and amsgrad are template arguments, so the loop has no branch and vectorises.
+enum Decay { kNoDecay, kCoupled, kDecoupled };
+template <typename T>
+struct AdamSlices {
+  T* p;
+  const T* g;
+  T* m;
+  T* v;
+  T* vmax;  // amsgrad only
+};
+template <typename T>
+struct AdamScalars {
+  T keep, wd, b1, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps, minus_step_size;
+};
+constexpr int64_t kAdamGrain = 1 << 15;
+
+template <typename T, Decay decay, bool amsgrad>
+void adam_update(const AdamSlices<T>& a, const AdamScalars<T>& k, int64_t lo, int64_t hi) {
+  T* __restrict p = a.p;
+  const T* __restrict g = a.g;
+  T* __restrict m = a.m;
+  T* __restrict v = a.v;
+  T* __restrict vmax = a.vmax;
+  for (int64_t i = lo; i < hi; ++i) {
+    T gi = g[i];
+    if constexpr (decay == kDecoupled) p[i] *= k.keep;
+    if constexpr (decay == kCoupled) gi += k.wd * p[i];
+    m[i] = m[i] * k.b1 + k.one_minus_b1 * gi;
+    v[i] = v[i] * k.b2 + k.one_minus_b2 * gi * gi;  // addcmul: value * t1 * t2
+    T second = v[i];
+    if constexpr (amsgrad) second = vmax[i] = std::max(vmax[i], v[i]);
+    T denom = std::sqrt(second) / k.bc2_sqrt + k.eps;
+    p[i] += k.minus_step_size * (m[i] / denom);
+  }
+}
+
+}  // namespace
+
+// AdamW first: p *= 1 - lr wd.  Adam: g += wd p.  Then, with t the step count:
+// m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  (amsgrad: vmax = max(vmax, v), used for v)
+// p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+void Adam::step() {
+  profiler::Scope scope("Adam.step");
+  for_each_param([&](const Tensor& p, const Tensor& g, State& st, const Options& o) {
+    double lr = o.at("lr"), b1 = o.at("beta1"), b2 = o.at("beta2"), eps = o.at("eps"),
+           wd = o.at("weight_decay");
+    bool amsgrad = o.at("amsgrad") != 0;
+    if (!st.count("step")) {
+      st["step"] = zeros({}, kFloat64);
+      st["exp_avg"] = zeros_like(p);
+      st["exp_avg_sq"] = zeros_like(p);
+      if (amsgrad) st["max_exp_avg_sq"] = zeros_like(p);
+    }
+    double t = st["step"].item<double>() + 1;
+    st["step"].fill_(t);
+    double step_size = lr / (1 - std::pow(b1, t));
+    double bc2_sqrt = std::sqrt(1 - std::pow(b2, t));
+    visit_floating(p.dtype(), "Adam", [&]<typename T>() {
+      AdamSlices<T> a{p.data_ptr<T>(), g.data_ptr<T>(), st["exp_avg"].data_ptr<T>(),
+                      st["exp_avg_sq"].data_ptr<T>(),
+                      amsgrad ? st["max_exp_avg_sq"].data_ptr<T>() : nullptr};
+      AdamScalars<T> k{.keep = T(1 - lr * wd),
+                       .wd = T(wd),
+                       .b1 = T(b1),
+                       .one_minus_b1 = T(1 - b1),
+                       .b2 = T(b2),
+                       .one_minus_b2 = T(1 - b2),
+                       .bc2_sqrt = T(bc2_sqrt),
+                       .eps = T(eps),
+                       .minus_step_size = T(-step_size)};
+      // Elementwise, so any split gives the same bits; each branch resolved once per call.
+      parallel_for(0, p.numel(), kAdamGrain, [&](int64_t lo, int64_t hi) {
+        if (decoupled_)
+          amsgrad ? adam_update<T, kDecoupled, true>(a, k, lo, hi)
+                  : adam_update<T, kDecoupled, false>(a, k, lo, hi);
+        else if (wd != 0)
+          amsgrad ? adam_update<T, kCoupled, true>(a, k, lo, hi)
+                  : adam_update<T, kCoupled, false>(a, k, lo, hi);
+        else
+          amsgrad ? adam_update<T, kNoDecay, true>(a, k, lo, hi)
+                  : adam_update<T, kNoDecay, false>(a, k, lo, hi);
+      });
+    });
+  });
+}
+
+}  // namespace ember::optim
