@@ -58,8 +58,9 @@ struct ThreadState {
     if (const char* env = std::getenv("EMBER_NUM_THREADS")) {
       char* end = nullptr;
       long v = std::strtol(env, &end, 10);
-      check(end != env && *end == '\0' && v >= 1 && v <= 1024,
-            "EMBER_NUM_THREADS: expected a whole number from 1 to 1024, got '", env, "'");
+      check(end != env && *end == '\0' && v >= 1 && v <= kMaxThreads,
+            "EMBER_NUM_THREADS: expected a whole number from 1 to ", kMaxThreads, ", got '", env,
+            "'");
       n = static_cast<int>(v);
     }
     sync_fp_mode();  // before OpenBLAS loads: its threads inherit this thread's mode
@@ -111,7 +112,8 @@ class SerialBlasScope {
 }  // namespace
 
 void set_num_threads(int n) {
-  check(n >= 1, "set_num_threads: expected at least 1 thread, got ", n);
+  check(n >= 1 && n <= kMaxThreads, "set_num_threads: expected 1 to ", kMaxThreads,
+        " threads, got ", n);
   std::lock_guard lock(g_mutex);
   state().apply(n);
 }

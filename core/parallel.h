@@ -12,6 +12,8 @@ namespace ember {
 
 /// Sets the threads used by ember's kernels (oneTBB) and by OpenBLAS; n >= 1.
 void set_num_threads(int n);
+/// The most threads set_num_threads and EMBER_NUM_THREADS accept.
+constexpr int kMaxThreads = 1024;
 /// The current thread count: EMBER_NUM_THREADS if set, else all cores, until set_num_threads.
 int get_num_threads();
 

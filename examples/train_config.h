@@ -2,11 +2,23 @@
 // (FashionNet's; FashionViT's recipe is applied where the user set nothing).
 #pragma once
 
+#include <ember/core/parallel.h>
+
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <optional>
+#include <set>
 #include <string>
 
 namespace ember::examples {
+
+/// A command line that cannot run (a combination of flags, a flag the checkpoint refuses): the
+/// program exits with status 2 and this message.
+struct UsageError {
+  std::string message;
+};
 
 /// The settings of one run, FashionNet's defaults.
 struct Config {
@@ -21,8 +33,29 @@ struct Config {
   bool eval_only = false, detect_anomaly = false, flush_denormal = true, augment = false;
   bool distributed = false;
   std::string log_steps;
-  double link_gbps = 0;
+  double link_gbps = 0, collective_timeout = 1800;  // seconds; PyTorch's default timeout
+  std::set<std::string> given;                      // the flags on the command line ("--lr", ...)
 };
+
+/// No upper bound, for finite_in and the checkpoint's numbers.
+constexpr double kUnbounded = HUGE_VAL;
+
+/// A finite number in [lo, hi] (or (lo, hi] with lo_open): CLI11's PositiveNumber lets NaN and
+/// infinity through.
+inline CLI::Validator finite_in(double lo, double hi = kUnbounded, bool lo_open = false) {
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        char* end = nullptr;
+        double v = std::strtod(text.c_str(), &end);
+        bool ok = end != text.c_str() && *end == '\0' && std::isfinite(v) &&
+                  (lo_open ? v > lo : v >= lo) && v <= hi;
+        if (ok) return "";
+        return "expected a finite number in " + std::string(lo_open ? "(" : "[") +
+               CLI::detail::to_string(lo) + ", " + CLI::detail::to_string(hi) +
+               (std::isinf(hi) ? ")" : "]") + ", got " + text;
+      },
+      "FINITE");
+}
 
 /// Every flag of the program, bound to its field of `c`.
 inline void add_flags(CLI::App& app, Config& c) {
@@ -31,23 +64,25 @@ inline void add_flags(CLI::App& app, Config& c) {
                  "epochs, batch 128, adamw with weight decay 0.05, onecycle)")
       ->check(CLI::IsMember({"fashionnet", "vit"}));
   app.add_option("--epochs", c.epochs, "epochs to train (default: the model's)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, 1000000));
   app.add_option("--batch-size", c.batch_size, "batch size (default: the model's)")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--lr", c.lr, "learning rate (OneCycleLR's max_lr)")->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
+  app.add_option("--lr", c.lr, "learning rate (OneCycleLR's max_lr)")
+      ->check(finite_in(0, kUnbounded, /*lo_open=*/true));
   app.add_option("--optimizer", c.optimizer, "adam, adamw or sgd (momentum 0.9)")
       ->check(CLI::IsMember({"adam", "adamw", "sgd"}));
   app.add_option("--weight-decay", c.weight_decay,
                  "weight decay (adamw: decoupled, as torch.optim.AdamW; adam and sgd: L2)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(finite_in(0));
   app.add_option("--schedule", c.schedule,
                  "learning-rate schedule: none or onecycle (OneCycleLR over all steps)")
       ->check(CLI::IsMember({"none", "onecycle"}));
   app.add_option("--attention", c.attention, "efficient, dot or none (fashionnet only)")
       ->check(CLI::IsMember({"efficient", "dot", "none"}));
   app.add_option(
-      "--threads", c.threads,
-      "threads (default: all cores, or EMBER_NUM_THREADS); the results do not depend on it");
+         "--threads", c.threads,
+         "threads (default: all cores, or EMBER_NUM_THREADS); the results do not depend on it")
+      ->check(CLI::Range(1, ember::kMaxThreads));
   app.add_option("--seed", c.seed,
                  "seed for initialisation and shuffling (as torch.manual_seed: the PyTorch "
                  "model gets the same initial weights and batches)");
@@ -59,8 +94,8 @@ inline void add_flags(CLI::App& app, Config& c) {
   app.add_option("--stop-after", c.stop_after,
                  "end after this epoch, to --resume later (a job's time slice); the learning-rate "
                  "schedule still spans --epochs")
-      ->check(CLI::PositiveNumber);
-  app.add_flag("--augment", c.augment,
+      ->check(CLI::Range(1, 1000000));
+  app.add_flag("--augment,!--no-augment", c.augment,
                "augment training images: random crop (padding 2) and horizontal flip");
   app.add_flag("--distributed", c.distributed,
                "data parallelism over MPI: start with mpirun -np N; --batch-size is the global "
@@ -69,9 +104,14 @@ inline void add_flags(CLI::App& app, Config& c) {
   app.add_option("--simulate-link-gbps", c.link_gbps,
                  "distributed: make each gradient all-reduce last as long as on a link of this "
                  "many Gbit/s (shows how much of it backward hides)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(finite_in(0));
+  app.add_option("--collective-timeout", c.collective_timeout,
+                 "distributed: seconds a collective may wait for the other ranks before the job "
+                 "ends, naming the ranks that did not arrive (default 1800, as PyTorch's)")
+      ->check(finite_in(0, 1e7, /*lo_open=*/true));
   app.add_flag("--eval-only", c.eval_only, "only evaluate the --resume checkpoint on the test set");
-  app.add_option("--limit", c.limit, "train (and test) on the first N images, for a quick try");
+  app.add_option("--limit", c.limit, "train (and test) on the first N images, for a quick try")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--metrics", c.metrics, "CSV of per-epoch metrics");
   app.add_option("--plot", c.plot, "SVG plot of loss and test accuracy per epoch");
   app.add_flag(
@@ -81,11 +121,28 @@ inline void add_flags(CLI::App& app, Config& c) {
                "stop at the first op whose backward makes NaN or Inf");
 }
 
+/// Parses the command line; nullopt when the run goes on, else the exit status: 0 after --help,
+/// 2 for a usage error (CLI11's own codes, 105 and up, would read as crashes to a shell script).
+inline std::optional<int> parse_flags(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+    return std::nullopt;
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+}
+
+/// Notes which flags the command line gave (Config::given), after parsing.
+inline void record_given(const CLI::App& app, Config& c) {
+  for (const CLI::Option* option : app.get_options())
+    if (option->count() > 0) c.given.insert(option->get_name());
+}
+
 /// The peer's recipe for FashionViT (WORKLOADS.md W5), where the user set nothing.
-inline void apply_model_defaults(const CLI::App& app, Config& c) {
+inline void apply_model_defaults(Config& c) {
   if (c.model != "vit") return;
   auto unless_given = [&](const char* flag, auto& field, auto value) {
-    if (app.count(flag) == 0) field = value;
+    if (!c.given.count(flag)) field = value;
   };
   unless_given("--epochs", c.epochs, 3);
   unless_given("--batch-size", c.batch_size, int64_t{128});

@@ -15,9 +15,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
+#include <optional>
+#include <sstream>
 
 #include "checkpoint.h"
 #include "fashion_data.h"
@@ -66,34 +69,91 @@ std::unique_ptr<optim::LRScheduler> make_schedule(const Config& c, optim::Optimi
   return std::make_unique<optim::OneCycleLR>(optimizer, peak, c.epochs * steps_per_epoch);
 }
 
-// ---- checkpoint: the run's settings beside the state, and the refusals on --resume
-Metadata checkpoint_metadata(const Config& c, int epoch) {
-  return {{"epoch", std::to_string(epoch)}, {"model", c.model},
-          {"attention", c.attention},       {"optimizer", c.optimizer},
-          {"schedule", c.schedule},         {"epochs", std::to_string(c.epochs)},
-          {"seed", std::to_string(c.seed)}, {"batch_size", std::to_string(c.batch_size)}};
+// ---- checkpoint: the run's settings beside the state, and what --resume does with them
+// A number as text that reads back to the same double.
+std::string number_text(double v) {
+  std::ostringstream out;
+  out << std::setprecision(17) << v;
+  return out.str();
 }
 
-// Loads model and optimizer state; returns the epoch the checkpoint finished. A checkpoint of
-// another model or attention is refused, and so is a OneCycleLR one resumed with another
-// --epochs: its schedule spans the epochs it was started with.
-int resume(const Config& c, nn::Module& model, optim::Optimizer* optimizer) {
-  examples::Checkpoint checkpoint = examples::read_checkpoint(c.resume);
-  const Metadata& meta = checkpoint.metadata;
-  // `unrecorded`: what a checkpoint without the key means (older ones only knew FashionNet).
-  auto refuse_other = [&](const std::string& key, const std::string& ours,
-                          const std::string& unrecorded) {
-    std::string theirs = meta.count(key) ? meta.at(key) : unrecorded;
-    if (theirs != ours)
-      fail("--resume: '", c.resume, "' was trained with --", key, " ", theirs, ", not ", ours);
-  };
-  refuse_other("model", c.model, "fashionnet");
-  refuse_other("attention", c.attention, c.attention);
-  if (optimizer) refuse_other("schedule", c.schedule, "none");
-  if (optimizer && c.schedule == "onecycle")
-    refuse_other("epochs", std::to_string(c.epochs), std::to_string(c.epochs));
-  examples::restore_checkpoint(checkpoint, model, optimizer);
-  return meta.count("epoch") ? std::stoi(meta.at("epoch")) : 0;
+Metadata checkpoint_metadata(const Config& c, int epoch) {
+  return {{"epoch", std::to_string(epoch)},  {"model", c.model},
+          {"attention", c.attention},        {"optimizer", c.optimizer},
+          {"schedule", c.schedule},          {"epochs", std::to_string(c.epochs)},
+          {"seed", std::to_string(c.seed)},  {"batch_size", std::to_string(c.batch_size)},
+          {"lr", number_text(c.lr)},         {"weight_decay", number_text(c.weight_decay)},
+          {"augment", c.augment ? "1" : "0"}};
+}
+
+// A setting the checkpoint recorded: adopted when its flag was not given; given with another
+// value, honoured (a note says so, unless `quiet`) or, when `fixed` says why it cannot change,
+// refused.
+template <typename T>
+void reconcile(Config& c, const std::string& flag, T& field, const std::optional<T>& recorded,
+               const char* fixed = nullptr, bool quiet = false) {
+  if (!recorded || *recorded == field) return;
+  if (!c.given.count(flag)) {
+    field = *recorded;
+    return;
+  }
+  std::ostringstream theirs, ours;
+  theirs << *recorded;
+  ours << field;
+  if (fixed)
+    throw examples::UsageError{"--resume: '" + c.resume + "' was trained with " + flag + " " +
+                               theirs.str() + ", not " + ours.str() + " (" + fixed + "; leave " +
+                               flag + " out to continue it)"};
+  if (quiet) return;
+  std::printf("--resume: continuing with %s %s (the checkpoint's run had %s)\n", flag.c_str(),
+              ours.str().c_str(), theirs.str().c_str());
+}
+
+// The run's settings from the checkpoint, as reconcile decides for each; returns the epoch it
+// finished. A checkpoint without a key is an older one: FashionNet, no schedule.
+int settings_from(const examples::Checkpoint& k, Config& c) {
+  using examples::metadata_choice, examples::metadata_int, examples::metadata_number;
+  const char* other_model = "its weights belong to that model";
+  reconcile(
+      c, "--model", c.model,
+      std::optional(metadata_choice(k, "model", {"fashionnet", "vit"}).value_or("fashionnet")),
+      other_model);
+  examples::apply_model_defaults(c);
+  reconcile(c, "--attention", c.attention,
+            metadata_choice(k, "attention", {"efficient", "dot", "none"}), other_model);
+  reconcile(c, "--optimizer", c.optimizer,
+            metadata_choice(k, "optimizer", {"adam", "adamw", "sgd"}),
+            "its optimizer state belongs to that optimizer");
+  reconcile(c, "--schedule", c.schedule,
+            std::optional(metadata_choice(k, "schedule", {"none", "onecycle"}).value_or("none")),
+            "the learning rates so far followed it");
+  const char* cycle =
+      c.schedule == "onecycle" ? "OneCycleLR's schedule spans the steps it started with" : nullptr;
+  // Without a schedule, --epochs is where the resumed run ends: no note needed.
+  reconcile(c, "--epochs", c.epochs, metadata_int<int>(k, "epochs", 1, 1000000), cycle,
+            /*quiet=*/true);
+  reconcile(c, "--batch-size", c.batch_size,
+            metadata_int<int64_t>(k, "batch_size", 1, int64_t{1} << 24), cycle);
+  reconcile(c, "--seed", c.seed, metadata_int<uint64_t>(k, "seed", 0, UINT64_MAX));
+  reconcile(c, "--lr", c.lr, metadata_number(k, "lr", 0, examples::kUnbounded), cycle);
+  reconcile(c, "--weight-decay", c.weight_decay,
+            metadata_number(k, "weight_decay", 0, examples::kUnbounded));
+  std::optional<std::string> augment = metadata_choice(k, "augment", {"0", "1"});
+  reconcile(c, "--augment", c.augment, augment ? std::optional(*augment == "1") : std::nullopt);
+  return metadata_int<int>(k, "epoch", 0, 1000000).value_or(0);
+}
+
+// Restores the checkpoint's state, then applies the rate and weight decay given on the command
+// line (the checkpoint's optimizer state holds its own). Under OneCycleLR --lr cannot change
+// (settings_from refused it), so no schedule's base rate needs it.
+void restore(const examples::Checkpoint& k, const Config& c, nn::Module& model,
+             optim::Optimizer* optimizer) {
+  examples::restore_checkpoint(k, model, optimizer);
+  if (!optimizer) return;
+  for (optim::ParamGroup& g : optimizer->param_groups()) {
+    if (c.given.count("--lr")) g.options["lr"] = c.lr;
+    if (c.given.count("--weight-decay")) g.options["weight_decay"] = c.weight_decay;
+  }
 }
 
 // ---- the loop
@@ -145,6 +205,12 @@ struct Trainer {
   std::ofstream& step_log;
 };
 
+[[noreturn]] void fail_on_loss(double loss, int epoch, int64_t step) {
+  fail("train_fashion_mnist: the training loss is ", loss, " at epoch ", epoch, ", step ", step,
+       "; stopped before the optimizer step (a lower --lr may help; --detect-anomaly names the op "
+       "whose backward first makes NaN)");
+}
+
 // One epoch: every batch through forward, backward, the optimizer step and the schedule.
 // Returns the training loss and accuracy over every rank's samples, and the images seen.
 EpochMetrics train_epoch(Trainer& t, int epoch) {
@@ -158,11 +224,16 @@ EpochMetrics train_epoch(Trainer& t, int epoch) {
     t.optimizer.zero_grad();
     Tensor out = t.trained(batch->data);
     Tensor loss = nn::functional::cross_entropy(out, batch->targets);
+    double batch_loss = loss.item<double>();
+    // A NaN or infinite loss stops the run before the weights take it (the last checkpoint
+    // stays good). Under --detect-anomaly the backward runs first, to name the op.
+    bool finite = std::isfinite(batch_loss);
+    if (!finite && !t.config.detect_anomaly) fail_on_loss(batch_loss, epoch, batch_index + 1);
     loss.backward();
+    if (!finite) fail_on_loss(batch_loss, epoch, batch_index + 1);
     t.optimizer.step();
     if (t.schedule) t.schedule->step();
     int64_t b = batch->targets.size(0);
-    double batch_loss = loss.item<double>();
     loss_sum += batch_loss * b;
     t.curve.add((epoch - 1) * steps_per_epoch + batch_index + 1, batch_loss);
     {
@@ -200,6 +271,23 @@ void print_summary(const std::vector<EpochMetrics>& rows) {
                 100 * r.train_accuracy, r.test_loss, 100 * r.test_accuracy, r.images_per_s);
 }
 
+// Combinations of flags that cannot run: a usage error (exit status 2) before anything runs.
+void check_usage(const Config& c) {
+  if (c.model == "vit" && c.attention == "none")
+    throw examples::UsageError{"--model vit needs --attention efficient or dot"};
+  if (c.eval_only && c.resume.empty())
+    throw examples::UsageError{"--eval-only needs --resume CHECKPOINT"};
+}
+
+// Every file the run writes, probed before any work: a bad path fails now, not after training.
+void check_outputs(const Config& c, const examples::Ranks& ranks) {
+  if (!ranks.lead()) return;  // rank 0 alone writes
+  for (const auto& [flag, path] :
+       {std::pair{"--save", c.save}, std::pair{"--metrics", c.metrics}, std::pair{"--plot", c.plot},
+        std::pair{"--log-steps", c.log_steps}})
+    if (!path.empty()) check_writable(path, flag);
+}
+
 // Threads, denormals and the ranks' share of each batch, before anything runs.
 void configure(const Config& c, const examples::Ranks& ranks) {
   if (!ranks.lead()) std::freopen("/dev/null", "w", stdout);  // rank 0 alone prints
@@ -221,16 +309,28 @@ data::DataLoaderOptions loader_options(const Config& c, const examples::Ranks& r
 }
 
 // ---- the run: configuration, data, model, optimizer and schedule, resume, the epochs
-int run(const Config& c, const examples::Ranks& ranks) {
+int run(Config c, const examples::Ranks& ranks) {
+  std::optional<examples::Checkpoint> checkpoint;
+  int start = 0;
+  if (!c.resume.empty()) {
+    checkpoint = examples::read_checkpoint(c.resume);
+    start = settings_from(*checkpoint, c);
+  } else {
+    examples::apply_model_defaults(c);
+  }
+  check_usage(c);
+  check_outputs(c, ranks);
   configure(c, ranks);
   examples::Split split = load_data(c);
+  for (auto [part, set] : {std::pair{"training", split.train}, std::pair{"test", split.test}})
+    if (set->size() == 0) fail("train_fashion_mnist: the ", part, " set is empty");
   data::DataLoader loader(split.train, loader_options(c, ranks, split.train->size()));
   const int64_t steps_per_epoch = loader.batches_per_epoch();
   manual_seed(c.seed);
   std::shared_ptr<nn::Module> model = make_model(c);
   std::unique_ptr<optim::Optimizer> optimizer = make_optimizer(c, *model);
   std::unique_ptr<optim::LRScheduler> schedule = make_schedule(c, *optimizer, steps_per_epoch);
-  int start = c.resume.empty() ? 0 : resume(c, *model, optimizer.get());
+  if (checkpoint) restore(*checkpoint, c, *model, optimizer.get());
   if (schedule) schedule->set_last_epoch(start * steps_per_epoch);
   std::shared_ptr<nn::Module> trained = ranks.for_training(model, c.link_gbps);
   std::printf(
@@ -248,7 +348,10 @@ int run(const Config& c, const examples::Ranks& ranks) {
   std::optional<autograd::DetectAnomalyGuard> anomaly;
   if (c.detect_anomaly) anomaly.emplace();
   std::ofstream step_log;
-  if (!c.log_steps.empty() && ranks.lead()) step_log.open(c.log_steps, std::ios::app);
+  if (!c.log_steps.empty() && ranks.lead()) {
+    step_log.open(c.log_steps, std::ios::app);
+    if (!step_log) fail("--log-steps: cannot open '", c.log_steps, "' to append to");
+  }
   std::vector<EpochMetrics> rows;
   LossCurve curve(steps_per_epoch);
   Trainer trainer{c, ranks, *trained, *optimizer, schedule.get(), loader, curve, step_log};
@@ -287,21 +390,17 @@ int main(int argc, char** argv) {
   Config c;
   CLI::App app{"Train FashionNet (or FashionViT) with attention on Fashion-MNIST"};
   examples::add_flags(app, c);
-  CLI11_PARSE(app, argc, argv);
-  examples::apply_model_defaults(app, c);
-  if (c.model == "vit" && c.attention == "none") {
-    std::fprintf(stderr, "error: --model vit needs --attention efficient or dot\n");
-    return 2;
-  }
-  if (c.eval_only && c.resume.empty()) {
-    std::fprintf(stderr, "error: --eval-only needs --resume CHECKPOINT\n");
-    return 2;
-  }
+  if (std::optional<int> status = examples::parse_flags(app, argc, argv)) return *status;
+  examples::record_given(app, c);
   std::unique_ptr<examples::Ranks> ranks;
   try {
     ranks = std::make_unique<examples::Ranks>(c.distributed);
     return run(c, *ranks);
   } catch (const examples::MissingData& e) {
+    if (ranks && ranks->world() > 1) return ranks->fail_job(e.message);
+    std::fprintf(stderr, "error: %s\n", e.message.c_str());
+    return 2;
+  } catch (const examples::UsageError& e) {
     if (ranks && ranks->world() > 1) return ranks->fail_job(e.message);
     std::fprintf(stderr, "error: %s\n", e.message.c_str());
     return 2;
