@@ -18,7 +18,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -269,12 +268,13 @@ int main(int argc, char** argv) {
     std::printf("  %-24s time %.2f  memory %.2f\n", c.label,
                 fitted_exponent(points, c.variant, 4, [](const Point& p) { return p.median_ms; }),
                 fitted_exponent(points, c.variant, 4, [](const Point& p) { return p.tracked_mib; }));
-  std::ofstream out(csv);
+  std::ostringstream out;
   out << "variant,s,n,median_ms,tracked_peak_mib,peak_rss_mib,reps\n";
   for (const Point& p : points)
     out << p.variant << ',' << p.size << ',' << p.size * p.size << ',' << p.median_ms << ','
         << p.tracked_mib << ',' << p.rss_mib << ',' << p.reps << '\n';
-  std::ofstream(svg) << svg_plot(points);
+  write_file_atomically(csv, out.str(), "attention_scaling");
+  write_file_atomically(svg, svg_plot(points), "attention_scaling");
   std::cout << "wrote " << csv << " and " << svg << "\n";
   return 0;
 }

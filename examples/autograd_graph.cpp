@@ -4,7 +4,6 @@
 #include <ember/ember.h>
 
 #include <CLI/CLI.hpp>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <string>
@@ -25,8 +24,8 @@ int main(int argc, char** argv) {
   y.backward();
 
   std::map<std::string, Tensor> leaves = {{"x", x}, {"w", w}, {"b", b}};
-  std::ofstream(out + ".svg") << autograd::to_svg(y, leaves);
-  std::ofstream(out + ".dot") << autograd::to_dot(y, leaves);
+  write_file_atomically(out + ".svg", autograd::to_svg(y, leaves), "autograd_graph");
+  write_file_atomically(out + ".dot", autograd::to_dot(y, leaves), "autograd_graph");
   std::cout << "wrote " << out << ".svg and " << out << ".dot\n";
   std::cout << "dy/dw =\n" << w.grad() << "\n";
   return 0;

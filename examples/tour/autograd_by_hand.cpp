@@ -5,7 +5,6 @@
 // Run: ./build/examples/tour/autograd_by_hand   (writes two_layer.svg and two_layer.dot)
 #include <ember/ember.h>
 
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <string>
@@ -58,8 +57,8 @@ int main() {
 
   // tour:begin picture
   std::map<std::string, Tensor> leaves = {{"W1", w1}, {"b1", b1}, {"W2", w2}, {"b2", b2}};
-  std::ofstream("two_layer.svg") << autograd::to_svg(loss, leaves);
-  std::ofstream("two_layer.dot") << autograd::to_dot(loss, leaves);  // for Graphviz's tools
+  write_file_atomically("two_layer.svg", autograd::to_svg(loss, leaves));
+  write_file_atomically("two_layer.dot", autograd::to_dot(loss, leaves));  // for Graphviz
   std::cout << "wrote two_layer.svg and two_layer.dot\n";
   // tour:end picture
 

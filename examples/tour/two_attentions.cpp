@@ -9,7 +9,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -126,7 +125,7 @@ int main(int argc, char** argv) try {
   };
   std::printf("growth over the last doubling: dot-product n^%.1f, efficient n^%.1f\n",
               exponent(dot_mib), exponent(efficient_mib));
-  std::ofstream("attention_memory.svg") << memory_plot(positions, dot_mib, efficient_mib);
+  write_file_atomically("attention_memory.svg", memory_plot(positions, dot_mib, efficient_mib));
   // tour:end memory
 
   if (argc < 2) {
