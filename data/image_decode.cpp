@@ -58,6 +58,86 @@ void check_claim(const std::string& path, int64_t width, int64_t height, size_t 
          file_bytes, " bytes can hold");
 }
 
+// ---- the file's own structure, walked before a decoder sees it: a decoder trusts the lengths
+// a file declares (libpng buffers a whole text chunk: 44 bytes declaring 2 GiB cost 2 GiB and
+// seconds) and stb_image pads a file that ends early with zeros.
+
+uint32_t big_endian_u32(const std::string& b, size_t at) {
+  return uint32_t(uint8_t(b[at])) << 24 | uint32_t(uint8_t(b[at + 1])) << 16 |
+         uint32_t(uint8_t(b[at + 2])) << 8 | uint32_t(uint8_t(b[at + 3]));
+}
+
+uint32_t little_endian(const std::string& b, size_t at, int bytes) {
+  uint32_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = v << 8 | uint8_t(b[at + i]);
+  return v;
+}
+
+// Every chunk (length, type, data, CRC) lies inside the file, up to IEND.
+void check_png_chunks(const std::string& path, const std::string& bytes) {
+  for (size_t at = 8;;) {
+    if (bytes.size() - at < 8)
+      fail("read_image: '", path, "' is not a readable PNG (it ends at byte ", bytes.size(),
+           " without an IEND chunk)");
+    int64_t length = big_endian_u32(bytes, at), left = int64_t(bytes.size() - at) - 8;
+    std::string type = bytes.substr(at + 4, 4);
+    if (length + 4 > left)  // the data, then a 4-byte CRC
+      fail("read_image: '", path, "' is not a readable PNG (chunk '", type, "' at byte ", at,
+           " declares ", length, " bytes and its CRC; ", left, " are left)");
+    if (type == "IEND") return;
+    at += 12 + length;
+  }
+}
+
+// An uncompressed BMP's rows (each padded to 4 bytes) lie inside the file. stb_image reads no
+// compressed BMP but bit fields (3), which keeps rows whole.
+void check_bmp_size(const std::string& path, const std::string& bytes) {
+  if (bytes.size() < 26) fail("read_image: '", path, "' ends inside its BMP header");
+  uint32_t offset = little_endian(bytes, 10, 4), header = little_endian(bytes, 14, 4);
+  int64_t width, height, bits;
+  if (header == 12) {  // OS/2 BITMAPCOREHEADER: 16-bit sizes
+    width = little_endian(bytes, 18, 2);
+    height = little_endian(bytes, 20, 2);
+    bits = little_endian(bytes, 24, 2);
+  } else {
+    if (bytes.size() < 30) fail("read_image: '", path, "' ends inside its BMP header");
+    width = int32_t(little_endian(bytes, 18, 4));
+    height = int32_t(little_endian(bytes, 22, 4));
+    bits = little_endian(bytes, 28, 2);
+  }
+  height = height < 0 ? -height : height;  // negative: rows stored top-down
+  int64_t row = (bits * width + 31) / 32 * 4;
+  if (width > 0 && height > 0 && offset + row * height > int64_t(bytes.size()))
+    fail("read_image: '", path, "' is a truncated BMP: ", width, "x", height, " pixels of ", bits,
+         " bits need ", offset + row * height, " bytes, the file has ", bytes.size());
+}
+
+// A TGA's pixels lie inside the file: counted for uncompressed types (1-3), walked packet by
+// packet for run-length ones (9-11).
+void check_tga_size(const std::string& path, const std::string& bytes) {
+  if (bytes.size() < 18) fail("read_image: '", path, "' ends inside its TGA header");
+  int64_t start = 18 + uint8_t(bytes[0]);
+  int type = uint8_t(bytes[2]);
+  if (uint8_t(bytes[1]) == 1)  // a colour map: entries of entry_bits
+    start += little_endian(bytes, 5, 2) * ((uint8_t(bytes[7]) + 7) / 8);
+  int64_t width = little_endian(bytes, 12, 2), height = little_endian(bytes, 14, 2);
+  int64_t pixel_bytes = (uint8_t(bytes[16]) + 7) / 8, pixels = width * height;
+  int64_t size = bytes.size(), at = start;
+  if (type >= 9 && type <= 11) {
+    for (int64_t done = 0; done < pixels && at < size;) {
+      int packet = uint8_t(bytes[at]);
+      int64_t count = (packet & 0x7f) + 1;
+      at += 1 + (packet & 0x80 ? 1 : count) * pixel_bytes;
+      done += count;
+    }
+  } else {
+    at += pixels * pixel_bytes;
+  }
+  if (at > size)
+    fail("read_image: '", path, "' is a truncated TGA: ", width, "x", height, " pixels of ",
+         pixel_bytes, " bytes need more than its ", size, " bytes");
+}
+
 // libpng's reader and what it reads from: the file's bytes in memory.
 struct PngReader {
   const std::string& bytes;
@@ -71,7 +151,8 @@ struct PngReader {
 
 void png_read_memory(png_structp png, png_bytep out, size_t count) {
   auto* reader = static_cast<PngReader*>(png_get_io_ptr(png));
-  if (count > reader->bytes.size() - reader->position) png_error(png, "the file ends inside a chunk");
+  if (count > reader->bytes.size() - reader->position)
+    png_error(png, "the file ends inside a chunk");
   std::memcpy(out, reader->bytes.data() + reader->position, count);
   reader->position += count;
 }
@@ -108,11 +189,17 @@ bool png_read_rows(PngReader& r, png_bytepp rows) {
 
 // Decodes to the file's own layout: gray, gray + alpha, RGB or RGBA, 8 bits a sample.
 Pixels decode_png(const std::string& path, const std::string& bytes, bool header_only) {
+  check_png_chunks(path, bytes);
   PngReader r(bytes);
   r.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &r, png_on_error, png_on_warning);
   if (r.png) r.info = png_create_info_struct(r.png);
   if (!r.png || !r.info) fail("read_image: cannot start the PNG decoder for '", path, "'");
   png_set_read_fn(r.png, &r, png_read_memory);
+  // What libpng may allocate for one ancillary chunk and how many it keeps (the walk above has
+  // already held each to the file's size), and the largest image it accepts.
+  png_set_chunk_malloc_max(r.png, kMaxFileBytes / 64);
+  png_set_chunk_cache_max(r.png, 1000);
+  png_set_user_limits(r.png, kMaxPixels, kMaxPixels);
   int channels = 0;
   if (!png_read_header(r, &channels))
     fail("read_image: '", path, "' is not a readable PNG (", r.error, ")");
@@ -166,9 +253,13 @@ Pixels decode_stb(const std::string& path, const std::string& bytes, bool header
   auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
   int size = static_cast<int>(bytes.size()), w = 0, h = 0, c = 0;
   if (!stbi_info_from_memory(data, size, &w, &h, &c))
-    fail("read_image: '", path, "' is not a PNG, JPEG, BMP or TGA image (",
-         stbi_failure_reason(), ")");
+    fail("read_image: '", path, "' is not a PNG, JPEG, BMP or TGA image (", stbi_failure_reason(),
+         ")");
   check_claim(path, w, h, bytes.size());
+  if (bytes[0] == 'B' && bytes[1] == 'M')
+    check_bmp_size(path, bytes);
+  else
+    check_tga_size(path, bytes);
   if (header_only) return {h, w, c, {}};
   std::unique_ptr<stbi_uc, void (*)(void*)> pixels(stbi_load_from_memory(data, size, &w, &h, &c, 0),
                                                    stbi_image_free);
@@ -194,7 +285,8 @@ unsigned char luma(unsigned r, unsigned g, unsigned b) {
 // in: gray, gray + alpha, RGB or RGBA (1-4 channels); out: gray or RGB, alpha dropped.
 Pixels to_channels(Pixels in, int64_t channels) {
   if (in.channels == channels) return in;
-  Pixels out{in.height, in.width, channels, std::vector<unsigned char>(in.height * in.width * channels)};
+  Pixels out{in.height, in.width, channels,
+             std::vector<unsigned char>(in.height * in.width * channels)};
   bool color = in.channels >= 3;
   for (int64_t i = 0; i < in.height * in.width; ++i) {
     const unsigned char* p = &in.data[i * in.channels];

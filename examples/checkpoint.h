@@ -31,11 +31,13 @@ inline void save_checkpoint(const std::string& path, const nn::Module& model,
   save_safetensors(path, all, metadata);
 }
 
-/// The checkpoint at `path`, split into its model and optimizer parts.
-inline Checkpoint read_checkpoint(const std::string& path) {
+/// A checkpoint's tensors and metadata, split into its model and optimizer parts; `path` names
+/// it in error messages.
+inline Checkpoint split_checkpoint(const std::string& path, const TensorMap& all,
+                                   Metadata metadata) {
   Checkpoint c;
   c.path = path;
-  TensorMap all = load_safetensors(path, &c.metadata);
+  c.metadata = std::move(metadata);
   for (auto& [k, v] : all) {
     if (k.rfind("model.", 0) == 0)
       c.model.emplace(k.substr(6), v);
@@ -45,6 +47,13 @@ inline Checkpoint read_checkpoint(const std::string& path) {
       fail("--resume: '", path, "' holds '", k, "', neither model. nor optimizer. state");
   }
   return c;
+}
+
+/// The checkpoint at `path`, split into its model and optimizer parts.
+inline Checkpoint read_checkpoint(const std::string& path) {
+  Metadata metadata;
+  TensorMap all = load_safetensors(path, &metadata);
+  return split_checkpoint(path, all, std::move(metadata));
 }
 
 /// The metadata value `key` as a whole number in [lo, hi]; nullopt when the checkpoint has none.

@@ -24,10 +24,9 @@
 
 #include "checkpoint.h"
 #include "fashion_data.h"
-#include "fashion_net.h"
-#include "fashion_vit.h"
 #include "job_ranks.h"
 #include "progress_bar.h"
+#include "run_settings.h"
 #include "train_config.h"
 #include "training_log.h"
 
@@ -44,22 +43,7 @@ examples::Split load_data(const Config& c) {
   return examples::load_fashion_mnist(c.data, c.limit, c.augment);
 }
 
-// ---- model
-std::shared_ptr<nn::Module> make_model(const Config& c) {
-  if (c.model == "vit") return std::make_shared<examples::FashionViT>(c.attention);
-  return std::make_shared<examples::FashionNet>(c.attention);
-}
-
-// ---- optimizer and schedule
-std::unique_ptr<optim::Optimizer> make_optimizer(const Config& c, const nn::Module& model) {
-  optim::AdamOptions adam{.lr = c.lr, .weight_decay = c.weight_decay};
-  if (c.optimizer == "adam") return std::make_unique<optim::Adam>(model.parameters(), adam);
-  if (c.optimizer == "adamw") return std::make_unique<optim::AdamW>(model.parameters(), adam);
-  return std::make_unique<optim::SGD>(
-      model.parameters(),
-      optim::SGDOptions{.lr = c.lr, .momentum = 0.9, .weight_decay = c.weight_decay});
-}
-
+// ---- schedule (the model and optimizer: run_settings.h)
 // Stepped after every batch; none for --schedule none. OneCycleLR's peak is the rate the
 // optimizer was made with (so --lr enters once); made before a checkpoint is restored.
 std::unique_ptr<optim::LRScheduler> make_schedule(const Config& c, optim::Optimizer& optimizer,
@@ -67,93 +51,6 @@ std::unique_ptr<optim::LRScheduler> make_schedule(const Config& c, optim::Optimi
   if (c.schedule != "onecycle") return nullptr;
   double peak = optimizer.param_groups().at(0).options.at("lr");
   return std::make_unique<optim::OneCycleLR>(optimizer, peak, c.epochs * steps_per_epoch);
-}
-
-// ---- checkpoint: the run's settings beside the state, and what --resume does with them
-// A number as text that reads back to the same double.
-std::string number_text(double v) {
-  std::ostringstream out;
-  out << std::setprecision(17) << v;
-  return out.str();
-}
-
-Metadata checkpoint_metadata(const Config& c, int epoch) {
-  return {{"epoch", std::to_string(epoch)},  {"model", c.model},
-          {"attention", c.attention},        {"optimizer", c.optimizer},
-          {"schedule", c.schedule},          {"epochs", std::to_string(c.epochs)},
-          {"seed", std::to_string(c.seed)},  {"batch_size", std::to_string(c.batch_size)},
-          {"lr", number_text(c.lr)},         {"weight_decay", number_text(c.weight_decay)},
-          {"augment", c.augment ? "1" : "0"}};
-}
-
-// A setting the checkpoint recorded: adopted when its flag was not given; given with another
-// value, honoured (a note says so, unless `quiet`) or, when `fixed` says why it cannot change,
-// refused.
-template <typename T>
-void reconcile(Config& c, const std::string& flag, T& field, const std::optional<T>& recorded,
-               const char* fixed = nullptr, bool quiet = false) {
-  if (!recorded || *recorded == field) return;
-  if (!c.given.count(flag)) {
-    field = *recorded;
-    return;
-  }
-  std::ostringstream theirs, ours;
-  theirs << *recorded;
-  ours << field;
-  if (fixed)
-    throw examples::UsageError{"--resume: '" + c.resume + "' was trained with " + flag + " " +
-                               theirs.str() + ", not " + ours.str() + " (" + fixed + "; leave " +
-                               flag + " out to continue it)"};
-  if (quiet) return;
-  std::printf("--resume: continuing with %s %s (the checkpoint's run had %s)\n", flag.c_str(),
-              ours.str().c_str(), theirs.str().c_str());
-}
-
-// The run's settings from the checkpoint, as reconcile decides for each; returns the epoch it
-// finished. A checkpoint without a key is an older one: FashionNet, no schedule.
-int settings_from(const examples::Checkpoint& k, Config& c) {
-  using examples::metadata_choice, examples::metadata_int, examples::metadata_number;
-  const char* other_model = "its weights belong to that model";
-  reconcile(
-      c, "--model", c.model,
-      std::optional(metadata_choice(k, "model", {"fashionnet", "vit"}).value_or("fashionnet")),
-      other_model);
-  examples::apply_model_defaults(c);
-  reconcile(c, "--attention", c.attention,
-            metadata_choice(k, "attention", {"efficient", "dot", "none"}), other_model);
-  reconcile(c, "--optimizer", c.optimizer,
-            metadata_choice(k, "optimizer", {"adam", "adamw", "sgd"}),
-            "its optimizer state belongs to that optimizer");
-  reconcile(c, "--schedule", c.schedule,
-            std::optional(metadata_choice(k, "schedule", {"none", "onecycle"}).value_or("none")),
-            "the learning rates so far followed it");
-  const char* cycle =
-      c.schedule == "onecycle" ? "OneCycleLR's schedule spans the steps it started with" : nullptr;
-  // Without a schedule, --epochs is where the resumed run ends: no note needed.
-  reconcile(c, "--epochs", c.epochs, metadata_int<int>(k, "epochs", 1, 1000000), cycle,
-            /*quiet=*/true);
-  reconcile(c, "--batch-size", c.batch_size,
-            metadata_int<int64_t>(k, "batch_size", 1, int64_t{1} << 24), cycle);
-  reconcile(c, "--seed", c.seed, metadata_int<uint64_t>(k, "seed", 0, UINT64_MAX));
-  reconcile(c, "--lr", c.lr, metadata_number(k, "lr", 0, examples::kUnbounded), cycle);
-  reconcile(c, "--weight-decay", c.weight_decay,
-            metadata_number(k, "weight_decay", 0, examples::kUnbounded));
-  std::optional<std::string> augment = metadata_choice(k, "augment", {"0", "1"});
-  reconcile(c, "--augment", c.augment, augment ? std::optional(*augment == "1") : std::nullopt);
-  return metadata_int<int>(k, "epoch", 0, 1000000).value_or(0);
-}
-
-// Restores the checkpoint's state, then applies the rate and weight decay given on the command
-// line (the checkpoint's optimizer state holds its own). Under OneCycleLR --lr cannot change
-// (settings_from refused it), so no schedule's base rate needs it.
-void restore(const examples::Checkpoint& k, const Config& c, nn::Module& model,
-             optim::Optimizer* optimizer) {
-  examples::restore_checkpoint(k, model, optimizer);
-  if (!optimizer) return;
-  for (optim::ParamGroup& g : optimizer->param_groups()) {
-    if (c.given.count("--lr")) g.options["lr"] = c.lr;
-    if (c.given.count("--weight-decay")) g.options["weight_decay"] = c.weight_decay;
-  }
 }
 
 // ---- the loop
@@ -314,7 +211,7 @@ int run(Config c, const examples::Ranks& ranks) {
   int start = 0;
   if (!c.resume.empty()) {
     checkpoint = examples::read_checkpoint(c.resume);
-    start = settings_from(*checkpoint, c);
+    start = examples::settings_from(*checkpoint, c);
   } else {
     examples::apply_model_defaults(c);
   }
@@ -327,10 +224,10 @@ int run(Config c, const examples::Ranks& ranks) {
   data::DataLoader loader(split.train, loader_options(c, ranks, split.train->size()));
   const int64_t steps_per_epoch = loader.batches_per_epoch();
   manual_seed(c.seed);
-  std::shared_ptr<nn::Module> model = make_model(c);
-  std::unique_ptr<optim::Optimizer> optimizer = make_optimizer(c, *model);
+  std::shared_ptr<nn::Module> model = examples::make_model(c);
+  std::unique_ptr<optim::Optimizer> optimizer = examples::make_optimizer(c, *model);
   std::unique_ptr<optim::LRScheduler> schedule = make_schedule(c, *optimizer, steps_per_epoch);
-  if (checkpoint) restore(*checkpoint, c, *model, optimizer.get());
+  if (checkpoint) examples::restore(*checkpoint, c, *model, optimizer.get());
   if (schedule) schedule->set_last_epoch(start * steps_per_epoch);
   std::shared_ptr<nn::Module> trained = ranks.for_training(model, c.link_gbps);
   std::printf(
@@ -367,7 +264,8 @@ int run(Config c, const examples::Ranks& ranks) {
         epoch, m.train_loss, 100 * m.train_accuracy, m.images_per_s, m.test_loss,
         100 * m.test_accuracy, m.rss_mib);
     if (!c.save.empty() && ranks.lead())
-      examples::save_checkpoint(c.save, *model, *optimizer, checkpoint_metadata(c, epoch));
+      examples::save_checkpoint(c.save, *model, *optimizer,
+                                examples::checkpoint_metadata(c, epoch));
     if (!c.metrics.empty() && ranks.lead()) examples::write_metrics(c.metrics, rows);
   }
   if (rows.empty()) {
