@@ -17,6 +17,7 @@ namespace {
 
 // Upper bound on an IDX payload: larger headers are corrupt, not datasets to allocate for.
 constexpr uint64_t kMaxBytes = uint64_t{8} << 30;
+constexpr uint64_t kChunk = uint64_t{1} << 22;  // bytes read at a time
 
 struct GzCloser {
   void operator()(gzFile_s* f) const { gzclose(f); }
@@ -129,36 +130,44 @@ Tensor load_idx(const std::string& path, DType dtype) {
     else
       count *= s;
   }
-  if (count * esize > kMaxBytes)
-    fail("load_idx: '", path, "' header says ", shape_str(dims), ", more than ", kMaxBytes,
-         " bytes: corrupt");
-  // Read in chunks, so memory follows the bytes that arrive, not what the header claims: a
-  // short file with a huge header cannot make this allocate gigabytes.
-  std::vector<unsigned char> payload;
-  uint64_t want = count * esize;
-  while (payload.size() < want) {
-    size_t chunk =
-        static_cast<size_t>(std::min<uint64_t>(want - payload.size(), uint64_t{1} << 22));
-    size_t old = payload.size();
-    payload.resize(old + chunk);
-    size_t got = read_some(f.get(), payload.data() + old, chunk, path);
-    payload.resize(old + got);
-    if (got < chunk) break;
+  // Peak memory is the payload plus the tensor made from it (the payload is freed as it is
+  // converted, but only after the tensor exists); both together stay under kMaxBytes.
+  if (count > kMaxBytes)  // (the product stopped at kMaxBytes + 1)
+    fail("load_idx: '", path, "' header says ", shape_str(dims), ", more than the ", kMaxBytes,
+         " bytes the loader may hold: corrupt");
+  uint64_t want = count * esize, out_bytes = count * element_size(dtype);
+  if (want + out_bytes > kMaxBytes)
+    fail("load_idx: '", path, "' header says ", shape_str(dims), " (", want, " bytes, ", out_bytes,
+         " as ", dtype_name(dtype), "), more than the ", kMaxBytes,
+         " bytes the loader may hold: corrupt");
+  // Read in chunks of kChunk bytes, so memory follows the bytes that arrive, not what the header
+  // claims (a short file with a huge header cannot make this allocate gigabytes), and growing
+  // never copies (a growing vector would briefly hold up to three times the payload).
+  std::vector<std::vector<unsigned char>> chunks;
+  uint64_t arrived = 0;
+  while (arrived < want) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(want - arrived, kChunk));
+    std::vector<unsigned char>& chunk = chunks.emplace_back(n);
+    size_t got = read_some(f.get(), chunk.data(), n, path);
+    arrived += got;
+    if (got < n) break;
   }
-  if (payload.size() != want) {
+  if (arrived != want) {
     uint64_t item_bytes = dims[0] ? want / dims[0] : 1;
     fail("load_idx: '", path, "' is truncated: header says ", dims[0], " items (", shape_str(dims),
-         "), found ", payload.size() / std::max<uint64_t>(item_bytes, 1));
+         "), found ", arrived / std::max<uint64_t>(item_bytes, 1));
   }
   unsigned char extra;
   if (read_some(f.get(), &extra, 1, path) != 0)
-    fail("load_idx: '", path, "' has data after the ", payload.size(),
-         " bytes its header promises");
+    fail("load_idx: '", path, "' has data after the ", want, " bytes its header promises");
   Tensor out = empty(dims, dtype);
   visit_dtype(dtype, [&]<typename T>() {
     T* o = out.data_ptr<T>();
-    for (uint64_t i = 0; i < count; ++i)
-      o[i] = static_cast<T>(value_at(&payload[i * esize], magic[2]));
+    for (std::vector<unsigned char>& chunk : chunks) {  // kChunk is a multiple of every esize
+      for (size_t at = 0; at < chunk.size(); at += esize)
+        *o++ = static_cast<T>(value_at(&chunk[at], magic[2]));
+      std::vector<unsigned char>().swap(chunk);
+    }
   });
   return out;
 }

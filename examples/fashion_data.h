@@ -75,7 +75,17 @@ inline Split load_fashion_mnist(const std::string& folder, int64_t limit, bool a
           load_fashion_part(folder, "t10k", limit, false)};
 }
 
-/// Images in `root`/train and `root`/test, a folder per class, decoded to 28x28 gray.
+/// The classes the models tell apart (Fashion-MNIST's ten).
+constexpr size_t kClasses = 10;
+
+inline std::string join_names(const std::vector<std::string>& names) {
+  std::string out = "[";
+  for (const std::string& n : names) out += (out.size() > 1 ? ", " : "") + n;
+  return out + "]";
+}
+
+/// Images in `root`/train and `root`/test, a folder per class, decoded to 28x28 gray; the two
+/// must have the same classes, at most kClasses.
 inline Split load_image_folder(const std::string& root, bool augment) {
   data::ImageFolderOptions test{
       .channels = 1, .height = 28, .width = 28, .transform = fashion_transform(false)};
@@ -84,9 +94,23 @@ inline Split load_image_folder(const std::string& root, bool augment) {
   for (const char* part : {"train", "test"})
     if (!std::filesystem::is_directory(std::filesystem::path(root) / part))
       throw MissingData{"--image-folder '" + root + "' has no " + part + "/ folder"};
-  return {
-      std::make_shared<data::ImageFolder>((std::filesystem::path(root) / "train").string(), train),
-      std::make_shared<data::ImageFolder>((std::filesystem::path(root) / "test").string(), test)};
+  auto train_set =
+      std::make_shared<data::ImageFolder>((std::filesystem::path(root) / "train").string(), train);
+  auto test_set =
+      std::make_shared<data::ImageFolder>((std::filesystem::path(root) / "test").string(), test);
+  // A class's label is its place in the sorted list: the two lists must be the same, or test
+  // label 3 would mean another class than training label 3.
+  const std::vector<std::string>&a = train_set->classes(), &b = test_set->classes();
+  if (a != b) {
+    size_t i = 0;
+    while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
+    fail("--image-folder '", root, "': train/ has classes ", join_names(a), ", test/ has ",
+         join_names(b), " (they differ at class ", i, ")");
+  }
+  if (a.size() > kClasses)
+    fail("--image-folder '", root, "' has ", a.size(), " classes; the models have ", kClasses,
+         " outputs");
+  return {train_set, test_set};
 }
 
 }  // namespace ember::examples

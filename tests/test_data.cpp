@@ -87,7 +87,7 @@ TEST_CASE("bad IDX files are rejected before anything is allocated") {
       {good.substr(0, good.size() - 4), "is truncated: header says 2 items ([2, 3]), found 0"},
       {good + "xx", "has data after the 6 bytes its header promises"},
       {std::string("\x00\x00\x08\x02\xff\xff\xff\xff\xff\xff\xff\xff", 12),
-       "more than 8589934592 bytes: corrupt"},
+       "more than the 8589934592 bytes the loader may hold: corrupt"},
   };
   for (const Case& c : cases) {
     CAPTURE(c.message);

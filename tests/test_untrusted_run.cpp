@@ -161,3 +161,34 @@ TEST_CASE("a loss gone NaN stops the run before the optimizer step, naming the s
   CHECK_MESSAGE(has(out, "at epoch 1, step 2; stopped before the optimizer step"), out);
   CHECK(!fs::exists(r.dir / "nan.safetensors"));  // no checkpoint of the broken weights
 }
+
+TEST_CASE("--image-folder: train and test must have the same classes, and images") {
+  Run r;
+  std::string out;
+  Tensor image = rand({1, 28, 28});
+  auto write = [&](const std::string& part, const std::string& cls, int count) {
+    fs::create_directories(r.dir / "folder" / part / cls);
+    for (int i = 0; i < count; ++i)
+      data::write_png((r.dir / "folder" / part / cls / (std::to_string(i) + ".png")).string(),
+                      image);
+  };
+  write("train", "boot", 2);
+  write("train", "shirt", 2);
+  write("test", "boot", 1);
+  write("test", "sandal", 1);
+  std::string args = "--image-folder " + (r.dir / "folder").string() + " --epochs 1 ";
+  CHECK(run(args, &out) == 1);
+  CHECK_MESSAGE(has(out,
+                    "train/ has classes [boot, shirt], test/ has [boot, sandal] (they differ "
+                    "at class 1)"),
+                out);
+  write("test", "shirt", 1);
+  fs::remove_all(r.dir / "folder" / "test" / "sandal");
+  CHECK(run(args + "--batch-size 2", &out) == 0);  // the same classes: it trains
+  for (const char* name : {"0.png", "1.png"}) {
+    fs::remove(r.dir / "folder" / "train" / "boot" / name);
+    fs::remove(r.dir / "folder" / "train" / "shirt" / name);
+  }
+  CHECK(run(args, &out) == 1);
+  CHECK_MESSAGE(has(out, "ImageFolder: no PNG, JPEG, BMP or TGA images under"), out);
+}

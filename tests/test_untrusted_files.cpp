@@ -1,6 +1,7 @@
-// Image files that lie about their size: a PNG chunk declaring more bytes than the file has (it
-// made libpng allocate 2 GiB for 44 bytes), BMP and TGA files cut short (stb_image padded them
-// with zeros), each refused with the file named and what is wrong, before a decoder runs.
+// Files that lie about their size: a PNG chunk declaring more bytes than the file has (it made
+// libpng allocate 2 GiB for 44 bytes), BMP and TGA files cut short (stb_image padded them with
+// zeros), an IDX header whose tensor would not fit the loader's memory bound, an ImageFolder
+// whose train and test classes differ; each refused with the file named and what is wrong.
 #include <zlib.h>
 
 #include <filesystem>
@@ -100,5 +101,25 @@ TEST_CASE("a BMP or TGA cut short is refused, not padded with zeros") {
   CHECK_CLOSE_ABS(rle, ones({1, 2, 4}) * (128.0 / 255), 0, 1e-6);
   write_bytes(path, header + "\x87");
   CHECK_THROWS_WITH_AS(data::read_image(path, 1), doctest::Contains("is a truncated TGA"), Error);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("an IDX header is refused when its payload and tensor together pass the memory bound") {
+  fs::path dir = ember::testing::scratch("untrusted_idx");
+  // 1.5 * 2^30 bytes: a payload under the 8 GiB bound, but as int64 (12 GiB) or float32 (6 GiB,
+  // with the payload 7.5 GiB, under it) the tensor decides.
+  std::string header("\x00\x00\x08\x01", 4);
+  header += big_endian(uint32_t{3} << 29);
+  std::string path = (dir / "huge.idx").string();
+  write_bytes(path, header + "abc");
+  CHECK_THROWS_WITH_AS(
+      data::load_idx(path, kInt64),
+      ("load_idx: '" + path +
+       "' header says [1610612736] (1610612736 bytes, 12884901888 as int64), more than the "
+       "8589934592 bytes the loader may hold: corrupt")
+          .c_str(),
+      Error);
+  CHECK_THROWS_WITH_AS(data::load_idx(path, kFloat32),
+                       doctest::Contains("is truncated: header says 1610612736 items"), Error);
   fs::remove_all(dir);
 }
