@@ -7,8 +7,10 @@
 #include <ember/data/sampler.h>
 #include <ember/ember.h>
 
+#include <chrono>
 #include <cstdio>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -21,13 +23,15 @@ namespace ember::examples {
 
 class Ranks {
  public:
-  explicit Ranks(bool distributed) : distributed_(distributed) {
+  /// `timeout_s`: how long a collective may wait for the other ranks (--collective-timeout).
+  Ranks(bool distributed, double timeout_s) : distributed_(distributed) {
     if (!distributed) return;
 #ifdef EMBER_WITH_DISTRIBUTED
-    ember::distributed::init_process_group();
+    ember::distributed::init_process_group(std::chrono::duration<double>(timeout_s));
     rank_ = ember::distributed::get_rank();
     world_ = ember::distributed::get_world_size();
 #else
+    (void)timeout_s;
     ember::fail("--distributed: this build has no ember::distributed (configure with Open MPI)");
 #endif
   }
@@ -55,10 +59,38 @@ class Ranks {
 #endif
   }
 
+  /// Fails on every rank unless every rank has the same `facts` (name, value): ranks whose
+  /// datasets differ in size would run different numbers of batches, and the one with more
+  /// would wait forever for the others in its next collective.
+  void agree(const std::vector<std::pair<std::string, int64_t>>& facts) const {
+#ifdef EMBER_WITH_DISTRIBUTED
+    if (!distributed_ || world_ == 1) return;
+    std::vector<double> mine;
+    for (const auto& fact : facts) mine.push_back(static_cast<double>(fact.second));
+    std::vector<ember::Tensor> all = ember::distributed::all_gather(
+        ember::from_vector(mine, {static_cast<int64_t>(mine.size())}));
+    auto value = [&](int r, size_t i) { return all[r].data_ptr<double>()[i]; };
+    bool same = true;
+    for (int r = 1; r < world_; ++r)
+      for (size_t i = 0; i < facts.size(); ++i) same = same && value(r, i) == value(0, i);
+    if (same) return;
+    std::ostringstream table;
+    for (int r = 0; r < world_; ++r) {
+      table << (r ? "; rank " : "rank ") << r << ":";
+      for (size_t i = 0; i < facts.size(); ++i)
+        table << " " << static_cast<int64_t>(value(r, i)) << " " << facts[i].first
+              << (i + 1 < facts.size() ? "," : "");
+    }
+    ember::fail("--distributed: the ranks' data differ (", table.str(),
+                "); every rank must read the same dataset");
+#else
+    (void)facts;
+#endif
+  }
+
   /// This rank's share of n samples: a shuffled, padded shard for training (as PyTorch's
   /// DistributedSampler), each index once for evaluation; null (the loader's own order) alone.
-  std::shared_ptr<const ember::data::Sampler> shard(int64_t n, bool training,
-                                                    uint64_t seed) const {
+  std::shared_ptr<const ember::data::Sampler> shard(int64_t n, bool training, uint64_t seed) const {
     if (!distributed_) return nullptr;
     return std::make_shared<ember::data::DistributedSampler>(
         n, ember::data::DistributedSamplerOptions{.num_replicas = world_,

@@ -223,6 +223,9 @@ int run(Config c, const examples::Ranks& ranks) {
     if (set->size() == 0) fail("train_fashion_mnist: the ", part, " set is empty");
   data::DataLoader loader(split.train, loader_options(c, ranks, split.train->size()));
   const int64_t steps_per_epoch = loader.batches_per_epoch();
+  ranks.agree({{"training images", split.train->size()},
+               {"test images", split.test->size()},
+               {"batches per epoch", steps_per_epoch}});
   manual_seed(c.seed);
   std::shared_ptr<nn::Module> model = examples::make_model(c);
   std::unique_ptr<optim::Optimizer> optimizer = examples::make_optimizer(c, *model);
@@ -292,7 +295,7 @@ int main(int argc, char** argv) {
   examples::record_given(app, c);
   std::unique_ptr<examples::Ranks> ranks;
   try {
-    ranks = std::make_unique<examples::Ranks>(c.distributed);
+    ranks = std::make_unique<examples::Ranks>(c.distributed, c.collective_timeout);
     return run(c, *ranks);
   } catch (const examples::MissingData& e) {
     if (ranks && ranks->world() > 1) return ranks->fail_job(e.message);

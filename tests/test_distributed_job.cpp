@@ -19,10 +19,9 @@ namespace {
 // mpirun -np N train_fashion_mnist ARGS (as root too), its output and exit code.
 int mpirun(int ranks, const std::string& args, std::string* output = nullptr) {
   return ember::testing::run_example(
-      "train_fashion_mnist",
-      args + " --distributed",
-      output, std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ") +
-                  EMBER_MPIRUN + " --oversubscribe -np " + std::to_string(ranks) + " ");
+      "train_fashion_mnist", args + " --distributed", output,
+      std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ") + EMBER_MPIRUN +
+          " --oversubscribe -np " + std::to_string(ranks) + " ");
 }
 
 std::vector<double> numbers(const fs::path& file) {
@@ -69,8 +68,9 @@ TEST_CASE("--distributed: 2 ranks x 32 equal 1 process x 64 step by step, and ch
   std::string one_out, two_out;
   REQUIRE(mpirun(1, common + "--epochs 1 --log-steps " + (dir / "one.txt").string(), &one_out) ==
           0);
-  REQUIRE(mpirun(2, common + "--epochs 1 --log-steps " + (dir / "two.txt").string() + " --save " +
-                        (dir / "two.safetensors").string(),
+  REQUIRE(mpirun(2,
+                 common + "--epochs 1 --log-steps " + (dir / "two.txt").string() + " --save " +
+                     (dir / "two.safetensors").string(),
                  &two_out) == 0);
   auto one = numbers(dir / "one.txt"), two = numbers(dir / "two.txt");
   REQUIRE(one.size() == 20);
@@ -107,8 +107,8 @@ TEST_CASE("--distributed: a rank killed mid-epoch ends the job; the last checkpo
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     for (pid_t pid : rank_processes(dir.string(), 1)) kill(pid, SIGKILL);
   });
-  int code = mpirun(2, "--data " + dir.string() + " --threads 1 --epochs 50 --save " + checkpoint,
-                    &out);
+  int code =
+      mpirun(2, "--data " + dir.string() + " --threads 1 --epochs 50 --save " + checkpoint, &out);
   killer.join();
   CHECK(code != 0);
   CHECK(out.find("rank 1") != std::string::npos);  // mpirun names the rank that died
@@ -116,6 +116,52 @@ TEST_CASE("--distributed: a rank killed mid-epoch ends the job; the last checkpo
   REQUIRE(ember::testing::run_training(
               "--eval-only --data " + dir.string() + " --resume " + checkpoint, &out) == 0);
   CHECK(out.find("test accuracy") != std::string::npos);
+}
+
+TEST_CASE("--distributed: ranks whose datasets differ fail at start-up instead of hanging") {
+  fs::path dir = scratch("distributed_mismatch");
+  ember::testing::write_fake_mnist(dir, 128, 32);
+  // One rank reads 64 training images, the other 96 (mpirun's "A : B", one program per rank):
+  // 1 and 2 batches per epoch, which before this check hung after the first batch.
+  std::string args = "--data " + dir.string() + " --threads 1 --epochs 1 --batch-size 64 ";
+  std::string launcher = std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ") +
+                         EMBER_MPIRUN + " --oversubscribe -np 1 " + EMBER_EXAMPLES_DIR +
+                         "/train_fashion_mnist " + args + "--limit 64 --distributed : -np 1 ";
+  std::string out;
+  int code = ember::testing::run_example("train_fashion_mnist", args + "--limit 96 --distributed",
+                                         &out, launcher);
+  CHECK(code != 0);
+  CHECK_MESSAGE(out.find("--distributed: the ranks' data differ (rank 0: 64 training images, 32 "
+                         "test images, 1 batches per epoch; rank 1: 96 training images, 32 test "
+                         "images, 2 batches per epoch)") != std::string::npos,
+                out);
+}
+
+TEST_CASE("--distributed: a stalled rank ends the job after --collective-timeout, named") {
+  fs::path dir = scratch("distributed_stall");
+  ember::testing::write_fake_mnist(dir, 2048, 128);
+  std::string checkpoint = (dir / "ckpt.safetensors").string(), out;
+  std::vector<pid_t> stopped;
+  std::thread staller([&] {  // after the first checkpoint, stop (not kill) rank 1
+    for (int i = 0; i < 600 && !fs::exists(checkpoint); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    stopped = rank_processes(dir.string(), 1);
+    for (pid_t pid : stopped) kill(pid, SIGSTOP);
+  });
+  auto start = std::chrono::steady_clock::now();
+  int code = mpirun(2,
+                    "--data " + dir.string() +
+                        " --threads 1 --epochs 50 --collective-timeout 3 --save " + checkpoint,
+                    &out);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  staller.join();
+  for (pid_t pid : stopped) kill(pid, SIGKILL);  // should mpirun have left it stopped
+  CHECK(code != 0);
+  CHECK_MESSAGE(out.find("did not complete within the 3 s timeout on rank 0: rank 1 did not "
+                         "arrive") != std::string::npos,
+                out);
+  CHECK(out.find("final test accuracy") == std::string::npos);
+  MESSAGE("the job ended ", seconds, " s after it started (3 s timeout)");
 }
 
 #else

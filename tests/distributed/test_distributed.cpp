@@ -8,6 +8,8 @@
 #include <ember/distributed/sync_batch_norm.h>
 #include <ember/ember.h>
 
+#include <thread>
+
 #include "../helpers.h"
 
 using namespace ember;
@@ -58,6 +60,57 @@ TEST_CASE("collectives: all_reduce, broadcast, all_gather, barrier, and mismatch
   CHECK_THROWS_WITH_AS(dist::all_reduce(zeros({2 + rank()})),
                        doctest::Contains("rank 0: float32 [2], rank 1: float32 [3]"), Error);
   CHECK_THROWS_WITH_AS(dist::broadcast(zeros({1}), 5), doctest::Contains("root 5"), Error);
+}
+
+// A tensor of 2^31 elements or more goes in pieces of at most 2^30 (an MPI count is an int);
+// with pieces of 7 elements the same code runs on small tensors, against values each rank knows.
+TEST_CASE("collectives in pieces: every element reduced, broadcast and gathered once") {
+  dist::detail::set_max_elements_per_call(7);
+  double r = rank();
+  Tensor sum = arange(0, 100, 1, kFloat64) + r;  // 100 = 14 pieces of 7 and one of 2
+  dist::all_reduce(sum);
+  CHECK_EQUAL_TENSOR(sum, arange(0, 100, 1, kFloat64) * 2.0 + 1.0);
+  Tensor max = tensor({r, 1 - r, 2 * r, 3, 4, 5, 6, 7, r}, kInt64);  // 7 and 2
+  dist::all_reduce(max, dist::ReduceOp::Max);
+  CHECK(values(max) == std::vector<double>{1, 1, 2, 3, 4, 5, 6, 7, 1});
+  Tensor from_one = full({15}, r + 1.0);
+  from_one.data_ptr<float>()[14] = 100 + r;  // the last piece's only element
+  dist::broadcast(from_one, 1);
+  std::vector<double> expected(15, 2.0);
+  expected[14] = 101;
+  CHECK(values(from_one) == expected);
+  Tensor mine = arange(0, 23, 1, kFloat32) + 100 * r;
+  auto rows = dist::all_gather(mine);
+  REQUIRE(rows.size() == 2);
+  CHECK_EQUAL_TENSOR(rows[0], arange(0, 23, 1, kFloat32));
+  CHECK_EQUAL_TENSOR(rows[1], arange(0, 23, 1, kFloat32) + 100.0);
+  Tensor bucket = full({50}, r + 1.0);  // DistributedDataParallel's non-blocking all-reduce
+  dist::Work work(bucket);
+  work.wait();
+  CHECK(values(bucket) == std::vector<double>(50, 3.0));
+  dist::detail::set_max_elements_per_call(int64_t{1} << 30);
+}
+
+// Rank 1 comes to the barrier 1.5 s late; rank 0's timeout is 0.3 s. Rank 0 fails naming the
+// collective and rank 1; rank 1's late barrier then completes the one rank 0 started, so the
+// group is in step again for the tests after this one.
+TEST_CASE("a collective past the timeout fails naming the ranks that did not arrive") {
+  if (rank() == 0) {
+    dist::set_timeout(std::chrono::milliseconds(300));
+    CHECK_THROWS_WITH_AS(
+        dist::barrier(),
+        doctest::Contains("did not complete within the 0.3 s timeout on rank 0: rank 1 did not "
+                          "arrive; the process group cannot go on"),
+        Error);
+  } else {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    dist::barrier();
+  }
+  dist::set_timeout(dist::kDefaultTimeout);
+  CHECK(dist::get_timeout() == dist::kDefaultTimeout);
+  dist::barrier();  // in step: both ranks reach this one
+  CHECK_THROWS_WITH_AS(dist::set_timeout(std::chrono::seconds(0)),
+                       doctest::Contains("expected a positive number of seconds, got 0"), Error);
 }
 
 TEST_CASE("DistributedDataParallel averages gradients across ranks, bucket by bucket") {
