@@ -59,6 +59,7 @@ struct InterpolateArgs {
 enum class PadMode { Constant, Reflect, Replicate };
 
 struct CrossEntropyArgs {
+  Tensor weight = {};  // (C): a rescaling weight per class, as PyTorch's; not differentiated
   int64_t ignore_index = -100;
   double label_smoothing = 0.0;
   Reduction reduction = Reduction::Mean;

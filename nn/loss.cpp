@@ -25,8 +25,9 @@ Tensor reduce(const Tensor& loss, Reduction reduction) {
 
 }  // namespace
 
-// loss_r = -sum_c q_rc log softmax(x_r)_c, q = (1 - s) onehot(t_r) + s / C (0 for ignored rows)
-// dx_r = (softmax(x_r) - q_r) * g_r      (g_r already divided by the count for a mean)
+// loss_r = -sum_c q_rc log softmax(x_r)_c, q_r = (1 - s) w_t onehot(t_r) + s w / C (0 for an
+// ignored row; w the class weights, all 1 without them); a mean divides by sum_r w_{t_r}.
+// dx_r = (softmax(x_r) sum_c q_rc - q_r) * g_r      (g_r already divided for a mean)
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyArgs& a) {
   profiler::Scope scope("cross_entropy");
   if (logits.dim() < 2 || target.dtype() != kInt64 || target.dim() != logits.dim() - 1 ||
@@ -37,6 +38,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
   check(a.label_smoothing >= 0 && a.label_smoothing <= 1,
         "cross_entropy: label_smoothing must be in [0, 1], got ", a.label_smoothing);
   int64_t c = logits.size(1);
+  if (a.weight.defined() &&
+      (a.weight.dim() != 1 || a.weight.size(0) != c || a.weight.dtype() != logits.dtype()))
+    fail("cross_entropy: expected a weight of ", c, " ", logits.dtype(),
+         " values (one per class), got ", a.weight.dtype(), " ", shape_str(a.weight.sizes()));
   // Classes last, one row per prediction: (M, C).
   Shape order{0};
   for (int64_t d = 2; d < logits.dim(); ++d) order.push_back(d);
@@ -44,22 +49,25 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
   Tensor rows = reshape(permute(logits, order), {-1, c});
   Tensor t = target.contiguous();
   int64_t m = rows.size(0);
-  // q and the per-row validity, built once from the targets.
+  // q and its row sums (0 for an ignored row), built once from the targets.
   Tensor q = zeros({m, c}, logits.dtype());
-  Tensor valid = zeros({m, 1}, logits.dtype());
+  Tensor q_sum = zeros({m, 1}, logits.dtype());
   const int64_t* tp = t.data_ptr<int64_t>();
-  int64_t count = 0;
+  double total_weight = 0;
   visit_floating(logits.dtype(), "cross_entropy", [&]<typename T>() {
+    Tensor w = a.weight.defined() ? a.weight.detach().contiguous() : ones({c}, logits.dtype());
+    const T* wp = w.data_ptr<T>();
     T* qp = q.data_ptr<T>();
-    T* vp = valid.data_ptr<T>();
+    T* sp = q_sum.data_ptr<T>();
     for (int64_t r = 0; r < m; ++r) {
       if (tp[r] == a.ignore_index) continue;
       if (tp[r] < 0 || tp[r] >= c)
         fail("cross_entropy: target ", tp[r], " is out of range for ", c, " classes");
-      vp[r] = T(1);
-      ++count;
-      for (int64_t k = 0; k < c; ++k) qp[r * c + k] = T(a.label_smoothing / c);
-      qp[r * c + tp[r]] += T(1 - a.label_smoothing);
+      total_weight += wp[tp[r]];
+      T row_sum = 0;
+      for (int64_t k = 0; k < c; ++k) row_sum += qp[r * c + k] = T(a.label_smoothing / c) * wp[k];
+      qp[r * c + tp[r]] += T(1 - a.label_smoothing) * wp[tp[r]];
+      sp[r] = row_sum + T(1 - a.label_smoothing) * wp[tp[r]];
     }
   });
   Tensor per_row;
@@ -68,15 +76,15 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
     per_row = reshape(neg(sum(q * log_softmax(rows, 1), {1})), shape_of(target));
   }
   Tensor loss = a.reduction == Reduction::Sum    ? sum(per_row)
-                : a.reduction == Reduction::Mean ? sum(per_row) / static_cast<double>(count)
+                : a.reduction == Reduction::Mean ? sum(per_row) / total_weight
                                                  : per_row;
-  double scale = a.reduction == Reduction::Mean ? 1.0 / static_cast<double>(count) : 1.0;
+  double scale = a.reduction == Reduction::Mean ? 1.0 / total_weight : 1.0;
   Reduction reduction = a.reduction;
   Tensor y = record("cross_entropy", loss.detach(), {logits},
-                    [rows_saved = save(rows), q, valid, scale, reduction, order, m,
+                    [rows_saved = save(rows), q, q_sum, scale, reduction, order, m,
                      logits_shape = shape_of(logits)](const Tensor& g, const Needs&) {
                       Tensor gr = reduction == Reduction::None ? reshape(g, {m, 1}) : g * scale;
-                      Tensor d = (softmax(rows_saved.unpack(), 1) - q) * valid * gr;
+                      Tensor d = (softmax(rows_saved.unpack(), 1) * q_sum - q) * gr;
                       Shape permuted;  // the (N, d..., C) shape rows came from
                       for (int64_t o : order) permuted.push_back(logits_shape[o]);
                       Shape inverse(order.size());

@@ -89,6 +89,14 @@ std::vector<Line> table() {
          return F::cross_entropy(x[0], spatial, {.reduction = nn::Reduction::None});
        },
        {in({2, 3, 2})}},
+      {"cross_entropy",  // class weights, an ignored pixel, label smoothing
+       [spatial](const Inputs& x) {
+         Tensor t = clone(spatial);
+         t.data_ptr<int64_t>()[0] = -100;
+         return F::cross_entropy(
+             x[0], t, {.weight = tensor({0.5, 2.0, 1.5}, kFloat64), .label_smoothing = 0.1});
+       },
+       {in({2, 3, 2})}},
       {"nll_loss", [target](const Inputs& x) { return F::nll_loss(x[0], target); }, {in({4, 5})}},
       {"mse_loss", [prob](const Inputs& x) { return F::mse_loss(x[0], prob); }, {in({3, 4})}},
       {"binary_cross_entropy_with_logits",

@@ -270,7 +270,8 @@ TEST_CASE("losses match PyTorch: values and gradients") {
   TensorMap g = golden("nn.safetensors");
   namespace F = nn::functional;
   Tensor target = g.at("loss.target"), spatial_t = g.at("loss.spatial_target"),
-         prob = g.at("loss.prob");
+         prob = g.at("loss.prob"), pixel_t = g.at("loss.pixel_target"),
+         weight = g.at("loss.class_weight");
   std::map<std::string, std::function<Tensor(const Tensor&)>> cases{
       {"ce_mean", [&](const Tensor& x) { return F::cross_entropy(x, target); }},
       {"ce_smooth_sum",
@@ -282,6 +283,20 @@ TEST_CASE("losses match PyTorch: values and gradients") {
        [&](const Tensor& x) {
          return F::cross_entropy(x, spatial_t, {.reduction = nn::Reduction::None});
        }},
+      {"ce_weighted_spatial_mean",
+       [&](const Tensor& x) {
+         return F::cross_entropy(x, pixel_t, {.weight = weight, .label_smoothing = 0.1});
+       }},
+      {"ce_weighted_spatial_sum",
+       [&](const Tensor& x) {
+         return F::cross_entropy(x, pixel_t, {.weight = weight, .reduction = nn::Reduction::Sum});
+       }},
+      {"ce_weighted_spatial_none",
+       [&](const Tensor& x) {
+         return F::cross_entropy(x, pixel_t, {.weight = weight, .reduction = nn::Reduction::None});
+       }},
+      {"softplus_beta2_threshold5", [&](const Tensor& x) { return F::softplus(x, 2, 5); }},
+      {"softplus_default", [&](const Tensor& x) { return F::softplus(x); }},
       {"nll_mean", [&](const Tensor& x) { return F::nll_loss(log_softmax(x, 1), target); }},
       {"mse_mean", [&](const Tensor& x) { return F::mse_loss(x, prob); }},
       {"bce_logits_mean",
@@ -304,6 +319,10 @@ TEST_CASE("losses match PyTorch: values and gradients") {
                        "cross_entropy: target 3 is out of range for 3 classes", Error);
   CHECK_THROWS_WITH_AS(F::cross_entropy(zeros({2, 3}), zeros({2})),
                        doctest::Contains("int64 targets"), Error);
+  CHECK_THROWS_WITH_AS(
+      F::cross_entropy(zeros({2, 3}), tensor({0, 1}, kInt64), {.weight = ones({2})}),
+      "cross_entropy: expected a weight of 3 float32 values (one per class), got float32 [2]",
+      Error);
 }
 
 TEST_CASE("dropout: training only, seeded, and unbiased") {

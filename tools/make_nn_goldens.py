@@ -156,6 +156,30 @@ def make_nn(tensors):
         out.backward(gout)
         tensors[f"loss.{name}.x"], tensors[f"loss.{name}.out"] = x0, out.detach()
         tensors[f"loss.{name}.gout"], tensors[f"loss.{name}.grad"] = gout, x.grad
+    # Class weights with ignore_index and label smoothing, per pixel; softplus's beta and
+    # threshold (values on both sides of the threshold). Their own generator, so the tensors
+    # above keep their values.
+    gen2 = torch.Generator().manual_seed(29)
+    pixels = torch.randn(2, 3, 4, 5, generator=gen2, dtype=torch.float64)
+    pixel_t = torch.randint(0, 3, (2, 4, 5), generator=gen2)
+    pixel_t[0, 1, :3] = -100
+    weight = torch.tensor([0.2, 1.0, 3.0], dtype=torch.float64)
+    wide = torch.randn(4, 6, generator=gen2, dtype=torch.float64) * 4
+    more = {
+        "ce_weighted_spatial_mean": (lambda x: F.cross_entropy(x, pixel_t, weight=weight, label_smoothing=0.1), pixels),
+        "ce_weighted_spatial_sum": (lambda x: F.cross_entropy(x, pixel_t, weight=weight, reduction="sum"), pixels),
+        "ce_weighted_spatial_none": (lambda x: F.cross_entropy(x, pixel_t, weight=weight, reduction="none"), pixels),
+        "softplus_beta2_threshold5": (lambda x: F.softplus(x, beta=2, threshold=5), wide),
+        "softplus_default": (lambda x: F.softplus(x), wide),
+    }
+    tensors["loss.pixel_target"], tensors["loss.class_weight"] = pixel_t, weight
+    for name, (fn, x0) in more.items():
+        x = x0.clone().requires_grad_()
+        out = fn(x)
+        gout = torch.randn(tuple(out.shape), generator=gen2, dtype=torch.float64)
+        out.backward(gout)
+        tensors[f"loss.{name}.x"], tensors[f"loss.{name}.out"] = x0, out.detach()
+        tensors[f"loss.{name}.gout"], tensors[f"loss.{name}.grad"] = gout, x.grad
 
 
 def make_optim(tensors):
