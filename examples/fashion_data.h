@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 
+#include "fashion_scenes.h"
+
 namespace ember::examples {
 
 constexpr double kFashionMean = 0.2860, kFashionStd = 0.3530;
@@ -73,6 +75,22 @@ inline std::shared_ptr<data::Dataset> load_fashion_part(const std::string& folde
 inline Split load_fashion_mnist(const std::string& folder, int64_t limit, bool augment) {
   return {load_fashion_part(folder, "train", limit, augment),
           load_fashion_part(folder, "t10k", limit, false)};
+}
+
+/// Fashion scenes (fashion_scenes.h) from Fashion-MNIST's items in `folder`: `count` training
+/// scenes from the training items, count / 5 test scenes from the test items (at least one),
+/// each set drawn from its own seed. `limit` > 0 keeps the first `limit` items of each part.
+inline Split load_scenes(const std::string& folder, int64_t count, int64_t limit, uint64_t seed) {
+  auto part = [&](const std::string& name, int64_t scenes, uint64_t part_seed) {
+    Tensor x = data::load_idx(idx_file(folder, name + "-images-idx3-ubyte"), kFloat32);
+    Tensor y = data::load_idx(idx_file(folder, name + "-labels-idx1-ubyte"), kInt64);
+    if (limit > 0 && limit < x.size(0)) {
+      x = narrow(x, 0, 0, limit);
+      y = narrow(y, 0, 0, limit);
+    }
+    return std::make_shared<FashionScenes>(x / 255.0, y, scenes, part_seed);
+  };
+  return {part("train", count, seed), part("t10k", std::max<int64_t>(1, count / 5), seed + 1)};
 }
 
 /// The classes the models tell apart (Fashion-MNIST's ten).

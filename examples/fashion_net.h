@@ -15,25 +15,31 @@ namespace ember::examples {
 
 class FashionNet : public nn::Module {
  public:
-  /// attention: "efficient" (EfficientAttention2d), "dot" (DotProductAttention2d) or "none"
+  /// attention: "efficient" (EfficientAttention2d), "dot" (DotProductAttention2d in blocks),
+  /// "dot-full" (the same with the whole map) or "none"
   /// (identity), with in = key = value = 32 channels and 4 heads. The layers are built in
   /// PyTorch's order, so after the same seed they start from the PyTorch model's weights.
   explicit FashionNet(const std::string& attention = "none") : Module("FashionNet") {
     using namespace nn;
     using List = std::initializer_list<std::shared_ptr<Module>>;
-    if (attention != "efficient" && attention != "dot" && attention != "none")
-      fail("FashionNet: attention must be efficient, dot or none, got '", attention, "'");
+    if (attention != "efficient" && attention != "dot" && attention != "dot-full" &&
+        attention != "none")
+      fail("FashionNet: attention must be efficient, dot, dot-full or none, got '", attention, "'");
     block1 = register_module(
         "block1", std::make_shared<Sequential>(List{
                       std::make_shared<Conv2d>(Conv2dOptions{
                           .in_channels = 1, .out_channels = 32, .kernel_size = 3, .padding = 1}),
                       std::make_shared<BatchNorm2d>(32), std::make_shared<ReLU>(),
                       std::make_shared<MaxPool2d>(2)}));
-    AttentionOptions o{
-        .in_channels = 32, .key_channels = 32, .value_channels = 32, .head_count = 4};
+    AttentionOptions o{.in_channels = 32,
+                       .key_channels = 32,
+                       .value_channels = 32,
+                       .head_count = 4,
+                       .blocked = attention != "dot-full"};
     std::shared_ptr<Module> block;
     if (attention == "efficient") block = std::make_shared<EfficientAttention2d>(o);
-    if (attention == "dot") block = std::make_shared<DotProductAttention2d>(o);
+    if (attention == "dot" || attention == "dot-full")
+      block = std::make_shared<DotProductAttention2d>(o);
     attn = register_module("attn", block ? block : std::make_shared<Identity>());
     block2 = register_module(
         "block2", std::make_shared<Sequential>(List{

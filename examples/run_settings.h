@@ -17,14 +17,26 @@
 #include "checkpoint.h"
 #include "fashion_net.h"
 #include "fashion_vit.h"
+#include "scene_net.h"
 #include "train_config.h"
 
 namespace ember::examples {
 
-/// The model the settings name: FashionNet or FashionViT with their attention.
+/// The model the settings name: FashionNet, FashionViT or SceneNet with their attention.
 inline std::shared_ptr<nn::Module> make_model(const Config& c) {
   if (c.model == "vit") return std::make_shared<FashionViT>(c.attention);
+  if (c.model == "scenes") return std::make_shared<SceneNet>(c.attention);
   return std::make_shared<FashionNet>(c.attention);
+}
+
+/// The classes the model tells apart: Fashion-MNIST's ten, or the scenes' three per pixel.
+inline int64_t class_count(const Config& c) { return c.model == "scenes" ? 3 : 10; }
+
+/// The loss's settings: the scenes weigh background pixels, about 70% of those counted, less
+/// (so that a model cannot score well by painting everything background).
+inline nn::CrossEntropyArgs loss_args(const Config& c) {
+  if (c.model != "scenes") return {};
+  return {.weight = tensor({0.3, 1.0, 1.0})};
 }
 
 /// The optimizer the settings name over `model`'s parameters (SGD with momentum 0.9).
@@ -46,12 +58,12 @@ inline std::string number_text(double v) {
 
 /// The settings a checkpoint records beside the state (every one settings_from reads back).
 inline Metadata checkpoint_metadata(const Config& c, int epoch) {
-  return {{"epoch", std::to_string(epoch)},  {"model", c.model},
-          {"attention", c.attention},        {"optimizer", c.optimizer},
-          {"schedule", c.schedule},          {"epochs", std::to_string(c.epochs)},
-          {"seed", std::to_string(c.seed)},  {"batch_size", std::to_string(c.batch_size)},
-          {"lr", number_text(c.lr)},         {"weight_decay", number_text(c.weight_decay)},
-          {"augment", c.augment ? "1" : "0"}};
+  return {{"epoch", std::to_string(epoch)},   {"model", c.model},
+          {"attention", c.attention},         {"optimizer", c.optimizer},
+          {"schedule", c.schedule},           {"epochs", std::to_string(c.epochs)},
+          {"seed", std::to_string(c.seed)},   {"batch_size", std::to_string(c.batch_size)},
+          {"lr", number_text(c.lr)},          {"weight_decay", number_text(c.weight_decay)},
+          {"augment", c.augment ? "1" : "0"}, {"scenes", std::to_string(c.scenes)}};
 }
 
 // A setting the checkpoint recorded: adopted when its flag was not given; given with another
@@ -83,11 +95,12 @@ inline int settings_from(const Checkpoint& k, Config& c) {
   const char* other_model = "its weights belong to that model";
   reconcile(
       c, "--model", c.model,
-      std::optional(metadata_choice(k, "model", {"fashionnet", "vit"}).value_or("fashionnet")),
+      std::optional(
+          metadata_choice(k, "model", {"fashionnet", "vit", "scenes"}).value_or("fashionnet")),
       other_model);
   apply_model_defaults(c);
   reconcile(c, "--attention", c.attention,
-            metadata_choice(k, "attention", {"efficient", "dot", "none"}), other_model);
+            metadata_choice(k, "attention", {"efficient", "dot", "dot-full", "none"}), other_model);
   reconcile(c, "--optimizer", c.optimizer,
             metadata_choice(k, "optimizer", {"adam", "adamw", "sgd"}),
             "its optimizer state belongs to that optimizer");
@@ -101,6 +114,8 @@ inline int settings_from(const Checkpoint& k, Config& c) {
             /*quiet=*/true);
   reconcile(c, "--batch-size", c.batch_size,
             metadata_int<int64_t>(k, "batch_size", 1, int64_t{1} << 24), cycle);
+  reconcile(c, "--scenes", c.scenes, metadata_int<int64_t>(k, "scenes", 1, int64_t{1} << 24),
+            cycle);
   reconcile(c, "--seed", c.seed, metadata_int<uint64_t>(k, "seed", 0, UINT64_MAX));
   reconcile(c, "--lr", c.lr, metadata_number(k, "lr", 0, kUnbounded), cycle);
   reconcile(c, "--weight-decay", c.weight_decay, metadata_number(k, "weight_decay", 0, kUnbounded));

@@ -24,7 +24,7 @@ struct UsageError {
 struct Config {
   std::string model = "fashionnet";
   int epochs = 2, stop_after = 0;
-  int64_t batch_size = 64, limit = 0;
+  int64_t batch_size = 64, limit = 0, scenes = 10000;
   double lr = 1e-3, weight_decay = 0;
   std::string optimizer = "adam", attention = "efficient", schedule = "none";
   int threads = 0;
@@ -60,9 +60,11 @@ inline CLI::Validator finite_in(double lo, double hi = kUnbounded, bool lo_open 
 /// Every flag of the program, bound to its field of `c`.
 inline void add_flags(CLI::App& app, Config& c) {
   app.add_option("--model", c.model,
-                 "fashionnet (W1; default: 2 epochs, batch 64, adam) or vit (W5; default: 3 "
-                 "epochs, batch 128, adamw with weight decay 0.05, onecycle)")
-      ->check(CLI::IsMember({"fashionnet", "vit"}));
+                 "fashionnet (W1; default: 2 epochs, batch 64, adam), vit (W5; default: 3 "
+                 "epochs, batch 128, adamw with weight decay 0.05, onecycle) or scenes "
+                 "(SceneNet on fashion scenes, per-pixel labels; default: 4 epochs, batch 32, "
+                 "adam at 2e-3, onecycle)")
+      ->check(CLI::IsMember({"fashionnet", "vit", "scenes"}));
   app.add_option("--epochs", c.epochs, "epochs to train (default: the model's)")
       ->check(CLI::Range(1, 1000000));
   app.add_option("--batch-size", c.batch_size, "batch size (default: the model's)")
@@ -77,8 +79,9 @@ inline void add_flags(CLI::App& app, Config& c) {
   app.add_option("--schedule", c.schedule,
                  "learning-rate schedule: none or onecycle (OneCycleLR over all steps)")
       ->check(CLI::IsMember({"none", "onecycle"}));
-  app.add_option("--attention", c.attention, "efficient, dot or none (fashionnet only)")
-      ->check(CLI::IsMember({"efficient", "dot", "none"}));
+  app.add_option("--attention", c.attention,
+                 "efficient, dot (in blocks), dot-full (the whole map) or none (not for vit)")
+      ->check(CLI::IsMember({"efficient", "dot", "dot-full", "none"}));
   app.add_option(
          "--threads", c.threads,
          "threads (default: all cores, or EMBER_NUM_THREADS); the results do not depend on it")
@@ -110,6 +113,9 @@ inline void add_flags(CLI::App& app, Config& c) {
                  "ends, naming the ranks that did not arrive (default 1800, as PyTorch's)")
       ->check(finite_in(0, 1e7, /*lo_open=*/true));
   app.add_flag("--eval-only", c.eval_only, "only evaluate the --resume checkpoint on the test set");
+  app.add_option("--scenes", c.scenes,
+                 "scenes: training scenes per epoch (the test set has a fifth as many)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
   app.add_option("--limit", c.limit, "train (and test) on the first N images, for a quick try")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--metrics", c.metrics, "CSV of per-epoch metrics");
@@ -138,12 +144,20 @@ inline void record_given(const CLI::App& app, Config& c) {
     if (option->count() > 0) c.given.insert(option->get_name());
 }
 
-/// The peer's recipe for FashionViT (WORKLOADS.md W5), where the user set nothing.
+/// Each model's recipe where the user set nothing: the peer's for FashionViT (WORKLOADS.md W5),
+/// SceneNet's own.
 inline void apply_model_defaults(Config& c) {
-  if (c.model != "vit") return;
   auto unless_given = [&](const char* flag, auto& field, auto value) {
     if (!c.given.count(flag)) field = value;
   };
+  if (c.model == "scenes") {
+    unless_given("--epochs", c.epochs, 4);
+    unless_given("--batch-size", c.batch_size, int64_t{32});
+    unless_given("--lr", c.lr, 2e-3);
+    unless_given("--schedule", c.schedule, std::string("onecycle"));
+    return;
+  }
+  if (c.model != "vit") return;
   unless_given("--epochs", c.epochs, 3);
   unless_given("--batch-size", c.batch_size, int64_t{128});
   unless_given("--optimizer", c.optimizer, std::string("adamw"));

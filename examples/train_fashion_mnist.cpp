@@ -23,6 +23,7 @@
 #include <sstream>
 
 #include "checkpoint.h"
+#include "confusion.h"
 #include "fashion_data.h"
 #include "job_ranks.h"
 #include "progress_bar.h"
@@ -39,6 +40,7 @@ namespace {
 
 // ---- data
 examples::Split load_data(const Config& c) {
+  if (c.model == "scenes") return examples::load_scenes(c.data, c.scenes, c.limit, c.seed);
   if (!c.image_folder.empty()) return examples::load_image_folder(c.image_folder, c.augment);
   return examples::load_fashion_mnist(c.data, c.limit, c.augment);
 }
@@ -54,34 +56,46 @@ std::unique_ptr<optim::LRScheduler> make_schedule(const Config& c, optim::Optimi
 }
 
 // ---- the loop
-// Test loss and accuracy over the whole test set; distributed, each rank takes its shard and
-// the sums are added over ranks.
-std::pair<double, double> evaluate(nn::Module& model, const data::Dataset& test,
-                                   const examples::Ranks& ranks) {
+// Test loss, accuracy and (per pixel) mean IoU over the whole test set; distributed, each rank
+// takes its shard and the sums are added over ranks. The loss is the mean over every prediction
+// counted, weighted as the training loss weighs it.
+struct TestMetrics {
+  double loss, accuracy, mean_iou;
+};
+
+TestMetrics evaluate(const Config& c, nn::Module& model, const data::Dataset& test,
+                     const examples::Ranks& ranks) {
   model.eval();
   NoGradGuard no_grad;
   data::DataLoader loader(std::shared_ptr<const data::Dataset>(&test, [](const data::Dataset*) {}),
                           {.batch_size = 256, .sampler = ranks.shard(test.size(), false, 0)});
-  std::vector<double> sums{0, 0};  // loss, correct
+  nn::CrossEntropyArgs loss = examples::loss_args(c);
+  loss.reduction = nn::Reduction::Sum;
+  examples::Confusion confusion(examples::class_count(c));
+  std::vector<double> sums{0};
   while (auto batch = loader.next()) {
     Tensor out = model(batch->data);
-    sums[0] += nn::functional::cross_entropy(out, batch->targets, {.reduction = nn::Reduction::Sum})
-                   .item<double>();
-    sums[1] += sum(eq(argmax(out, 1), batch->targets)).item<double>();
+    sums[0] += nn::functional::cross_entropy(out, batch->targets, loss).item<double>();
+    confusion.add(out, batch->targets);
   }
   ranks.sum(sums);
+  confusion.sum_over([&](std::vector<double>& v) { ranks.sum(v); });
+  double weight = 0;  // the predictions counted, each with its class's weight
+  for (int64_t k = 0; k < examples::class_count(c); ++k)
+    weight += confusion.target_count(k) *
+              (loss.weight.defined() ? select(loss.weight, 0, k).item<double>() : 1.0);
   model.train();
-  return {sums[0] / test.size(), sums[1] / test.size()};
+  return {sums[0] / weight, confusion.accuracy(), confusion.mean_iou()};
 }
 
 // Images per second of evaluate() over the test set: the median of 3 timed passes after one
 // warm-up pass, as the PyTorch peer measures it.
-double inference_images_per_s(nn::Module& model, const data::Dataset& test,
+double inference_images_per_s(const Config& c, nn::Module& model, const data::Dataset& test,
                               const examples::Ranks& ranks) {
   std::vector<double> seconds;
   for (int pass = 0; pass < 4; ++pass) {
     auto t0 = std::chrono::steady_clock::now();
-    evaluate(model, test, ranks);
+    evaluate(c, model, test, ranks);
     if (pass > 0)
       seconds.push_back(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -114,13 +128,15 @@ EpochMetrics train_epoch(Trainer& t, int epoch) {
   t.loader.start_epoch(epoch - 1);  // the loader counts epochs from 0
   const int64_t steps_per_epoch = t.loader.batches_per_epoch();
   examples::Progress progress(epoch, t.config.epochs, steps_per_epoch);
-  double loss_sum = 0, correct = 0;
+  double loss_sum = 0;
   int64_t seen = 0, batch_index = 0;
+  const nn::CrossEntropyArgs loss_args = examples::loss_args(t.config);
+  examples::Confusion confusion(examples::class_count(t.config));
   auto t0 = std::chrono::steady_clock::now();
   while (auto batch = t.loader.next()) {
     t.optimizer.zero_grad();
     Tensor out = t.trained(batch->data);
-    Tensor loss = nn::functional::cross_entropy(out, batch->targets);
+    Tensor loss = nn::functional::cross_entropy(out, batch->targets, loss_args);
     double batch_loss = loss.item<double>();
     // A NaN or infinite loss stops the run before the weights take it (the last checkpoint
     // stays good). Under --detect-anomaly the backward runs first, to name the op.
@@ -133,12 +149,9 @@ EpochMetrics train_epoch(Trainer& t, int epoch) {
     int64_t b = batch->targets.size(0);
     loss_sum += batch_loss * b;
     t.curve.add((epoch - 1) * steps_per_epoch + batch_index + 1, batch_loss);
-    {
-      NoGradGuard no_grad;
-      correct += sum(eq(argmax(out, 1), batch->targets)).item<double>();
-    }
+    confusion.add(out, batch->targets);
     seen += b;
-    progress.update(++batch_index, loss_sum / seen, correct / seen, seen);
+    progress.update(++batch_index, loss_sum / seen, confusion.accuracy(), seen);
     if (!t.config.log_steps.empty()) {  // the global batch's loss: every rank's part, weighted
       std::vector<double> step{batch_loss * b, static_cast<double>(b)};
       t.ranks.sum(step);
@@ -146,31 +159,39 @@ EpochMetrics train_epoch(Trainer& t, int epoch) {
         t.step_log << std::setprecision(9) << step[0] / step[1] << "\n" << std::flush;
     }
   }
-  std::vector<double> totals{loss_sum, correct, static_cast<double>(seen)};
+  std::vector<double> totals{loss_sum, static_cast<double>(seen)};
   t.ranks.sum(totals);
+  confusion.sum_over([&](std::vector<double>& v) { t.ranks.sum(v); });
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (std::string comm = t.ranks.communication_report(batch_index); !comm.empty())
     std::printf("%s\n", comm.c_str());
   EpochMetrics m{};
   m.epoch = epoch;
-  m.train_loss = totals[0] / totals[2];
-  m.train_accuracy = totals[1] / totals[2];
-  m.images_per_s = totals[2] / seconds;
+  m.train_loss = totals[0] / totals[1];
+  m.train_accuracy = confusion.accuracy();
+  m.images_per_s = totals[1] / seconds;
   m.seconds = seconds;
   return m;
 }
 
+std::string miou_text(double miou) {
+  char text[40];
+  std::snprintf(text, sizeof text, ", test mIoU %.2f%%", 100 * miou);
+  return text;
+}
+
 void print_summary(const std::vector<EpochMetrics>& rows) {
-  std::printf("\n%5s %11s %10s %10s %9s %8s\n", "epoch", "train loss", "train acc", "test loss",
-              "test acc", "img/s");
+  std::printf("\n%5s %11s %10s %10s %9s %9s %8s\n", "epoch", "train loss", "train acc", "test loss",
+              "test acc", "test mIoU", "img/s");
   for (const auto& r : rows)
-    std::printf("%5d %11.4f %9.2f%% %10.4f %8.2f%% %8.0f\n", r.epoch, r.train_loss,
-                100 * r.train_accuracy, r.test_loss, 100 * r.test_accuracy, r.images_per_s);
+    std::printf("%5d %11.4f %9.2f%% %10.4f %8.2f%% %8.2f%% %8.0f\n", r.epoch, r.train_loss,
+                100 * r.train_accuracy, r.test_loss, 100 * r.test_accuracy, 100 * r.test_miou,
+                r.images_per_s);
 }
 
 // Combinations of flags that cannot run: a usage error (exit status 2) before anything runs.
 void check_usage(const Config& c) {
-  if (c.model == "vit" && c.attention == "none")
+  if (c.model == "vit" && c.attention != "efficient" && c.attention != "dot")
     throw examples::UsageError{"--model vit needs --attention efficient or dot"};
   if (c.eval_only && c.resume.empty())
     throw examples::UsageError{"--eval-only needs --resume CHECKPOINT"};
@@ -241,8 +262,9 @@ int run(Config c, const examples::Ranks& ranks) {
       (long long)split.test->size(), to_string(blas_info()).c_str(),
       flush_denormal() ? "flushed to zero" : "kept (IEEE)");
   if (c.eval_only) {
-    auto [loss, acc] = evaluate(*model, *split.test, ranks);
-    std::printf("test loss %.4f, test accuracy %.2f%%\n", loss, 100 * acc);
+    TestMetrics t = evaluate(c, *model, *split.test, ranks);
+    std::printf("test loss %.4f, test accuracy %.2f%%, test mIoU %.2f%%\n", t.loss,
+                100 * t.accuracy, 100 * t.mean_iou);
     return 0;
   }
   std::optional<autograd::DetectAnomalyGuard> anomaly;
@@ -258,14 +280,18 @@ int run(Config c, const examples::Ranks& ranks) {
   int last = c.stop_after > 0 ? std::min(c.stop_after, c.epochs) : c.epochs;
   for (int epoch = start + 1; epoch <= last; ++epoch) {
     EpochMetrics m = train_epoch(trainer, epoch);
-    std::tie(m.test_loss, m.test_accuracy) = evaluate(*model, *split.test, ranks);
+    TestMetrics test = evaluate(c, *model, *split.test, ranks);
+    m.test_loss = test.loss;
+    m.test_accuracy = test.accuracy;
+    m.test_miou = test.mean_iou;
     m.rss_mib = examples::resident_mib();
     rows.push_back(m);
     std::printf(
         "epoch %d: train loss %.4f, train accuracy %.2f%%, %.0f img/s | test loss %.4f, test "
-        "accuracy %.2f%% | resident %.0f MiB\n",
+        "accuracy %.2f%%%s | resident %.0f MiB\n",
         epoch, m.train_loss, 100 * m.train_accuracy, m.images_per_s, m.test_loss,
-        100 * m.test_accuracy, m.rss_mib);
+        100 * m.test_accuracy, c.model == "scenes" ? miou_text(m.test_miou).c_str() : "",
+        m.rss_mib);
     if (!c.save.empty() && ranks.lead())
       examples::save_checkpoint(c.save, *model, *optimizer,
                                 examples::checkpoint_metadata(c, epoch));
@@ -279,9 +305,10 @@ int run(Config c, const examples::Ranks& ranks) {
   print_summary(rows);
   if (!c.plot.empty() && ranks.lead()) examples::write_plot(c.plot, rows, curve);
   std::printf("inference: %.0f img/s at batch 256 (median of 3 passes over the test set)\n",
-              inference_images_per_s(*model, *split.test, ranks));
+              inference_images_per_s(c, *model, *split.test, ranks));
   std::printf("peak resident memory: %.0f MiB\n", examples::peak_resident_mib());
-  std::printf("final test accuracy: %.2f%%\n", 100 * rows.back().test_accuracy);
+  std::printf("final test accuracy: %.2f%%%s\n", 100 * rows.back().test_accuracy,
+              c.model == "scenes" ? miou_text(rows.back().test_miou).c_str() : "");
   return 0;
 }
 

@@ -20,6 +20,7 @@ namespace ember::examples {
 struct EpochMetrics {
   int epoch;
   double train_loss, train_accuracy, test_loss, test_accuracy, images_per_s, seconds, rss_mib;
+  double test_miou;  // mean IoU over the classes (per pixel for the scenes)
 };
 
 /// Resident memory of this process now (VmRSS) or at its peak (VmHWM), from /proc/self/status
@@ -36,10 +37,11 @@ inline double peak_resident_mib() { return status_mib("VmHWM:"); }
 inline void write_metrics(const std::string& path, const std::vector<EpochMetrics>& rows) {
   std::ostringstream out;
   out << "epoch,train_loss,train_accuracy,test_loss,test_accuracy,train_images_per_s,"
-         "train_seconds,resident_mib\n";
+         "train_seconds,resident_mib,test_miou\n";
   for (const auto& r : rows)
     out << r.epoch << ',' << r.train_loss << ',' << r.train_accuracy << ',' << r.test_loss << ','
-        << r.test_accuracy << ',' << r.images_per_s << ',' << r.seconds << ',' << r.rss_mib << '\n';
+        << r.test_accuracy << ',' << r.images_per_s << ',' << r.seconds << ',' << r.rss_mib << ','
+        << r.test_miou << '\n';
   write_file_atomically(path, out.str(), "write_metrics");
 }
 
