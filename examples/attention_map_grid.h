@@ -5,12 +5,10 @@
 
 #include <ember/ember.h>
 
+#include "fashion_data.h"  // kFashionMean, kFashionStd
 #include "fashion_net.h"
 
 namespace ember::examples {
-
-/// Fashion-MNIST's pixel mean and standard deviation (of the training images, over 255).
-constexpr double kFashionMean = 0.2860, kFashionStd = 0.3530;
 
 /// Raw (N, 28, 28) pixels in [0, 255] as the network's (N, 1, 28, 28) input.
 inline Tensor fashion_input(const Tensor& raw) {

@@ -14,6 +14,7 @@
 
 namespace ember::examples {
 
+/// Fashion-MNIST's pixel mean and standard deviation (of the training images, over 255).
 constexpr double kFashionMean = 0.2860, kFashionStd = 0.3530;
 
 struct Split {
