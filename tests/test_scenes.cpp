@@ -4,6 +4,7 @@
 #include <set>
 
 #include "../examples/fashion_scenes.h"
+#include "../examples/run_settings.h"
 #include "programs.h"
 
 using namespace ember;
@@ -47,6 +48,44 @@ TEST_CASE("fashion scenes: the other items match the reference's class half the 
   CHECK(same + other == 1200);  // three items besides the reference in every scene
   CHECK(same > 540);            // 600 expected; 4 standard deviations is 70
   CHECK(same < 660);
+}
+
+// tools/make_scene_goldens.py: PyTorch's SceneNet (tools/scenes_torch.py) from
+// torch.manual_seed(0), 20 SGD steps (momentum 0.9) on scenes of seed 9, its loss at each step.
+TEST_CASE("SceneNet follows PyTorch's 20-step training trajectory from the same weights") {
+  TensorMap g = load_safetensors(std::string(EMBER_GOLDEN_DIR) + "/scenes.safetensors");
+  TensorMap weights;
+  for (const auto& [k, v] : g)
+    if (k.rfind("trajectory.model.", 0) == 0) weights.emplace(k.substr(17), v);
+  examples::SceneNet net("efficient");
+  net.load_state_dict(weights);
+  examples::FashionScenes scenes(g.at("items"), g.at("labels"), 80, 9);
+  optim::SGD sgd(net.parameters(), {.lr = 0.05, .momentum = 0.9});
+  examples::Config c;
+  c.model = "scenes";
+  Tensor expected = g.at("trajectory.losses");
+  Generator unused;
+  double worst = 0;
+  for (int64_t step = 0; step < 20; ++step) {
+    std::vector<Tensor> x, y;
+    for (int64_t j = 0; j < 4; ++j) {
+      data::Example e = scenes.get(4 * step + j, unused);
+      x.push_back(e.data);
+      y.push_back(e.target);
+    }
+    sgd.zero_grad();
+    Tensor loss =
+        nn::functional::cross_entropy(net(stack(x, 0)), stack(y, 0), examples::loss_args(c));
+    loss.backward();
+    sgd.step();
+    double want = select(expected, 0, step).item<double>(), got = loss.item<double>();
+    CAPTURE(step);
+    CHECK(std::abs(got - want) < 1e-4);
+    worst = std::max(worst, std::abs(got - want));
+  }
+  MESSAGE("largest difference from PyTorch's loss over 20 steps: ", worst, " (first loss ",
+          select(expected, 0, 0).item<double>(), ", last ", select(expected, 0, 19).item<double>(),
+          ")");
 }
 
 TEST_CASE(
