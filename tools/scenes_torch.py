@@ -9,13 +9,24 @@ from torch.nn import functional as f
 SIZE, CELL, ITEM, IGNORE, THRESHOLD, TINT = 64, 32, 28, -100, 0.2, 0.5
 
 
+_by_class = {}
+
+
+def classes_of(labels):
+    """Per class, the indices of its items in ascending order (computed once per label set)."""
+    key = (labels.data_ptr(), len(labels))
+    if key not in _by_class:
+        _by_class[key] = [torch.nonzero(labels == k).flatten().tolist() for k in range(10)]
+    return _by_class[key]
+
+
 def draw(items, labels, seed, i):
     g = torch.Generator().manual_seed((seed * 1000003 + i) % 2**32)
 
     def pick(n):
         return int(torch.randint(0, n, (1,), generator=g).item())
 
-    by_class = [[j for j in range(len(labels)) if labels[j] == k] for k in range(10)]
+    by_class = classes_of(labels)
     image = torch.zeros(1, SIZE, SIZE)
     target = torch.zeros(SIZE, SIZE, dtype=torch.int64)
     reference_cell = pick(4)
