@@ -260,3 +260,11 @@ TEST_CASE("post-accumulate-grad hooks run once per backward, after .grad() holds
   CHECK_THROWS_WITH_AS((w * 2.0).register_post_accumulate_grad_hook([](const Tensor&) {}),
                        doctest::Contains("only a leaf that requires grad"), Error);
 }
+
+TEST_CASE("to between float32 and float64 passes gradients back in the input's dtype") {
+  Tensor x = randn({3}, kFloat32).requires_grad_();
+  Tensor y = sum(to(x, kFloat64) * tensor({1.0, 2.0, 3.0}, kFloat64));
+  y.backward();
+  CHECK(x.grad().dtype() == kFloat32);
+  CHECK(ember::testing::values(x.grad()) == std::vector<double>{1, 2, 3});
+}

@@ -396,11 +396,3 @@ TEST_CASE("non-differentiable ops never record") {
     CHECK(r.dtype() == kInt64);
   }
 }
-
-TEST_CASE("to between float32 and float64 passes gradients back in the input's dtype") {
-  Tensor x = randn({3}, kFloat32).requires_grad_();
-  Tensor y = sum(to(x, kFloat64) * tensor({1.0, 2.0, 3.0}, kFloat64));
-  y.backward();
-  CHECK(x.grad().dtype() == kFloat32);
-  CHECK(ember::testing::values(x.grad()) == std::vector<double>{1, 2, 3});
-}
