@@ -4,7 +4,8 @@
 # no attention; each trained by the main job with the same seeds, settings and threads. Prints
 # one row per variant and seed: mean seconds per epoch, peak resident memory, final test mean
 # IoU and pixel accuracy; then each attention's time against efficient attention's.
-# Usage: bench/compare_scenes.sh BUILD_DIR [SEEDS...]      (default seed 0; extra flags in FLAGS)
+# Usage: bench/compare_scenes.sh BUILD_DIR [SEEDS...]      (default seed 0; extra flags in FLAGS;
+#   KEEP=FOLDER keeps each run's checkpoint there, for examples/scene_pictures)
 #   needs dataset-fashion-mnist
 set -euo pipefail
 build="$1"
@@ -17,9 +18,11 @@ printf "%-10s %5s %12s %14s %10s %10s\n" attention seed "s / epoch" "peak RSS Mi
 for seed in "${seeds[@]}"; do
   for attention in efficient dot dot-full none; do
     log="$out/$attention.$seed.log"
+    keep=()
+    [ -n "${KEEP:-}" ] && keep=(--save "$KEEP/$attention.$seed.safetensors")
     # shellcheck disable=SC2086
     "$build/examples/train_fashion_mnist" --model scenes --attention "$attention" --seed "$seed" \
-      --threads 2 --metrics "$out/$attention.$seed.csv" ${FLAGS:-} </dev/null >"$log"
+      --threads 2 --metrics "$out/$attention.$seed.csv" "${keep[@]}" ${FLAGS:-} </dev/null >"$log"
     seconds=$(awk -F, 'NR > 1 { s += $7; n++ } END { printf "%.1f", s / n }' "$out/$attention.$seed.csv")
     rss=$(sed -n 's/^peak resident memory: \([0-9]*\) MiB/\1/p' "$log")
     miou=$(sed -n 's/^final test accuracy: \([0-9.]*\)%, test mIoU \([0-9.]*\)%/\2/p' "$log")

@@ -13,6 +13,31 @@
 
 namespace ember::examples {
 
+/// Refuses an attention name the models do not know, naming `model`.
+inline void check_attention(const std::string& model, const std::string& attention) {
+  if (attention != "efficient" && attention != "dot" && attention != "dot-full" &&
+      attention != "none")
+    fail(model, ": attention must be efficient, dot, dot-full or none, got '", attention, "'");
+}
+
+/// The 2-d attention block the models name: "efficient" (EfficientAttention2d), "dot"
+/// (DotProductAttention2d in blocks), "dot-full" (the same holding the whole map) or "none"
+/// (identity); in = key = value = `channels`, `heads` heads.
+inline std::shared_ptr<nn::Module> attention_block(const std::string& model,
+                                                   const std::string& attention, int64_t channels,
+                                                   int64_t heads) {
+  check_attention(model, attention);
+  nn::AttentionOptions o{.in_channels = channels,
+                         .key_channels = channels,
+                         .value_channels = channels,
+                         .head_count = heads,
+                         .blocked = attention != "dot-full"};
+  if (attention == "efficient") return std::make_shared<nn::EfficientAttention2d>(o);
+  if (attention == "dot" || attention == "dot-full")
+    return std::make_shared<nn::DotProductAttention2d>(o);
+  return std::make_shared<nn::Identity>();
+}
+
 class FashionNet : public nn::Module {
  public:
   /// attention: "efficient" (EfficientAttention2d), "dot" (DotProductAttention2d in blocks),
@@ -21,26 +46,15 @@ class FashionNet : public nn::Module {
   /// PyTorch's order, so after the same seed they start from the PyTorch model's weights.
   explicit FashionNet(const std::string& attention = "none") : Module("FashionNet") {
     using namespace nn;
+    check_attention("FashionNet", attention);
     using List = std::initializer_list<std::shared_ptr<Module>>;
-    if (attention != "efficient" && attention != "dot" && attention != "dot-full" &&
-        attention != "none")
-      fail("FashionNet: attention must be efficient, dot, dot-full or none, got '", attention, "'");
     block1 = register_module(
         "block1", std::make_shared<Sequential>(List{
                       std::make_shared<Conv2d>(Conv2dOptions{
                           .in_channels = 1, .out_channels = 32, .kernel_size = 3, .padding = 1}),
                       std::make_shared<BatchNorm2d>(32), std::make_shared<ReLU>(),
                       std::make_shared<MaxPool2d>(2)}));
-    AttentionOptions o{.in_channels = 32,
-                       .key_channels = 32,
-                       .value_channels = 32,
-                       .head_count = 4,
-                       .blocked = attention != "dot-full"};
-    std::shared_ptr<Module> block;
-    if (attention == "efficient") block = std::make_shared<EfficientAttention2d>(o);
-    if (attention == "dot" || attention == "dot-full")
-      block = std::make_shared<DotProductAttention2d>(o);
-    attn = register_module("attn", block ? block : std::make_shared<Identity>());
+    attn = register_module("attn", attention_block("FashionNet", attention, 32, 4));
     block2 = register_module(
         "block2", std::make_shared<Sequential>(List{
                       std::make_shared<Conv2d>(Conv2dOptions{

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "fashion_net.h"  // attention_block
+
 namespace ember::examples {
 
 class SceneNet : public nn::Module {
@@ -40,22 +42,11 @@ class SceneNet : public nn::Module {
         for (const auto& m : part) s->push_back(m);
       return s;
     };
-    if (attention != "efficient" && attention != "dot" && attention != "dot-full" &&
-        attention != "none")
-      fail("SceneNet: attention must be efficient, dot, dot-full or none, got '", attention, "'");
+    check_attention("SceneNet", attention);
     stem = register_module("stem", sequential({conv(1, 16), conv(16, 16)}));
     down = register_module("down", sequential({Layers{std::make_shared<MaxPool2d>(2)}, conv(16, 32),
                                                conv(32, 32, 2), conv(32, 32, 4)}));
-    AttentionOptions o{.in_channels = 32,
-                       .key_channels = 32,
-                       .value_channels = 32,
-                       .head_count = 4,
-                       .blocked = attention != "dot-full"};
-    std::shared_ptr<Module> block = std::make_shared<Identity>();
-    if (attention == "efficient") block = std::make_shared<EfficientAttention2d>(o);
-    if (attention == "dot" || attention == "dot-full")
-      block = std::make_shared<DotProductAttention2d>(o);
-    attn = register_module("attn", block);
+    attn = register_module("attn", attention_block("SceneNet", attention, 32, 4));
     mid = register_module("mid", sequential({conv(32, 32)}));
     up = register_module(
         "up", std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions{

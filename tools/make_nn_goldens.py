@@ -83,6 +83,17 @@ def layer_cases():
     }
 
 
+def record_losses(tensors, cases, gen):
+    """Per case name: (fn, x0) -> loss.<name>.x, .out, .gout (drawn from gen) and .grad."""
+    for name, (fn, x0) in cases.items():
+        x = x0.clone().requires_grad_()
+        out = fn(x)
+        gout = torch.randn(tuple(out.shape), generator=gen, dtype=torch.float64)
+        out.backward(gout)
+        tensors[f"loss.{name}.x"], tensors[f"loss.{name}.out"] = x0, out.detach()
+        tensors[f"loss.{name}.gout"], tensors[f"loss.{name}.grad"] = gout, x.grad
+
+
 def make_nn(tensors):
     gen = torch.Generator().manual_seed(7)
     for name, (factory, shape, kind) in layer_cases().items():
@@ -149,13 +160,7 @@ def make_nn(tensors):
         "bce_logits_none": (lambda x: F.binary_cross_entropy_with_logits(x, prob, reduction="none"), pred),
     }
     tensors["loss.target"], tensors["loss.spatial_target"], tensors["loss.prob"] = target, spatial_t, prob
-    for name, (fn, x0) in cases.items():
-        x = x0.clone().requires_grad_()
-        out = fn(x)
-        gout = torch.randn(tuple(out.shape), generator=gen, dtype=torch.float64)
-        out.backward(gout)
-        tensors[f"loss.{name}.x"], tensors[f"loss.{name}.out"] = x0, out.detach()
-        tensors[f"loss.{name}.gout"], tensors[f"loss.{name}.grad"] = gout, x.grad
+    record_losses(tensors, cases, gen)
     # Class weights with ignore_index and label smoothing, per pixel; softplus's beta and
     # threshold (values on both sides of the threshold). Their own generator, so the tensors
     # above keep their values.
@@ -173,13 +178,7 @@ def make_nn(tensors):
         "softplus_default": (lambda x: F.softplus(x), wide),
     }
     tensors["loss.pixel_target"], tensors["loss.class_weight"] = pixel_t, weight
-    for name, (fn, x0) in more.items():
-        x = x0.clone().requires_grad_()
-        out = fn(x)
-        gout = torch.randn(tuple(out.shape), generator=gen2, dtype=torch.float64)
-        out.backward(gout)
-        tensors[f"loss.{name}.x"], tensors[f"loss.{name}.out"] = x0, out.detach()
-        tensors[f"loss.{name}.gout"], tensors[f"loss.{name}.grad"] = gout, x.grad
+    record_losses(tensors, more, gen2)
 
 
 def make_optim(tensors):
