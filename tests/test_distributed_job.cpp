@@ -118,6 +118,21 @@ TEST_CASE("--distributed: a rank killed mid-epoch ends the job; the last checkpo
   CHECK(out.find("test accuracy") != std::string::npos);
 }
 
+TEST_CASE("--distributed: the scenes' per-pixel model trains on 2 ranks, mean IoU over both") {
+  fs::path dir = scratch("distributed_scenes");
+  ember::testing::write_fake_mnist(dir, 256, 128);
+  std::string out;
+  REQUIRE(mpirun(2,
+                 "--model scenes --data " + dir.string() +
+                     " --scenes 64 --epochs 1 --batch-size 32 --threads 1",
+                 &out) == 0);
+  CHECK_MESSAGE(
+      out.find("SceneNet (attention: efficient), 46179 parameters, 1 threads x 2 ranks") !=
+          std::string::npos,
+      out);
+  CHECK(out.find("test mIoU") != std::string::npos);
+}
+
 TEST_CASE("--distributed: ranks whose datasets differ fail at start-up instead of hanging") {
   fs::path dir = scratch("distributed_mismatch");
   ember::testing::write_fake_mnist(dir, 128, 32);
