@@ -103,9 +103,9 @@ void send_notices(uint64_t seq) {
     if (g.last_notice[r] > 0)
       missing << " (last seen waiting in collective " << g.last_notice[r] << ")";
   }
-  std::string who = count == 0 ? "every rank reached it (are they in different collectives?)"
-                               : (count == 1 ? "rank " : "ranks ") + missing.str() +
-                                     (count == 1 ? " did not arrive" : " did not arrive");
+  std::string who = count == 0
+                        ? "every rank reached it (are they in different collectives?)"
+                        : (count == 1 ? "rank " : "ranks ") + missing.str() + " did not arrive";
   fail("distributed::", op, ": collective ", seq, " did not complete within the ",
        g.timeout.count(), " s timeout on rank ", get_rank(), ": ", who,
        "; the process group cannot go on");
