@@ -52,18 +52,26 @@ inline std::string idx_file(const std::string& folder, const std::string& name) 
 /// the first `limit` of them when limit > 0. Scaled in place, a chunk at a time, so loading
 /// never holds a second copy of the images; an augmented set keeps pixels in [0, 1] and
 /// normalises each sample after its transform.
-inline std::shared_ptr<data::Dataset> load_fashion_part(const std::string& folder,
-                                                        const std::string& part, int64_t limit,
-                                                        bool augment) {
+/// One part of Fashion-MNIST ("train" or "t10k"): images (N, 28, 28) as float32 in [0, 255] and
+/// int64 labels, the first `limit` of them when limit > 0 (copied, so the full set can be freed).
+inline std::pair<Tensor, Tensor> read_fashion_part(const std::string& folder,
+                                                   const std::string& part, int64_t limit) {
   Tensor x = data::load_idx(idx_file(folder, part + "-images-idx3-ubyte"), kFloat32);
   Tensor y = data::load_idx(idx_file(folder, part + "-labels-idx1-ubyte"), kInt64);
   if (x.dim() != 3 || y.dim() != 1 || x.size(0) != y.size(0))
     fail("train_fashion_mnist: images ", shape_str(x.sizes()), " and labels ", shape_str(y.sizes()),
          " do not match");
-  if (limit > 0 && limit < x.size(0)) {  // copies, so the full set can be freed
+  if (limit > 0 && limit < x.size(0)) {
     x = clone(narrow(x, 0, 0, limit));
     y = clone(narrow(y, 0, 0, limit));
   }
+  return {x, y};
+}
+
+inline std::shared_ptr<data::Dataset> load_fashion_part(const std::string& folder,
+                                                        const std::string& part, int64_t limit,
+                                                        bool augment) {
+  auto [x, y] = read_fashion_part(folder, part, limit);
   for (int64_t i = 0; i < x.size(0); i += 4096) {
     Tensor chunk = narrow(x, 0, i, std::min<int64_t>(4096, x.size(0) - i));
     chunk.copy_(augment ? chunk / 255.0 : (chunk / 255.0 - kFashionMean) / kFashionStd);
@@ -83,12 +91,7 @@ inline Split load_fashion_mnist(const std::string& folder, int64_t limit, bool a
 /// each set drawn from its own seed. `limit` > 0 keeps the first `limit` items of each part.
 inline Split load_scenes(const std::string& folder, int64_t count, int64_t limit, uint64_t seed) {
   auto part = [&](const std::string& name, int64_t scenes, uint64_t part_seed) {
-    Tensor x = data::load_idx(idx_file(folder, name + "-images-idx3-ubyte"), kFloat32);
-    Tensor y = data::load_idx(idx_file(folder, name + "-labels-idx1-ubyte"), kInt64);
-    if (limit > 0 && limit < x.size(0)) {
-      x = narrow(x, 0, 0, limit);
-      y = narrow(y, 0, 0, limit);
-    }
+    auto [x, y] = read_fashion_part(folder, name, limit);
     return std::make_shared<FashionScenes>(x / 255.0, y, scenes, part_seed);
   };
   return {part("train", count, seed), part("t10k", std::max<int64_t>(1, count / 5), seed + 1)};

@@ -29,7 +29,7 @@
 
 namespace ember::examples {
 
-constexpr int64_t kSceneSize = 64, kCell = 32, kItem = 28, kSceneClasses = 3;
+constexpr int64_t kSceneSize = 64, kCell = 32, kItem = 28;
 constexpr int64_t kIgnore = -100;
 /// An item pixel: brighter than this (of 1). Fashion-MNIST's items lie on black.
 constexpr float kItemThreshold = 0.2f;

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "checkpoint.h"
+#include "fashion_data.h"  // kClasses
 #include "fashion_net.h"
 #include "fashion_vit.h"
 #include "scene_net.h"
@@ -30,7 +31,9 @@ inline std::shared_ptr<nn::Module> make_model(const Config& c) {
 }
 
 /// The classes the model tells apart: Fashion-MNIST's ten, or the scenes' three per pixel.
-inline int64_t class_count(const Config& c) { return c.model == "scenes" ? 3 : 10; }
+inline int64_t class_count(const Config& c) {
+  return c.model == "scenes" ? SceneNet::kClasses : static_cast<int64_t>(kClasses);
+}
 
 /// The loss's settings: the scenes weigh background pixels, about 70% of those counted, less
 /// (so that a model cannot score well by painting everything background).

@@ -24,6 +24,10 @@ inline std::string read_bytes(const std::filesystem::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+inline void write_bytes(const std::filesystem::path& p, const std::string& bytes) {
+  std::ofstream(p, std::ios::binary) << bytes;
+}
+
 /// A learnable stand-in for Fashion-MNIST: class k images are noise plus a bright row 2k+4.
 inline void write_fake_mnist(const std::filesystem::path& dir, int64_t train, int64_t test) {
   manual_seed(123);

@@ -15,13 +15,10 @@ using ember::testing::read_bytes;
 using ember::testing::scratch;
 using ember::testing::shape;
 using ember::testing::values;
+using ember::testing::write_bytes;
 namespace fs = std::filesystem;
 
 namespace {
-
-void write_bytes(const fs::path& p, const std::string& bytes) {
-  std::ofstream(p, std::ios::binary) << bytes;
-}
 
 int run(const std::string& args, std::string* output = nullptr) {
   return ember::testing::run_training(args, output);

@@ -12,13 +12,10 @@
 using namespace ember;
 using ember::testing::read_bytes;
 using ember::testing::shape;
+using ember::testing::write_bytes;
 namespace fs = std::filesystem;
 
 namespace {
-
-void write_bytes(const fs::path& p, const std::string& bytes) {
-  std::ofstream(p, std::ios::binary) << bytes;
-}
 
 std::string big_endian(uint32_t v) {
   std::string out;
