@@ -20,7 +20,6 @@
 #include <fstream>
 #include <iomanip>
 #include <optional>
-#include <sstream>
 
 #include "checkpoint.h"
 #include "confusion.h"
