@@ -175,10 +175,12 @@ Tensor SavedTensor::unpack() const {
   if (!is_output_ || !GradMode::is_enabled() || !t_running) return data_;
   // create_graph: re-attach the output to the node that made it, so formulas using it are
   // differentiable. The link lives only as long as the tensor the formula builds from it.
+  std::shared_ptr<Node> maker = by_other_node_ ? made_by_.lock() : t_running;
+  if (!maker) return data_;  // its node is gone: nothing can flow back through it any more
   Tensor out = make_view(data_, data_.impl().sizes, data_.impl().strides, data_.storage_offset());
   AutogradMeta& m = meta(out);
   m.requires_grad = true;
-  m.grad_fn = t_running;
+  m.grad_fn = std::move(maker);
   return out;
 }
 

@@ -71,18 +71,21 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t);
 
 /// A tensor kept for backward. Inputs are held as they are; an op's own output is held
 /// detached (it must not own the node that saves it) and re-attached to that node when unpacked
-/// during a create_graph backward. In-place writes after saving are detected by version.
+/// during a create_graph backward: the node running, or `made_by` when another node made it (the
+/// outputs of a custom Function with several outputs). In-place writes after saving are
+/// detected by version.
 class SavedTensor {
  public:
   SavedTensor() = default;
-  SavedTensor(const Tensor& t, bool is_output);
+  SavedTensor(const Tensor& t, bool is_output, std::weak_ptr<Node> made_by = {});
   /// The saved value; throws if it was modified in place since it was saved.
   Tensor unpack() const;
 
  private:
   Tensor data_;
   bool is_output_ = false;
-  bool output_requires_grad_ = false;
+  bool by_other_node_ = false;
+  std::weak_ptr<Node> made_by_;
   uint64_t version_ = 0;
 };
 

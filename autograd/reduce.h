@@ -3,6 +3,7 @@
 // core/kernels/reduce.h.
 #pragma once
 
+#include <concepts>
 #include <utility>
 
 #include "../core/tensor.h"
@@ -14,6 +15,16 @@ Tensor sum(const Tensor& x);
 Tensor sum(const Tensor& x, const Shape& dims, bool keepdim = false);
 Tensor mean(const Tensor& x);
 Tensor mean(const Tensor& x, const Shape& dims, bool keepdim = false);
+/// One dim, as libtorch's x.sum(1): sum(x, {dim}). (A template, so that sum(x, {}) still means
+/// every dim rather than dim 0.)
+template <std::integral I>
+Tensor sum(const Tensor& x, I dim, bool keepdim = false) {
+  return sum(x, Shape{static_cast<int64_t>(dim)}, keepdim);
+}
+template <std::integral I>
+Tensor mean(const Tensor& x, I dim, bool keepdim = false) {
+  return mean(x, Shape{static_cast<int64_t>(dim)}, keepdim);
+}
 /// Variance with Bessel's correction by default (correction = 1), as torch.var; of all elements
 /// without dims.
 Tensor var(const Tensor& x);

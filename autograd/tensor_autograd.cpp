@@ -45,7 +45,8 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t) {
   return acc;
 }
 
-SavedTensor::SavedTensor(const Tensor& t, bool is_output) : is_output_(is_output) {
+SavedTensor::SavedTensor(const Tensor& t, bool is_output, std::weak_ptr<Node> made_by)
+    : is_output_(is_output), by_other_node_(!made_by.expired()), made_by_(std::move(made_by)) {
   if (!t.defined()) return;
   // An output is kept as a fresh alias without autograd state: holding the op's own output
   // (whose grad_fn is the node that saves it) would be a reference cycle.

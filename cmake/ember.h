@@ -3,6 +3,7 @@
 // Area headers can be included on their own: <ember/core/tensor.h>, <ember/autograd/ops.h>.
 #pragma once
 
+#include "autograd/custom_function.h"
 #include "autograd/engine.h"
 #include "autograd/function.h"
 #include "autograd/grad_mode.h"

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <climits>
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>

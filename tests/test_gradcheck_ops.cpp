@@ -106,9 +106,8 @@ std::vector<Line> table() {
          return sum(transpose(x[0], 0, 2), {0, 2});
        },
        {in({2, 3, 4})}},
-      {"sum(Tensor, Shape, bool)",
-       [](const Inputs& x) { return sum(x[0], {1}, true); },
-       {in({2, 3, 4})}},
+      {"sum(Tensor, I, bool)", [](const Inputs& x) { return sum(x[0], 1, true); }, {in({2, 3})}},
+      {"mean(Tensor, I, bool)", [](const Inputs& x) { return x[0].mean(-1); }, {in({2, 3})}},
       {"mean(Tensor)", [](const Inputs& x) { return mean(x[0]); }, {in({3, 4})}},
       {"mean(Tensor, Shape, bool)",
        [](const Inputs& x) {
