@@ -2,13 +2,17 @@
 // group's initial lr (options["initial_lr"], which the first scheduler sets from "lr" and the
 // optimizer's state_dict keeps) and the epoch count, in closed form. Call step() once per epoch (or
 // per batch for OneCycleLR), after optimizer.step(). Construction sets the epoch-0 rate, as
-// PyTorch.
+// PyTorch. ReduceLROnPlateau, which follows a metric rather than the epoch count, is the one
+// with state of its own. Every scheduler has state_dict/load_state_dict; a schedule's arguments
+// are code, not state, so loading checks them against the scheduler's rather than replacing
+// them (PyTorch replaces them).
 #pragma once
 
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "../core/safetensors.h"
 #include "optimizer.h"
 
 namespace ember::optim {
@@ -21,9 +25,17 @@ class LRScheduler {
   int64_t last_epoch() const { return last_epoch_; }
   /// Resumes at a given epoch (for checkpoints).
   void set_last_epoch(int64_t epoch);
+  /// "last_epoch" and the schedule's arguments, as 0-dim float64 tensors.
+  TensorMap state_dict() const;
+  /// Resumes at the saved epoch; every key is read, and the arguments must equal this
+  /// scheduler's (an Error names the first that differs).
+  void load_state_dict(const TensorMap& dict);
 
  protected:
   explicit LRScheduler(Optimizer& optimizer);
+  /// The scheduler's name and constructor arguments, for state_dict and its errors.
+  virtual const char* name() const = 0;
+  virtual std::vector<std::pair<std::string, double>> arguments() const = 0;
   /// The rate of a group with initial rate base_lr at `epoch`.
   virtual double lr_at(double base_lr, int64_t epoch) const = 0;
   /// Other hyperparameters a scheduler sets along with the rate (OneCycleLR's momentum).
@@ -42,6 +54,8 @@ class StepLR : public LRScheduler {
 
  protected:
   double lr_at(double base, int64_t epoch) const override;
+  const char* name() const override { return "StepLR"; }
+  std::vector<std::pair<std::string, double>> arguments() const override;
   int64_t step_size_;
   double gamma_;
 };
@@ -53,6 +67,8 @@ class MultiStepLR : public LRScheduler {
 
  protected:
   double lr_at(double base, int64_t epoch) const override;
+  const char* name() const override { return "MultiStepLR"; }
+  std::vector<std::pair<std::string, double>> arguments() const override;
   std::vector<int64_t> milestones_;
   double gamma_;
 };
@@ -64,6 +80,8 @@ class CosineAnnealingLR : public LRScheduler {
 
  protected:
   double lr_at(double base, int64_t epoch) const override;
+  const char* name() const override { return "CosineAnnealingLR"; }
+  std::vector<std::pair<std::string, double>> arguments() const override;
   int64_t t_max_;
   double eta_min_;
 };
@@ -76,6 +94,8 @@ class LinearLR : public LRScheduler {
 
  protected:
   double lr_at(double base, int64_t epoch) const override;
+  const char* name() const override { return "LinearLR"; }
+  std::vector<std::pair<std::string, double>> arguments() const override;
   double start_, end_;
   int64_t total_;
 };
@@ -88,6 +108,8 @@ class LambdaLR : public LRScheduler {
 
  protected:
   double lr_at(double base, int64_t epoch) const override;
+  const char* name() const override { return "LambdaLR"; }
+  std::vector<std::pair<std::string, double>> arguments() const override;
   std::function<double(int64_t)> factor_;
 };
 
@@ -109,6 +131,8 @@ class OneCycleLR : public LRScheduler {
 
  protected:
   double lr_at(double base, int64_t epoch) const override;
+  const char* name() const override { return "OneCycleLR"; }
+  std::vector<std::pair<std::string, double>> arguments() const override;
   void on_apply(std::vector<ParamGroup>& groups, int64_t epoch) const override;
 
  private:
@@ -119,6 +143,59 @@ class OneCycleLR : public LRScheduler {
   int64_t total_steps_;
   OneCycleLROptions options_;
   std::string momentum_key_;  // "momentum" or "beta1"; empty when momentum is not cycled
+};
+
+/// lr = base * gamma^epoch
+class ExponentialLR : public LRScheduler {
+ public:
+  ExponentialLR(Optimizer& optimizer, double gamma);
+
+ protected:
+  double lr_at(double base, int64_t epoch) const override;
+  const char* name() const override { return "ExponentialLR"; }
+  std::vector<std::pair<std::string, double>> arguments() const override;
+  double gamma_;
+};
+
+/// Multiplies every group's rate by factor when the metric passed to step() has not improved for
+/// more than patience epochs, then waits cooldown epochs, never going below min_lr; as
+/// torch.optim.lr_scheduler.ReduceLROnPlateau. "Improved" is, for mode kMin with threshold_mode
+/// kRel, metric < best (1 - threshold); kAbs: metric < best - threshold (kMax: the other way).
+struct ReduceLROnPlateauOptions {
+  enum Mode { kMin, kMax };
+  enum ThresholdMode { kRel, kAbs };
+  Mode mode = kMin;
+  double factor = 0.1;
+  int64_t patience = 10;
+  double threshold = 1e-4;
+  ThresholdMode threshold_mode = kRel;
+  int64_t cooldown = 0;
+  double min_lr = 0;
+  double eps = 1e-8;  // a reduction smaller than this is skipped
+};
+
+class ReduceLROnPlateau {
+ public:
+  explicit ReduceLROnPlateau(Optimizer& optimizer, const ReduceLROnPlateauOptions& options = {});
+  /// Once per epoch, with the metric it follows (a validation loss, say).
+  void step(double metric);
+  std::vector<double> get_last_lr() const;
+  int64_t last_epoch() const { return last_epoch_; }
+  double best() const { return best_; }
+  int64_t num_bad_epochs() const { return num_bad_epochs_; }
+  /// The counters (last_epoch, best, num_bad_epochs, cooldown_counter) and the options.
+  TensorMap state_dict() const;
+  void load_state_dict(const TensorMap& dict);
+
+ private:
+  bool improves(double metric) const;
+  std::vector<std::pair<std::string, double>> arguments() const;
+  Optimizer& optimizer_;
+  ReduceLROnPlateauOptions options_;
+  int64_t last_epoch_ = 0;
+  double best_;
+  int64_t num_bad_epochs_ = 0;
+  int64_t cooldown_counter_ = 0;
 };
 
 }  // namespace ember::optim

@@ -141,6 +141,7 @@ TEST_CASE("schedulers give torch.optim.lr_scheduler's learning rates") {
            return std::min(1.0, (e + 1) / 4.0) * std::pow(0.8, std::max<int64_t>(0, e - 3));
          });
        }},
+      {"exponential_lr", [](auto& o) { return std::make_unique<optim::ExponentialLR>(o, 0.8); }},
   };
   for (const auto& [name, make] : schedulers) {
     CAPTURE(name);
@@ -157,6 +158,41 @@ TEST_CASE("schedulers give torch.optim.lr_scheduler's learning rates") {
       CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-10));
     }
   }
+}
+
+TEST_CASE("ReduceLROnPlateau reduces the rate where torch.optim.lr_scheduler's does") {
+  TensorMap g = golden();
+  using O = optim::ReduceLROnPlateauOptions;
+  std::vector<std::pair<std::string, O>> cases{
+      {"plateau_min",
+       {.factor = 0.5, .patience = 2, .threshold = 0.01, .cooldown = 1, .min_lr = 0.01}},
+      {"plateau_max_abs",
+       {.mode = O::kMax,
+        .factor = 0.3,
+        .patience = 1,
+        .threshold = 0.05,
+        .threshold_mode = O::kAbs}}};
+  for (const auto& [name, options] : cases) {
+    CAPTURE(name);
+    Tensor p = zeros({1}).requires_grad_();
+    optim::SGD sgd({p}, {.lr = 0.1});
+    optim::ReduceLROnPlateau plateau(sgd, options);
+    std::vector<double> metrics = values(g.at(name + ".metric")), want = values(g.at(name + ".lr"));
+    std::vector<double> got{sgd.param_groups()[0].options.at("lr")};
+    for (double m : metrics) {
+      plateau.step(m);
+      got.push_back(plateau.get_last_lr()[0]);
+    }
+    REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      CAPTURE(i);
+      CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-12));
+    }
+  }
+  Tensor p = zeros({1}).requires_grad_();
+  optim::SGD sgd({p}, {.lr = 0.1});
+  CHECK_THROWS_WITH_AS(optim::ReduceLROnPlateau(sgd, {.factor = 1.0}),
+                       "ReduceLROnPlateau: factor must be in [0, 1), got 1", Error);
 }
 
 TEST_CASE("OneCycleLR cycles SGD's momentum and Adam's beta1 as PyTorch does") {

@@ -152,7 +152,8 @@ TEST_CASE("a scheduler resumed mid-run keeps its base rate and follows the unint
        [](auto& o) {
          return std::make_unique<optim::LambdaLR>(o, [](int64_t e) { return 1.0 / (1 + e); });
        }},
-      {"OneCycleLR", [](auto& o) { return std::make_unique<optim::OneCycleLR>(o, 0.1, 10); }}};
+      {"OneCycleLR", [](auto& o) { return std::make_unique<optim::OneCycleLR>(o, 0.1, 10); }},
+      {"ExponentialLR", [](auto& o) { return std::make_unique<optim::ExponentialLR>(o, 0.7); }}};
   constexpr int kEpochs = 10, kStop = 4;
   for (const auto& [name, make] : schedules) {
     std::string schedule_name = name;
@@ -170,7 +171,7 @@ TEST_CASE("a scheduler resumed mid-run keeps its base rate and follows the unint
     // Interrupted after kStop epochs; resumed as a checkpoint is: a new optimizer from the same
     // options, its state loaded, then the scheduler, placed at the epoch reached.
     Problem part;
-    TensorMap saved;
+    TensorMap saved, saved_schedule;
     {
       optim::SGD first({part.w, part.b}, {.lr = 0.05, .momentum = 0.9});
       auto s = make(first);
@@ -179,12 +180,14 @@ TEST_CASE("a scheduler resumed mid-run keeps its base rate and follows the unint
         s->step();
       }
       saved = first.state_dict();
+      saved_schedule = s->state_dict();
     }
+    CHECK(saved_schedule.at("last_epoch").item<double>() == kStop);
     CHECK(saved.count("param_groups.0.initial_lr"));
     optim::SGD resumed({part.w, part.b}, {.lr = 0.05, .momentum = 0.9});
     resumed.load_state_dict(saved);
     auto s = make(resumed);
-    s->set_last_epoch(kStop);
+    s->load_state_dict(saved_schedule);
     for (int e = kStop; e < kEpochs; ++e) {
       CHECK(resumed.param_groups()[0].options.at("lr") == rates[e]);
       part.step(resumed);
@@ -193,4 +196,54 @@ TEST_CASE("a scheduler resumed mid-run keeps its base rate and follows the unint
     CHECK(values(part.w) == values(whole.w));
     CHECK(values(part.b) == values(whole.b));
   }
+}
+
+TEST_CASE("a scheduler's state_dict is checked: its arguments, its keys, its counters") {
+  Tensor p = zeros({1}).requires_grad_();
+  optim::SGD sgd({p}, {.lr = 0.1});
+  TensorMap saved = optim::StepLR(sgd, 3, 0.5).state_dict();
+  CHECK_THROWS_WITH_AS(optim::StepLR(sgd, 3, 0.1).load_state_dict(saved),
+                       "StepLR.load_state_dict: the state was saved with gamma 0.5, this scheduler "
+                       "has 0.1; construct it with the arguments it was saved with",
+                       Error);
+  TensorMap extra = saved;
+  extra["warmup"] = zeros({});
+  CHECK_THROWS_WITH_AS(optim::StepLR(sgd, 3, 0.5).load_state_dict(extra),
+                       "StepLR.load_state_dict: unknown key 'warmup'", Error);
+  saved["last_epoch"] = full({}, -2.0, kFloat64);
+  CHECK_THROWS_WITH_AS(optim::StepLR(sgd, 3, 0.5).load_state_dict(saved),
+                       "StepLR.load_state_dict: 'last_epoch' must be a count, got -2", Error);
+}
+
+TEST_CASE("ReduceLROnPlateau resumed from its state_dict follows the uninterrupted run") {
+  std::vector<double> metrics{1.0, 0.9, 0.95, 0.97, 0.96, 0.99, 0.8, 0.85, 0.86, 0.9, 0.91, 0.92};
+  optim::ReduceLROnPlateauOptions options{.factor = 0.5, .patience = 1, .cooldown = 1};
+  auto run = [&](size_t from, size_t to, optim::SGD& sgd, optim::ReduceLROnPlateau& s) {
+    std::vector<double> lrs;
+    for (size_t e = from; e < to; ++e) {
+      s.step(metrics[e]);
+      lrs.push_back(sgd.param_groups()[0].options.at("lr"));
+    }
+    return lrs;
+  };
+  Tensor p = zeros({1}).requires_grad_();
+  optim::SGD whole({p}, {.lr = 0.1});
+  optim::ReduceLROnPlateau all(whole, options);
+  std::vector<double> want = run(0, metrics.size(), whole, all);
+  CHECK(want.back() < 0.1);
+  optim::SGD first({p}, {.lr = 0.1});
+  optim::ReduceLROnPlateau part(first, options);
+  std::vector<double> got = run(0, 4, first, part);  // just reduced: in its cooldown
+  TensorMap sgd_state = first.state_dict(), state = part.state_dict();
+  optim::SGD second({p}, {.lr = 0.1});
+  second.load_state_dict(sgd_state);
+  optim::ReduceLROnPlateau resumed(second, options);
+  resumed.load_state_dict(state);
+  CHECK(resumed.best() == part.best());
+  CHECK(resumed.num_bad_epochs() == part.num_bad_epochs());
+  for (double lr : run(4, metrics.size(), second, resumed)) got.push_back(lr);
+  CHECK(got == want);
+  optim::ReduceLROnPlateau other(second, {.factor = 0.2});
+  CHECK_THROWS_WITH_AS(other.load_state_dict(state),
+                       doctest::Contains("saved with factor 0.5, this scheduler has 0.2"), Error);
 }

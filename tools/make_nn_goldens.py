@@ -6,7 +6,8 @@ Run from the repository root:  /usr/bin/python3 tools/make_nn_goldens.py
 nn:      per case C and dtype D: C.D.param.<name> (loaded into ember's layer by state_dict name),
          C.D.x (input), C.D.gout, C.D.out, C.D.grad.x, C.D.grad.<param>.
 optim:   per optimizer O: O.w0/O.b0 (start), O.step<k>.w/.b after each of 10 steps, and the
-         fixed problem's data; per scheduler S: S.lr (the learning rate per epoch).
+         fixed problem's data; per scheduler S: S.lr (the learning rate per epoch); per
+         ReduceLROnPlateau case P: P.metric (what step() is given) and P.lr (before and after).
 fashionnet: FashionNet (no attention) weights from PyTorch with the model's own names, a fixed
          batch, outputs in eval and train mode, and the input gradient of the train-mode loss.
 """
@@ -216,6 +217,7 @@ def make_optim(tensors):
         "onecycle_lr": lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=20, cycle_momentum=False),
         # a linear warm-up over 4 epochs, then a decay of 0.8 per epoch
         "lambda_lr": lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda e: min(1.0, (e + 1) / 4) * 0.8 ** max(0, e - 3)),
+        "exponential_lr": lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.8),
     }
     for name, make in schedulers.items():
         p = torch.zeros(1, requires_grad=True)
@@ -250,6 +252,25 @@ def make_optim(tensors):
                 sched.step()
         tensors[f"{name}.lr"] = torch.tensor(lrs, dtype=torch.float64)
         tensors[f"{name}.momentum"] = torch.tensor(momenta, dtype=torch.float64)
+    # ReduceLROnPlateau: the rate before each step(metric), then after the last.
+    plateaus = {
+        "plateau_min": (dict(mode="min", factor=0.5, patience=2, threshold=0.01, cooldown=1, min_lr=0.01),
+                        [1.0, 0.9, 0.95, 0.91, 0.92, 0.85, 0.86, 0.87, 0.88, 0.89, 0.8, 0.81, 0.82, 0.83,
+                         0.84, 0.85, 0.9, 0.95, 0.99, 1.0]),
+        "plateau_max_abs": (dict(mode="max", factor=0.3, patience=1, threshold=0.05, threshold_mode="abs"),
+                            [0.5, 0.6, 0.62, 0.64, 0.7, 0.71, 0.72, 0.8, 0.8, 0.81, 0.79, 0.9, 0.91, 0.92]),
+    }
+    for name, (kwargs, metrics) in plateaus.items():
+        p = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.SGD([p], lr=0.1)
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, **kwargs)
+        lrs = [opt.param_groups[0]["lr"]]
+        for m in metrics:
+            opt.step()
+            sched.step(m)
+            lrs.append(opt.param_groups[0]["lr"])
+        tensors[f"{name}.metric"] = torch.tensor(metrics, dtype=torch.float64)
+        tensors[f"{name}.lr"] = torch.tensor(lrs, dtype=torch.float64)
 
 
 class FashionNet(nn.Module):
