@@ -21,6 +21,21 @@ class NoGradGuard {
   bool previous_;
 };
 
+/// libtorch's c10::InferenceMode, for code written with it: in ember the same as NoGradGuard
+/// (ember keeps no bookkeeping beyond the graph that inference could skip); with false, nothing.
+class InferenceMode {
+ public:
+  explicit InferenceMode(bool enabled = true) : previous_(GradMode::is_enabled()) {
+    if (enabled) GradMode::set_enabled(false);
+  }
+  ~InferenceMode() { GradMode::set_enabled(previous_); }
+  InferenceMode(const InferenceMode&) = delete;
+  InferenceMode& operator=(const InferenceMode&) = delete;
+
+ private:
+  bool previous_;
+};
+
 /// While alive, ops on this thread record again, even inside a NoGradGuard.
 class EnableGradGuard {
  public:

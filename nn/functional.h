@@ -64,6 +64,11 @@ struct CrossEntropyArgs {
   double label_smoothing = 0.0;
   Reduction reduction = Reduction::Mean;
 };
+struct NLLLossArgs {
+  Tensor weight = {};  // (C), as CrossEntropyArgs's; the mean divides by the targets' weights
+  int64_t ignore_index = -100;
+  Reduction reduction = Reduction::Mean;
+};
 
 namespace functional {
 
@@ -112,8 +117,7 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight = {}
 /// log_softmax + nll in one op. logits: (N, C) or (N, C, d...); target: int64 (N) or (N, d...).
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyArgs& args = {});
 /// Negative log likelihood of log-probabilities (N, C); ignore_index rows count for nothing.
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index = -100,
-                Reduction reduction = Reduction::Mean);
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLLossArgs& args = {});
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
 /// Stable sigmoid + binary cross-entropy; target holds probabilities.
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,

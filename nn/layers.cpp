@@ -320,23 +320,4 @@ std::string Flatten::extra_repr() const {
   return "start_dim=" + std::to_string(start_dim) + ", end_dim=" + std::to_string(end_dim);
 }
 
-Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules)
-    : Module("Sequential") {
-  for (const auto& m : modules) push_back(m);
-}
-
-void Sequential::push_back(std::shared_ptr<Module> module) {
-  add_child(std::to_string(children().size()), std::move(module));
-}
-
-Tensor Sequential::forward(const Tensor& x) {
-  Tensor y = x;
-  for (const auto& m : children()) y = (*m)(y);
-  return y;
-}
-
-void ModuleList::push_back(std::shared_ptr<Module> module) {
-  add_child(std::to_string(children().size()), std::move(module));
-}
-
 }  // namespace ember::nn

@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "containers.h"
 #include "functional.h"
 #include "module.h"
 
@@ -293,36 +294,6 @@ class Identity : public Module {
  public:
   Identity() : Module("Identity") {}
   Tensor forward(const Tensor& x) override { return x; }
-};
-
-/// A function as a module, as libtorch's nn::Functional: a step without parameters in a
-/// Sequential, e.g. Functional([](const Tensor& x) { return functional::pad(x, {1, 1}); }).
-class Functional : public Module {
- public:
-  explicit Functional(std::function<Tensor(const Tensor&)> fn)
-      : Module("Functional"), fn(std::move(fn)) {}
-  Tensor forward(const Tensor& x) override { return fn(x); }
-  std::function<Tensor(const Tensor&)> fn;
-};
-
-/// Runs its modules in order; they are named "0", "1", ... as in PyTorch.
-class Sequential : public Module {
- public:
-  Sequential() : Module("Sequential") {}
-  Sequential(std::initializer_list<std::shared_ptr<Module>> modules);
-  void push_back(std::shared_ptr<Module> module);
-  Tensor forward(const Tensor& x) override;
-  size_t size() const { return children().size(); }
-  std::shared_ptr<Module> operator[](size_t i) const { return children().at(i); }
-};
-
-/// Holds modules (named "0", "1", ...) for a forward that uses them its own way.
-class ModuleList : public Module {
- public:
-  ModuleList() : Module("ModuleList") {}
-  void push_back(std::shared_ptr<Module> module);
-  size_t size() const { return children().size(); }
-  std::shared_ptr<Module> operator[](size_t i) const { return children().at(i); }
 };
 
 }  // namespace ember::nn

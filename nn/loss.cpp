@@ -95,19 +95,27 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
 }
 
 // loss = -log_probs[target] per row, ignored rows excluded      (composite)
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, int64_t ignore_index,
-                Reduction reduction) {
+// loss_i = -w[t_i] log_probs[i, t_i] (w = 1 without weights); the mean is sum(loss) / sum(w[t_i])
+// over the targets not ignored, as PyTorch's.
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLLossArgs& a) {
   profiler::Scope scope("nll_loss");
   if (log_probs.dim() != 2 || target.dtype() != kInt64 || target.dim() != 1 ||
       target.size(0) != log_probs.size(0))
     fail("nll_loss: expected log_probs (N, C) and int64 targets (N), got ",
          shape_str(log_probs.sizes()), " and ", target.dtype(), " ", shape_str(target.sizes()));
-  Tensor valid = ne(target, static_cast<double>(ignore_index));
+  int64_t c = log_probs.size(1);
+  if (a.weight.defined() &&
+      (a.weight.dim() != 1 || a.weight.size(0) != c || a.weight.dtype() != log_probs.dtype()))
+    fail("nll_loss: expected a weight of ", c, " ", log_probs.dtype(), " values, got ",
+         a.weight.dtype(), " ", shape_str(a.weight.sizes()));
+  Tensor valid = ne(target, static_cast<double>(a.ignore_index));
   Tensor safe = where(valid, target, 0.0);
   Tensor picked = squeeze(gather(log_probs, 1, unsqueeze(safe, 1)), 1);
-  Tensor loss = neg(where(valid, picked, 0.0));
-  if (reduction == Reduction::Mean) return sum(loss) / sum(to(valid, log_probs.dtype()));
-  return reduce(loss, reduction);
+  Tensor w = to(valid, log_probs.dtype());
+  if (a.weight.defined()) w = w * index_select(a.weight.detach(), 0, safe);
+  Tensor loss = neg(where(valid, picked, 0.0)) * w;
+  if (a.reduction == Reduction::Mean) return sum(loss) / sum(w);
+  return reduce(loss, a.reduction);
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {  // (composite)

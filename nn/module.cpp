@@ -119,6 +119,18 @@ std::vector<std::shared_ptr<Module>> Module::modules() {
   return out;
 }
 
+void Module::apply(const std::function<void(Module&)>& fn) {
+  fn(*this);
+  for (const auto& [name, child] : children_) child->apply(fn);
+}
+
+void Module::apply(const std::function<void(const std::string&, Module&)>& fn,
+                   const std::string& name_prefix) {
+  fn(name_prefix, *this);
+  for (const auto& [name, child] : children_)
+    child->apply(fn, name_prefix.empty() ? name : name_prefix + "." + name);
+}
+
 void Module::train(bool on) {
   training_ = on;
   for (const auto& [name, child] : children_) child->train(on);

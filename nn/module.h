@@ -5,6 +5,7 @@
 // Read next: nn/layers.h.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <ostream>
@@ -56,6 +57,13 @@ class Module : public std::enable_shared_from_this<Module> {
   /// This module and every descendant, depth first; names are dotted paths ("" for this one).
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_modules();
   std::vector<std::shared_ptr<Module>> modules();
+
+  /// Calls fn on this module, then on each descendant, depth first, as libtorch's apply:
+  ///   model->apply([](nn::Module& m) { if (auto* c = dynamic_cast<nn::Conv2d*>(&m)) ...; });
+  /// The second form also passes each module's dotted name ("" for this one).
+  void apply(const std::function<void(Module&)>& fn);
+  void apply(const std::function<void(const std::string&, Module&)>& fn,
+             const std::string& name_prefix = "");
 
   virtual void train(bool on = true);
   void eval() { train(false); }

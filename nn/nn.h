@@ -2,7 +2,10 @@
 #pragma once
 
 #include "attention.h"
+#include "containers.h"
 #include "functional.h"
 #include "init.h"
 #include "layers.h"
+#include "losses.h"
 #include "module.h"
+#include "utils.h"

@@ -11,6 +11,7 @@
 #include "../autograd/grad_mode.h"
 #include "../core/safetensors.h"
 #include "../core/tensor.h"
+#include "../nn/utils.h"
 
 namespace ember::optim {
 
@@ -131,10 +132,8 @@ class RMSprop : public Optimizer {
   void step() override;
 };
 
-/// Scales all gradients so that their joint norm is at most max_norm; returns the norm before.
-/// norm_type: 2 (Euclidean), any p >= 1, or INFINITY.
-double clip_grad_norm_(const std::vector<Tensor>& params, double max_norm, double norm_type = 2.0);
-/// Clamps every gradient element to [-clip_value, clip_value].
-void clip_grad_value_(const std::vector<Tensor>& params, double clip_value);
+/// Gradient clipping lives in nn/utils.h, where libtorch has it; these are the same functions.
+using nn::utils::clip_grad_norm_;
+using nn::utils::clip_grad_value_;
 
 }  // namespace ember::optim

@@ -180,6 +180,16 @@ def make_nn(tensors):
     }
     tensors["loss.pixel_target"], tensors["loss.class_weight"] = pixel_t, weight
     record_losses(tensors, more, gen2)
+    # nll_loss with class weights and an ignored row (its own generator again).
+    gen3 = torch.Generator().manual_seed(31)
+    rows = torch.randn(6, 3, generator=gen3, dtype=torch.float64)
+    row_t = torch.tensor([0, 2, 1, -100, 2, 2])
+    weighted = {
+        "nll_weighted_mean": (lambda x: F.nll_loss(F.log_softmax(x, 1), row_t, weight=weight), rows),
+        "nll_weighted_sum": (lambda x: F.nll_loss(F.log_softmax(x, 1), row_t, weight=weight, reduction="sum"), rows),
+    }
+    tensors["loss.row_target"] = row_t
+    record_losses(tensors, weighted, gen3)
 
 
 def make_optim(tensors):
