@@ -17,15 +17,18 @@
 #include "checkpoint.h"
 #include "fashion_data.h"  // kClasses
 #include "fashion_net.h"
+#include "fashion_rnn.h"
 #include "fashion_vit.h"
 #include "scene_net.h"
 #include "train_config.h"
 
 namespace ember::examples {
 
-/// The model the settings name: FashionNet, FashionViT or SceneNet with their attention.
+/// The model the settings name: FashionNet, FashionViT or SceneNet with their attention, or
+/// FashionRNN.
 inline std::shared_ptr<nn::Module> make_model(const Config& c) {
   if (c.model == "vit") return std::make_shared<FashionViT>(c.attention);
+  if (c.model == "rnn") return std::make_shared<FashionRNN>();
   if (c.model == "scenes") return std::make_shared<SceneNet>(c.attention);
   return std::make_shared<FashionNet>(c.attention);
 }
@@ -96,11 +99,10 @@ void reconcile(Config& c, const std::string& flag, T& field, const std::optional
 // finished. A checkpoint without a key is an older one: FashionNet, no schedule.
 inline int settings_from(const Checkpoint& k, Config& c) {
   const char* other_model = "its weights belong to that model";
-  reconcile(
-      c, "--model", c.model,
-      std::optional(
-          metadata_choice(k, "model", {"fashionnet", "vit", "scenes"}).value_or("fashionnet")),
-      other_model);
+  reconcile(c, "--model", c.model,
+            std::optional(metadata_choice(k, "model", {"fashionnet", "vit", "scenes", "rnn"})
+                              .value_or("fashionnet")),
+            other_model);
   apply_model_defaults(c);
   reconcile(c, "--attention", c.attention,
             metadata_choice(k, "attention", {"efficient", "dot", "dot-full", "none"}), other_model);

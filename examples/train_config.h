@@ -63,8 +63,9 @@ inline void add_flags(CLI::App& app, Config& c) {
                  "fashionnet (W1; default: 2 epochs, batch 64, adam), vit (W5; default: 3 "
                  "epochs, batch 128, adamw with weight decay 0.05, onecycle) or scenes "
                  "(SceneNet on fashion scenes, per-pixel labels; default: 4 epochs, batch 32, "
-                 "adam at 2e-3, onecycle)")
-      ->check(CLI::IsMember({"fashionnet", "vit", "scenes"}));
+                 "adam at 2e-3, onecycle) or rnn (FashionRNN: rows as a sequence through a "
+                 "2-layer LSTM; default: 2 epochs, batch 64, adam at 2e-3, onecycle)")
+      ->check(CLI::IsMember({"fashionnet", "vit", "scenes", "rnn"}));
   app.add_option("--epochs", c.epochs, "epochs to train (default: the model's)")
       ->check(CLI::Range(1, 1000000));
   app.add_option("--batch-size", c.batch_size, "batch size (default: the model's)")
@@ -155,6 +156,12 @@ inline void apply_model_defaults(Config& c) {
     unless_given("--batch-size", c.batch_size, int64_t{32});
     unless_given("--lr", c.lr, 2e-3);
     unless_given("--schedule", c.schedule, std::string("onecycle"));
+    return;
+  }
+  if (c.model == "rnn") {
+    unless_given("--lr", c.lr, 2e-3);
+    unless_given("--schedule", c.schedule, std::string("onecycle"));
+    unless_given("--attention", c.attention, std::string("none"));
     return;
   }
   if (c.model != "vit") return;

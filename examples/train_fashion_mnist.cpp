@@ -192,6 +192,8 @@ void print_summary(const std::vector<EpochMetrics>& rows) {
 void check_usage(const Config& c) {
   if (c.model == "vit" && c.attention != "efficient" && c.attention != "dot")
     throw examples::UsageError{"--model vit needs --attention efficient or dot"};
+  if (c.model == "rnn" && c.attention != "none")
+    throw examples::UsageError{"--model rnn has no attention (--attention none)"};
   if (c.eval_only && c.resume.empty())
     throw examples::UsageError{"--eval-only needs --resume CHECKPOINT"};
 }

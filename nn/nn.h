@@ -8,4 +8,5 @@
 #include "layers.h"
 #include "losses.h"
 #include "module.h"
+#include "recurrent.h"
 #include "utils.h"
