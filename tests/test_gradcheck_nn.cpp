@@ -1,7 +1,7 @@
 // The gradient-check table for nn::functional: gradcheck and gradgradcheck in float64 for every
 // functional op (conv2d over stride, padding, dilation and groups), and a test that every op
-// declared in nn/functional.h or nn/attention.h has a line (the attention functionals are
-// checked further, with masks and both normalizations, in test_attention.cpp).
+// declared in nn/functional.h, nn/attention.h or nn/recurrent.h has a line (the attention
+// functionals are checked further, with masks and both normalizations, in test_attention.cpp).
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -224,13 +224,23 @@ std::vector<Line> table() {
                      [args](const Inputs& x) { return F::conv2d(x[0], x[1], x[2], args); },
                      {in({3, 4, 3, 2}), in({6, 2, 1, 1}), in({6})}});
   }
+  // The recurrent cells (nn/recurrent.h), both of LSTM's states at once.
+  lines.push_back({"lstm_cell",
+                   [](const Inputs& x) {
+                     auto [h, c] = F::lstm_cell(x[0], {x[1], x[2]}, x[3], x[4], x[5], x[6]);
+                     return cat({h, c}, 1);
+                   },
+                   {in({2, 3}), in({2, 2}), in({2, 2}), in({8, 3}), in({8, 2}), in({8}), in({8})}});
+  lines.push_back({"gru_cell",
+                   [](const Inputs& x) { return F::gru_cell(x[0], x[1], x[2], x[3], x[4], x[5]); },
+                   {in({2, 3}), in({2, 2}), in({6, 3}), in({6, 2}), in({6}), in({6})}});
   return lines;
 }
 
 std::set<std::string> declared_functional_ops() {
-  std::regex decl_re(R"(^Tensor (\w+)\()");
+  std::regex decl_re(R"(^(?:Tensor|std::tuple<[\w, ]+>) (\w+)\()");
   std::set<std::string> names;
-  for (const char* file : {"functional.h", "attention.h"}) {
+  for (const char* file : {"functional.h", "attention.h", "recurrent.h"}) {
     std::ifstream header(std::filesystem::path(EMBER_SOURCE_DIR) / "nn" / file);
     for (std::string line; std::getline(header, line);)
       if (std::smatch m; std::regex_search(line, m, decl_re)) names.insert(m[1]);

@@ -1,6 +1,7 @@
 // LSTM and GRU against torch.nn's from the same weights (tests/golden/rnn.safetensors, from
 // tools/make_rnn_goldens.py): outputs, final states and every gradient, within 1e-5 in float32
-// and 1e-10 in float64; the cells gradchecked in float64; FashionRNN trained by the shared loop.
+// and 1e-10 in float64 (the cells' gradcheck lines are in test_gradcheck_nn.cpp); FashionRNN
+// trained by the shared loop.
 #include <filesystem>
 #include <regex>
 
@@ -85,27 +86,6 @@ TEST_CASE("LSTM and GRU match torch.nn from the same weights, forward and backwa
       }
     }
   }
-}
-
-TEST_CASE("lstm_cell and gru_cell pass gradcheck and gradgradcheck") {
-  Generator gen(3);
-  auto r = [&](Shape s) { return randn(s, kFloat64, &gen).requires_grad_(); };
-  std::vector<Tensor> lstm_in{r({2, 3}),  r({2, 4}), r({2, 4}), r({16, 3}),
-                              r({16, 4}), r({16}),   r({16})};
-  auto lstm = [](const std::vector<Tensor>& a) {
-    auto [h, c] = F::lstm_cell(a[0], {a[1], a[2]}, a[3], a[4], a[5], a[6]);
-    return std::vector<Tensor>{h, c};
-  };
-  auto first = autograd::gradcheck(lstm, lstm_in);
-  CHECK_MESSAGE(first.passed, first.message);
-  auto second = autograd::gradgradcheck(lstm, lstm_in, {.fast_mode = true});
-  CHECK_MESSAGE(second.passed, second.message);
-  std::vector<Tensor> gru_in{r({2, 3}), r({2, 4}), r({12, 3}), r({12, 4}), r({12}), r({12})};
-  auto gru = [](const std::vector<Tensor>& a) {
-    return F::gru_cell(a[0], a[1], a[2], a[3], a[4], a[5]);
-  };
-  CHECK(autograd::gradcheck(gru, gru_in));
-  CHECK(autograd::gradgradcheck(gru, gru_in, {.fast_mode = true}));
 }
 
 TEST_CASE("recurrent layers: PyTorch's names, initialisation bound and clear errors") {
