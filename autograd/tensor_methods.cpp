@@ -59,6 +59,16 @@ std::vector<Tensor> Tensor::split(int64_t size, int64_t dim) const {
 }
 Tensor Tensor::clone() const { return ember::clone(*this); }
 Tensor Tensor::to(DType dtype) const { return ember::to(*this, dtype); }
+Device Tensor::device() const { return kCPU; }
+Tensor Tensor::to(Device device) const {
+  check_cpu(device, "to");
+  return *this;
+}
+Tensor Tensor::to(Device device, DType dtype) const {
+  check_cpu(device, "to");
+  return ember::to(*this, dtype);
+}
+TensorOptions Tensor::options() const { return TensorOptions().dtype(dtype()); }
 
 // ---- arithmetic and math
 Tensor Tensor::add(const Tensor& other, double alpha) const {

@@ -36,46 +36,81 @@ void fill_indexed(Tensor& t, F value_at) {
   });
 }
 
-}  // namespace
-
-Tensor empty(const Shape& sizes, DType dtype) {
-  check_sizes(sizes, dtype, "empty");
+// Memory for `sizes` of `dtype`, uninitialised: what every factory starts from.
+Tensor allocate(const Shape& sizes, DType dtype, std::string_view op) {
+  check_sizes(sizes, dtype, op);
   auto storage = std::make_shared<Storage>(numel_of(sizes) * element_size(dtype));
   return Tensor(
       std::make_shared<TensorImpl>(std::move(storage), sizes, contiguous_strides(sizes), 0, dtype));
 }
 
-Tensor full(const Shape& sizes, double value, DType dtype) {
-  Tensor t = empty(sizes, dtype);
+// The options' dtype (else `fallback`), once the device is known to be the CPU.
+DType resolve(const TensorOptions& options, DType fallback, const char* op) {
+  check_cpu(options.device(), op);
+  return options.dtype_or(fallback);
+}
+
+// The last step of a factory that made t in the resolved dtype: requires_grad if asked.
+Tensor finish(Tensor t, const TensorOptions& options) {
+  if (options.requires_grad()) t.requires_grad_(true);
+  return t;
+}
+
+Tensor filled(const Shape& sizes, double value, DType dtype, const char* op) {
+  Tensor t = allocate(sizes, dtype, op);
   kernels::fill(t, value);
   return t;
 }
 
-Tensor zeros(const Shape& sizes, DType dtype) {
-  Tensor t = empty(sizes, dtype);
-  std::memset(t.raw_data(), 0, t.numel() * element_size(dtype));
-  return t;
+}  // namespace
+
+Tensor with_options(const Tensor& t, const TensorOptions& options, DType fallback, const char* op) {
+  DType d = resolve(options, fallback, op);
+  Tensor out = t;
+  if (d != t.dtype()) {
+    out = allocate(shape_of(t), d, op);
+    kernels::copy(out, t);
+  }
+  return finish(out, options);
 }
 
-Tensor ones(const Shape& sizes, DType dtype) { return full(sizes, 1.0, dtype); }
-
-Tensor arange(int64_t end, DType dtype) {
-  return arange(0.0, static_cast<double>(end), 1.0, dtype);
+Tensor empty(const Shape& sizes, TensorOptions options) {
+  return finish(allocate(sizes, resolve(options, kFloat32, "empty"), "empty"), options);
 }
 
-Tensor arange(double start, double end, double step, DType dtype) {
+Tensor full(const Shape& sizes, double value, TensorOptions options) {
+  return finish(filled(sizes, value, resolve(options, kFloat32, "full"), "full"), options);
+}
+
+Tensor zeros(const Shape& sizes, TensorOptions options) {
+  DType d = resolve(options, kFloat32, "zeros");
+  Tensor t = allocate(sizes, d, "zeros");
+  std::memset(t.raw_data(), 0, t.numel() * element_size(d));
+  return finish(t, options);
+}
+
+Tensor ones(const Shape& sizes, TensorOptions options) {
+  return finish(filled(sizes, 1.0, resolve(options, kFloat32, "ones"), "ones"), options);
+}
+
+Tensor arange(int64_t end, TensorOptions options) {
+  return arange(0.0, static_cast<double>(end), 1.0, options.dtype(options.dtype_or(kInt64)));
+}
+
+Tensor arange(double start, double end, double step, TensorOptions options) {
+  DType dtype = resolve(options, kFloat32, "arange");
   check(step != 0.0, "arange: step must be nonzero");
   check((end - start) / step >= 0 || start == end, "arange: range [", start, ", ", end,
         ") cannot be reached with step ", step);
   auto n = static_cast<int64_t>(std::ceil((end - start) / step));
-  Tensor t = empty({std::max<int64_t>(n, 0)}, dtype);
+  Tensor t = allocate({std::max<int64_t>(n, 0)}, dtype, "arange");
   fill_indexed(t, [&](int64_t k) { return start + static_cast<double>(k) * step; });
-  return t;
+  return finish(t, options);
 }
 
-Tensor linspace(double start, double end, int64_t steps, DType dtype) {
+Tensor linspace(double start, double end, int64_t steps, TensorOptions options) {
   check(steps >= 0, "linspace: number of steps must be non-negative, got ", steps);
-  Tensor t = empty({steps}, dtype);
+  Tensor t = allocate({steps}, resolve(options, kFloat32, "linspace"), "linspace");
   double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
   // Fill from both ends, as PyTorch does, so the last value is exactly `end`.
   int64_t half = steps / 2;
@@ -83,17 +118,18 @@ Tensor linspace(double start, double end, int64_t steps, DType dtype) {
     return k < half ? start + step * static_cast<double>(k)
                     : end - step * static_cast<double>(steps - 1 - k);
   });
-  return t;
+  return finish(t, options);
 }
 
-Tensor eye(int64_t n, int64_t m, DType dtype) {
+Tensor eye(int64_t n, int64_t m, TensorOptions options) {
   if (m < 0) m = n;
   check(n >= 0, "eye: n must be non-negative, got ", n);
+  DType dtype = resolve(options, kFloat32, "eye");
   Tensor t = zeros({n, m}, dtype);
   visit_dtype(dtype, [&]<typename T>() {
     for (int64_t i = 0; i < std::min(n, m); ++i) t.data_ptr<T>()[i * m + i] = T(1);
   });
-  return t;
+  return finish(t, options);
 }
 
 // The random factories follow PyTorch's CPU kernels draw for draw (aten's
@@ -175,21 +211,25 @@ void normal_(const Tensor& t, double mean, double std, Generator* gen) {
   });
 }
 
-Tensor rand(const Shape& sizes, DType dtype, Generator* gen) {
+Tensor rand(const Shape& sizes, TensorOptions options, Generator* gen) {
+  DType dtype = resolve(options, kFloat32, "rand");
   check(is_floating(dtype), "rand: dtype must be floating, got ", dtype);
-  Tensor t = empty(sizes, dtype);
+  Tensor t = allocate(sizes, dtype, "rand");
   uniform_(t, 0.0, 1.0, gen);
-  return t;
+  return finish(t, options);
 }
 
-Tensor randn(const Shape& sizes, DType dtype, Generator* gen) {
+Tensor randn(const Shape& sizes, TensorOptions options, Generator* gen) {
+  DType dtype = resolve(options, kFloat32, "randn");
   check(is_floating(dtype), "randn: dtype must be floating, got ", dtype);
-  Tensor t = empty(sizes, dtype);
+  Tensor t = allocate(sizes, dtype, "randn");
   normal_(t, 0.0, 1.0, gen);
-  return t;
+  return finish(t, options);
 }
 
-Tensor randint(int64_t low, int64_t high, const Shape& sizes, DType dtype, Generator* gen) {
+Tensor randint(int64_t low, int64_t high, const Shape& sizes, TensorOptions options,
+               Generator* gen) {
+  DType dtype = resolve(options, kInt64, "randint");
   check(high > low, "randint: expected low < high, got low=", low, " high=", high);
   Generator& g = generator_or_default(gen);
   std::lock_guard lock(g.mutex());
@@ -202,7 +242,7 @@ Tensor randint(int64_t low, int64_t high, const Shape& sizes, DType dtype, Gener
       p[k] = static_cast<T>(low + static_cast<int64_t>(bits % range));
     }
   });
-  return t;
+  return finish(t, options);
 }
 
 Tensor randperm(int64_t n, Generator* gen) {
@@ -218,14 +258,15 @@ Tensor randperm(int64_t n, Generator* gen) {
   return t;
 }
 
-Tensor tensor(std::initializer_list<double> values, DType dtype) {
-  Tensor t = empty({static_cast<int64_t>(values.size())}, dtype);
+Tensor tensor(std::initializer_list<double> values, TensorOptions options) {
+  Tensor t = allocate({static_cast<int64_t>(values.size())}, resolve(options, kFloat32, "tensor"),
+                      "tensor");
   const double* v = values.begin();
   fill_indexed(t, [&](int64_t k) { return v[k]; });
-  return t;
+  return finish(t, options);
 }
 
-Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, DType dtype) {
+Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorOptions options) {
   auto n = static_cast<int64_t>(rows.size());
   int64_t m = n ? static_cast<int64_t>(rows.begin()->size()) : 0;
   std::vector<double> flat;
@@ -234,16 +275,16 @@ Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, DType d
           " and ", row.size(), ")");
     flat.insert(flat.end(), row.begin(), row.end());
   }
-  Tensor t = empty({n, m}, dtype);
+  Tensor t = allocate({n, m}, resolve(options, kFloat32, "tensor"), "tensor");
   fill_indexed(t, [&](int64_t k) { return flat[k]; });
-  return t;
+  return finish(t, options);
 }
 
 template <typename T>
 Tensor from_vector(const std::vector<T>& values, const Shape& sizes) {
   if (!(numel_of(sizes) == static_cast<int64_t>(values.size())))
     fail("from_vector: ", values.size(), " values do not fill shape ", shape_str(sizes));
-  Tensor t = empty(sizes, dtype_of<T>());
+  Tensor t = allocate(sizes, dtype_of<T>(), "from_vector");
   std::copy(values.begin(), values.end(), t.data_ptr<T>());
   return t;
 }
@@ -251,13 +292,19 @@ template Tensor from_vector(const std::vector<float>&, const Shape&);
 template Tensor from_vector(const std::vector<double>&, const Shape&);
 template Tensor from_vector(const std::vector<int64_t>&, const Shape&);
 
-Tensor scalar_tensor(double value, DType dtype) { return full({}, value, dtype); }
+Tensor scalar_tensor(double value, TensorOptions options) { return full({}, value, options); }
 
-Tensor empty_like(const Tensor& t) { return empty(shape_of(t), t.dtype()); }
-Tensor zeros_like(const Tensor& t) { return zeros(shape_of(t), t.dtype()); }
-Tensor ones_like(const Tensor& t) { return ones(shape_of(t), t.dtype()); }
-Tensor full_like(const Tensor& t, double value) { return full(shape_of(t), value, t.dtype()); }
-Tensor rand_like(const Tensor& t) { return rand(shape_of(t), t.dtype()); }
-Tensor randn_like(const Tensor& t) { return randn(shape_of(t), t.dtype()); }
+// The options with t's dtype where they set none.
+static TensorOptions like(const Tensor& t, const TensorOptions& o) {
+  return o.dtype(o.dtype_or(t.dtype()));
+}
+Tensor empty_like(const Tensor& t, TensorOptions o) { return empty(shape_of(t), like(t, o)); }
+Tensor zeros_like(const Tensor& t, TensorOptions o) { return zeros(shape_of(t), like(t, o)); }
+Tensor ones_like(const Tensor& t, TensorOptions o) { return ones(shape_of(t), like(t, o)); }
+Tensor full_like(const Tensor& t, double value, TensorOptions o) {
+  return full(shape_of(t), value, like(t, o));
+}
+Tensor rand_like(const Tensor& t, TensorOptions o) { return rand(shape_of(t), like(t, o)); }
+Tensor randn_like(const Tensor& t, TensorOptions o) { return randn(shape_of(t), like(t, o)); }
 
 }  // namespace ember

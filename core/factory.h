@@ -1,39 +1,44 @@
 // Making tensors: empty, zeros, ones, full, arange, linspace, eye, the random factories, tensors
-// from C++ values, and the *_like variants. float32 is the default dtype, as in PyTorch.
+// from C++ values, and the *_like variants. float32 is the default dtype, as in PyTorch. Each
+// takes TensorOptions (options.h), or just a dtype: zeros({2}, kInt64),
+// randn({3}, TensorOptions().dtype(kFloat64).requires_grad(true)).
 // Read next: tensor.h (the handle these return), random.h (the generator).
 #pragma once
 
+#include <concepts>
 #include <initializer_list>
+#include <type_traits>
 #include <vector>
 
+#include "options.h"
 #include "random.h"
 #include "tensor.h"
 
 namespace ember {
 
 /// Uninitialised memory; every other factory fills it.
-Tensor empty(const Shape& sizes, DType dtype = kFloat32);
-Tensor zeros(const Shape& sizes, DType dtype = kFloat32);
-Tensor ones(const Shape& sizes, DType dtype = kFloat32);
-Tensor full(const Shape& sizes, double value, DType dtype = kFloat32);
+Tensor empty(const Shape& sizes, TensorOptions options = {});
+Tensor zeros(const Shape& sizes, TensorOptions options = {});
+Tensor ones(const Shape& sizes, TensorOptions options = {});
+Tensor full(const Shape& sizes, double value, TensorOptions options = {});
 /// [start, end) in steps: arange(5) is 0..4 as int64; arange(0, 1, 0.25) is float32.
-Tensor arange(int64_t end, DType dtype = kInt64);
-Tensor arange(double start, double end, double step = 1.0, DType dtype = kFloat32);
+Tensor arange(int64_t end, TensorOptions options = {});
+Tensor arange(double start, double end, double step = 1.0, TensorOptions options = {});
 /// `steps` evenly spaced values from start to end inclusive.
-Tensor linspace(double start, double end, int64_t steps, DType dtype = kFloat32);
+Tensor linspace(double start, double end, int64_t steps, TensorOptions options = {});
 /// n x m identity (m = n when omitted).
-Tensor eye(int64_t n, int64_t m = -1, DType dtype = kFloat32);
+Tensor eye(int64_t n, int64_t m = -1, TensorOptions options = {});
 
 // Random numbers, the same as PyTorch's for the same seed and generator (random.h): rand,
 // randint, randperm and uniform_ bit for bit; randn and normal_ bit for bit in float64 and for
 // fewer than 16 elements; a float32 fill of 16 or more goes through PyTorch's vectorised
 // log/sin/cos, which round differently in the last bits.
 /// Uniform on [0, 1).
-Tensor rand(const Shape& sizes, DType dtype = kFloat32, Generator* gen = nullptr);
+Tensor rand(const Shape& sizes, TensorOptions options = {}, Generator* gen = nullptr);
 /// Standard normal.
-Tensor randn(const Shape& sizes, DType dtype = kFloat32, Generator* gen = nullptr);
+Tensor randn(const Shape& sizes, TensorOptions options = {}, Generator* gen = nullptr);
 /// Integers uniform on [low, high).
-Tensor randint(int64_t low, int64_t high, const Shape& sizes, DType dtype = kInt64,
+Tensor randint(int64_t low, int64_t high, const Shape& sizes, TensorOptions options = {},
                Generator* gen = nullptr);
 /// A random permutation of 0..n-1 (int64), as torch.randperm.
 Tensor randperm(int64_t n, Generator* gen = nullptr);
@@ -43,21 +48,47 @@ void uniform_(const Tensor& t, double from, double to, Generator* gen = nullptr)
 /// Tensor.normal_.
 void normal_(const Tensor& t, double mean, double std, Generator* gen = nullptr);
 
-/// A 1-D tensor: tensor({1.0, 2.0}) is float32; pass kFloat64 or kInt64 for others.
-Tensor tensor(std::initializer_list<double> values, DType dtype = kFloat32);
-/// A 2-D tensor from rows of equal length: tensor({{1, 2}, {3, 4}}).
-Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, DType dtype = kFloat32);
+/// A 1-D tensor: tensor({1.0, 2.0}) is float32 and tensor({1, 2}) int64, as in libtorch; pass a
+/// dtype for others.
+Tensor tensor(std::initializer_list<double> values, TensorOptions options = {});
+/// A 2-D tensor from rows of equal length: tensor({{1.5, 2}, {3, 4}}); int64 for integer rows.
+Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorOptions options = {});
 /// A tensor of the given shape holding `values` (row-major), with T's dtype.
 template <typename T>
 Tensor from_vector(const std::vector<T>& values, const Shape& sizes);
-/// A 0-dimensional tensor.
-Tensor scalar_tensor(double value, DType dtype = kFloat32);
+/// t made what the options ask: converted to their dtype (else `fallback`), requiring grad if
+/// asked, on the CPU (anything else is an Error naming `op`). The factories' last step.
+Tensor with_options(const Tensor& t, const TensorOptions& options, DType fallback, const char* op);
 
-Tensor empty_like(const Tensor& t);
-Tensor zeros_like(const Tensor& t);
-Tensor ones_like(const Tensor& t);
-Tensor full_like(const Tensor& t, double value);
-Tensor rand_like(const Tensor& t);
-Tensor randn_like(const Tensor& t);
+template <std::integral I>
+  requires(!std::is_same_v<I, bool>)
+Tensor tensor(std::initializer_list<I> values, TensorOptions options = {}) {
+  Tensor t = from_vector(std::vector<int64_t>(values.begin(), values.end()),
+                         {static_cast<int64_t>(values.size())});
+  return with_options(t, options, kInt64, "tensor");
+}
+template <std::integral I>
+  requires(!std::is_same_v<I, bool>)
+Tensor tensor(std::initializer_list<std::initializer_list<I>> rows, TensorOptions options = {}) {
+  std::vector<int64_t> flat;
+  int64_t m = rows.size() ? static_cast<int64_t>(rows.begin()->size()) : 0;
+  for (const auto& row : rows) {
+    check(static_cast<int64_t>(row.size()) == m, "tensor: rows have different lengths (", m,
+          " and ", row.size(), ")");
+    flat.insert(flat.end(), row.begin(), row.end());
+  }
+  return with_options(from_vector(flat, {static_cast<int64_t>(rows.size()), m}), options, kInt64,
+                      "tensor");
+}
+/// A 0-dimensional tensor.
+Tensor scalar_tensor(double value, TensorOptions options = {});
+
+/// t's shape, and t's dtype unless the options set one.
+Tensor empty_like(const Tensor& t, TensorOptions options = {});
+Tensor zeros_like(const Tensor& t, TensorOptions options = {});
+Tensor ones_like(const Tensor& t, TensorOptions options = {});
+Tensor full_like(const Tensor& t, double value, TensorOptions options = {});
+Tensor rand_like(const Tensor& t, TensorOptions options = {});
+Tensor randn_like(const Tensor& t, TensorOptions options = {});
 
 }  // namespace ember

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "dtype.h"
+#include "options.h"
 #include "shape.h"
 #include "storage.h"
 

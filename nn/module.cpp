@@ -140,6 +140,13 @@ void Module::zero_grad() {
   for (const Tensor& p : parameters()) p.set_grad(Tensor());
 }
 
+void Module::to(Device device) { check_cpu(device, "Module::to"); }
+
+void Module::to(Device device, DType dtype) {
+  check_cpu(device, "Module::to");
+  to(dtype);
+}
+
 void Module::to(DType dtype) {
   auto convert = [dtype](const Tensor& t) {
     if (!t.is_floating_point() || t.dtype() == dtype) return;

@@ -73,6 +73,10 @@ class Module : public std::enable_shared_from_this<Module> {
   /// Converts every parameter and floating buffer to dtype in place: handles the layers hold
   /// (weight, bias, ...) see the new data.
   void to(DType dtype);
+  /// As libtorch's module->to(device): only the CPU exists, so this checks the device (and
+  /// converts the dtype, if given).
+  void to(Device device);
+  void to(Device device, DType dtype);
 
   /// Parameters and buffers by dotted name, sharing storage with the module.
   TensorMap state_dict() const;

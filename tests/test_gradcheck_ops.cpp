@@ -323,10 +323,10 @@ std::string name_of(const std::string& sig) { return sig.substr(0, sig.find('(')
 // Factories make leaves: nothing to differentiate (each is named, so that a new declaration in
 // core/factory.h must be placed here or in the table).
 const std::set<std::string> kCreatesLeaves{
-    "empty",      "zeros",     "ones",          "full",       "arange",    "linspace",
-    "eye",        "rand",      "randn",         "randint",    "randperm",  "uniform_",
-    "normal_",    "tensor",    "scalar_tensor", "zeros_like", "ones_like", "full_like",
-    "empty_like", "rand_like", "randn_like",    "from_vector"};
+    "empty",      "zeros",     "ones",          "full",        "arange",      "linspace",
+    "eye",        "rand",      "randn",         "randint",     "randperm",    "uniform_",
+    "normal_",    "tensor",    "scalar_tensor", "zeros_like",  "ones_like",   "full_like",
+    "empty_like", "rand_like", "randn_like",    "from_vector", "with_options"};
 
 }  // namespace
 

@@ -141,8 +141,8 @@ TEST_CASE("binary ops broadcast like NumPy and match the reference loop") {
 
 TEST_CASE("where selects elementwise with broadcasting") {
   Tensor cond = tensor({{1, 0, 1}}, kInt64);
-  Tensor a = tensor({{1, 2, 3}, {4, 5, 6}});
-  CHECK(values(where(cond, a, tensor({-1}))) == std::vector<double>{1, -1, 3, 4, -1, 6});
+  Tensor a = tensor({{1, 2, 3}, {4, 5, 6}}, kFloat32);
+  CHECK(values(where(cond, a, tensor({-1.0}))) == std::vector<double>{1, -1, 3, 4, -1, 6});
   CHECK(values(where(cond, a, 0.5)) == std::vector<double>{1, 0.5, 3, 4, 0.5, 6});
   CHECK_THROWS_WITH_AS(where(a, a, a), "where: condition must be int64 (a mask), got float32",
                        Error);
@@ -254,7 +254,8 @@ TEST_CASE("softmax and log_softmax along any dim are stable") {
     for (int64_t i = 0; i < 60; ++i) {
       int64_t first = i - (i / strides[d] % sizes[d]) * strides[d];
       long double mx = -INFINITY, total = 0;
-      for (int64_t k = 0; k < sizes[d]; ++k) mx = std::max<long double>(mx, xv[first + k * strides[d]]);
+      for (int64_t k = 0; k < sizes[d]; ++k)
+        mx = std::max<long double>(mx, xv[first + k * strides[d]]);
       for (int64_t k = 0; k < sizes[d]; ++k) total += std::exp(xv[first + k * strides[d]] - mx);
       want_log[i] = static_cast<double>(xv[i] - mx - std::log(total));
       want[i] = static_cast<double>(std::exp(xv[i] - mx) / total);
@@ -309,7 +310,7 @@ TEST_CASE("matmul follows torch.matmul for every rank, layout and broadcast") {
 }
 
 TEST_CASE("cat, stack, split and chunk") {
-  Tensor a = tensor({{1, 2}, {3, 4}}), b = tensor({{5, 6}});
+  Tensor a = tensor({{1, 2}, {3, 4}}, kFloat32), b = tensor({{5, 6}}, kFloat32);
   CHECK(values(cat({a, b}, 0)) == std::vector<double>{1, 2, 3, 4, 5, 6});
   CHECK(values(cat({a, transpose(a, 0, 1)}, 1)) == std::vector<double>{1, 2, 1, 3, 3, 4, 2, 4});
   CHECK(shape(stack({a, a, a}, 1)) == Shape{2, 3, 2});

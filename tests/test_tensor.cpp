@@ -110,7 +110,7 @@ TEST_CASE("contiguous, clone, to, copy_ and fill_") {
 
 TEST_CASE("printing looks like PyTorch's repr") {
   std::ostringstream a, b, c, d;
-  a << tensor({{1, 2}, {3, 4}});
+  a << tensor({{1, 2}, {3, 4}}, kFloat32);
   CHECK(a.str() == "tensor([[1., 2.],\n        [3., 4.]])");
   b << tensor({0.5, -1.25}, kFloat64);
   CHECK(b.str() == "tensor([ 0.5000, -1.2500], dtype=float64)");

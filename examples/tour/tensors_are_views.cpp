@@ -43,7 +43,7 @@ int main() {
   // tour:end slice
 
   // tour:begin broadcast
-  Tensor bias = tensor({100, 200, 300, 400});
+  Tensor bias = tensor({100.0, 200.0, 300.0, 400.0});
   Tensor wide = bias.expand({3, 4});  // stride 0: every row reads the same 4 numbers
   show("bias.expand({3, 4})", wide);
   std::cout << "bias storage holds " << bias.storage()->nbytes() / sizeof(float)
