@@ -132,4 +132,17 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
   return y;
 }
 
+// conv2d over a height of 1: (N, C, L) -> (N, C, 1, L), kernel (1, k).  (composite)
+Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv1dArgs& a) {
+  if (x.dim() != 3 || weight.dim() != 3)
+    fail("conv1d: expected x (N, C, L) and weight (out, C/groups, k), got ", shape_str(x.sizes()),
+         " and ", shape_str(weight.sizes()));
+  Tensor y = conv2d(unsqueeze(x, 2), unsqueeze(weight, 2), bias,
+                    {.stride = {1, a.stride},
+                     .padding = {0, a.padding},
+                     .dilation = {1, a.dilation},
+                     .groups = a.groups});
+  return squeeze(y, 2);
+}
+
 }  // namespace ember::nn::functional

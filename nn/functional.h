@@ -32,6 +32,15 @@ struct PoolArgs {
   Pair padding = 0, dilation = 1;
 };
 
+/// The 1-d ops' arguments: one number where the 2-d ops take a pair.
+struct Conv1dArgs {
+  int64_t stride = 1, padding = 0, dilation = 1, groups = 1;
+};
+struct Pool1dArgs {
+  std::optional<int64_t> stride = std::nullopt;  // defaults to the kernel size
+  int64_t padding = 0, dilation = 1;
+};
+
 /// conv_transpose2d's arguments, in torch.nn.functional.conv_transpose2d's order.
 struct ConvTransposeArgs {
   Pair stride = 1, padding = 0, output_padding = 0;
@@ -84,6 +93,9 @@ Tensor fold(const Tensor& cols, Pair output_size, Pair kernel_size, Pair dilatio
 /// (out, C/groups, kh, kw); bias: (out) or undefined.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {},
               const ConvArgs& args = {});
+/// 1-d convolution, x: (N, C, L); weight: (out, C/groups, k): conv2d over a height of 1.
+Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {},
+              const Conv1dArgs& args = {});
 /// The adjoint of conv2d with respect to its input ("deconvolution"): each input pixel scatters
 /// weight * x into a kernel-sized window of the output. x: (N, C, H, W); weight:
 /// (C, out/groups, kh, kw); bias: (out) or undefined. Output height
@@ -94,6 +106,9 @@ Tensor max_pool2d(const Tensor& x, Pair kernel_size, const PoolArgs& args = {});
 /// Average over each window; zero padding counts toward the average (count_include_pad).
 Tensor avg_pool2d(const Tensor& x, Pair kernel_size, const PoolArgs& args = {});
 Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size);
+/// 1-d pooling of x: (N, C, L) (or (C, L)): the 2-d ops over a height of 1.
+Tensor max_pool1d(const Tensor& x, int64_t kernel_size, const Pool1dArgs& args = {});
+Tensor avg_pool1d(const Tensor& x, int64_t kernel_size, const Pool1dArgs& args = {});
 /// The maximum over each bin [floor(i*H/OH), ceil((i+1)*H/OH)) of x: (N, C, H, W).
 Tensor adaptive_max_pool2d(const Tensor& x, Pair output_size);
 /// Resizes (N, C, H, W) to args.size, or by args.scale_factor: nearest (the pixel at

@@ -93,6 +93,34 @@ std::string Conv2d::extra_repr() const {
                    /*output_padding=*/0, o.groups, o.bias);
 }
 
+Conv1d::Conv1d(const Conv1dOptions& o) : Module("Conv1d"), options(o) {
+  check_groups("Conv1d", o.in_channels, o.out_channels, o.groups);
+  weight = register_parameter("weight",
+                              empty({o.out_channels, o.in_channels / o.groups, o.kernel_size}));
+  if (o.bias) bias = register_parameter("bias", empty({o.out_channels}));
+  default_init(weight, bias);
+}
+
+Tensor Conv1d::forward(const Tensor& x) {
+  return F::conv1d(x, weight, bias,
+                   {.stride = options.stride,
+                    .padding = options.padding,
+                    .dilation = options.dilation,
+                    .groups = options.groups});
+}
+
+std::string Conv1d::extra_repr() const {  // as PyTorch's: one-element tuples
+  const Conv1dOptions& o = options;
+  std::ostringstream s;
+  s << o.in_channels << ", " << o.out_channels << ", kernel_size=(" << o.kernel_size
+    << ",), stride=(" << o.stride << ",)";
+  if (o.padding) s << ", padding=(" << o.padding << ",)";
+  if (o.dilation != 1) s << ", dilation=(" << o.dilation << ",)";
+  if (o.groups != 1) s << ", groups=" << o.groups;
+  if (!o.bias) s << ", bias=False";
+  return s.str();
+}
+
 ConvTranspose2d::ConvTranspose2d(const ConvTranspose2dOptions& o)
     : Module("ConvTranspose2d"), options(o) {
   check_groups("ConvTranspose2d", o.in_channels, o.out_channels, o.groups);
@@ -214,6 +242,17 @@ std::string MaxPool2d::extra_repr() const {
   return "kernel_size=" + pair_str(options.kernel_size) +
          ", stride=" + pair_str(options.stride.value_or(options.kernel_size)) +
          ", padding=" + pair_str(options.padding);
+}
+
+Tensor MaxPool1d::forward(const Tensor& x) {
+  return F::max_pool1d(
+      x, options.kernel_size,
+      {.stride = options.stride, .padding = options.padding, .dilation = options.dilation});
+}
+
+Tensor AvgPool1d::forward(const Tensor& x) {
+  return F::avg_pool1d(x, options.kernel_size,
+                       {.stride = options.stride, .padding = options.padding});
 }
 
 Tensor AvgPool2d::forward(const Tensor& x) {

@@ -52,6 +52,22 @@ class Conv2d : public Module {
   Tensor weight, bias;
 };
 
+struct Conv1dOptions {
+  int64_t in_channels = 0, out_channels = 0, kernel_size = 1;
+  int64_t stride = 1, padding = 0, dilation = 1, groups = 1;
+  bool bias = true;
+};
+
+/// 1-d convolution over (N, C, L). weight: (out, in/groups, k); bias: (out).
+class Conv1d : public Module {
+ public:
+  explicit Conv1d(const Conv1dOptions& options);
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  Conv1dOptions options;
+  Tensor weight, bias;
+};
+
 struct ConvTranspose2dOptions {
   int64_t in_channels = 0, out_channels = 0;
   Pair kernel_size = 1, stride = 1, padding = 0, output_padding = 0;
@@ -145,6 +161,26 @@ class AvgPool2d : public Module {
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   Pool2dOptions options;
+};
+
+struct Pool1dOptions {
+  int64_t kernel_size = 1;
+  std::optional<int64_t> stride = std::nullopt;  // defaults to kernel_size
+  int64_t padding = 0, dilation = 1;
+};
+
+class MaxPool1d : public Module {
+ public:
+  explicit MaxPool1d(const Pool1dOptions& options) : Module("MaxPool1d"), options(options) {}
+  Tensor forward(const Tensor& x) override;
+  Pool1dOptions options;
+};
+
+class AvgPool1d : public Module {
+ public:
+  explicit AvgPool1d(const Pool1dOptions& options) : Module("AvgPool1d"), options(options) {}
+  Tensor forward(const Tensor& x) override;
+  Pool1dOptions options;
 };
 
 class AdaptiveAvgPool2d : public Module {

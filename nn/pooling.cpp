@@ -87,4 +87,32 @@ Tensor adaptive_max_pool2d(const Tensor& x, Pair out) {  // (composite)
       [](const Tensor& bin) { return max(flatten(bin, 2), 2).first; });
 }
 
+namespace {
+
+// A 2-d pooling op over a height of 1, for (N, C, L) or (C, L).
+template <typename Pool2d>
+Tensor pool1d(const char* op, const Tensor& x, int64_t kernel, const Pool1dArgs& a, Pool2d pool) {
+  if (x.dim() != 2 && x.dim() != 3)
+    fail(op, ": expected x (N, C, L) or (C, L), got ", shape_str(x.sizes()));
+  PoolArgs args{.padding = {0, a.padding}, .dilation = {1, a.dilation}};
+  if (a.stride) args.stride = Pair{1, *a.stride};
+  Tensor x4 = unsqueeze(x.dim() == 2 ? unsqueeze(x, 0) : x, 2);
+  Tensor y = squeeze(pool(x4, Pair{1, kernel}, args), 2);
+  return x.dim() == 2 ? squeeze(y, 0) : y;
+}
+
+}  // namespace
+
+Tensor max_pool1d(const Tensor& x, int64_t kernel_size, const Pool1dArgs& args) {  // (composite)
+  return pool1d("max_pool1d", x, kernel_size, args,
+                [](const Tensor& t, Pair k, const PoolArgs& a) { return max_pool2d(t, k, a); });
+}
+
+Tensor avg_pool1d(const Tensor& x, int64_t kernel_size, const Pool1dArgs& args) {  // (composite)
+  check(args.dilation == 1, "avg_pool1d: takes no dilation (PyTorch's has none), got ",
+        args.dilation);
+  return pool1d("avg_pool1d", x, kernel_size, args,
+                [](const Tensor& t, Pair k, const PoolArgs& a) { return avg_pool2d(t, k, a); });
+}
+
 }  // namespace ember::nn::functional

@@ -44,6 +44,16 @@ std::vector<Line> table() {
        },
        {in({1, 12, 10})}},
       {"max_pool2d", [](const Inputs& x) { return F::max_pool2d(x[0], 2); }, {in({2, 2, 4, 4})}},
+      {"max_pool1d",
+       [](const Inputs& x) { return F::max_pool1d(x[0], 3, {.stride = 2, .padding = 1}); },
+       {in({2, 2, 7})}},
+      {"avg_pool1d", [](const Inputs& x) { return F::avg_pool1d(x[0], 2); }, {in({2, 5})}},
+      {"conv1d",
+       [](const Inputs& x) {
+         return F::conv1d(x[0], x[1], x[2],
+                          {.stride = 2, .padding = 1, .dilation = 2, .groups = 2});
+       },
+       {in({2, 4, 9}), in({6, 2, 3}), in({6})}},
       {"max_pool2d",
        [](const Inputs& x) { return F::max_pool2d(x[0], 3, {.stride = 2, .padding = 1}); },
        {in({1, 2, 5, 5})}},

@@ -1,6 +1,6 @@
 // nn/: the Module API, every layer against PyTorch goldens (outputs, input and parameter
-// gradients), BatchNorm across training steps and eval, losses, and a small CNN that fits a
-// batch (checkpoints: test_checkpoint.cpp).
+// gradients), BatchNorm across training steps and eval, and a small CNN that fits a batch
+// (losses: test_losses.cpp; checkpoints: test_checkpoint.cpp).
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -27,6 +27,19 @@ std::map<std::string, std::function<std::shared_ptr<nn::Module>()>> layers() {
   using namespace nn;
   return {
       {"linear", [] { return std::make_shared<Linear>(5, 3); }},
+      {"conv1d",
+       [] {
+         return std::make_shared<Conv1d>(Conv1dOptions{3, 4, 3, 2, 1});
+       }},
+      {"conv1d_groups",
+       [] {
+         return std::make_shared<Conv1d>(Conv1dOptions{4, 6, 2, 1, 0, 2, 2, false});
+       }},
+      {"max_pool1d",
+       [] {
+         return std::make_shared<MaxPool1d>(Pool1dOptions{3, 2, 1});
+       }},
+      {"avg_pool1d", [] { return std::make_shared<AvgPool1d>(Pool1dOptions{2}); }},
       {"conv",
        [] {
          return std::make_shared<Conv2d>(
@@ -264,65 +277,6 @@ TEST_CASE("BatchNorm2d matches PyTorch over 3 training steps, then in eval") {
     bn.eval();
     CHECK_CLOSE_ABS(bn(g.at(key + "eval.x")), g.at(key + "eval.out"), rtol, atol);
   }
-}
-
-TEST_CASE("losses match PyTorch: values and gradients") {
-  TensorMap g = golden("nn.safetensors");
-  namespace F = nn::functional;
-  Tensor target = g.at("loss.target"), spatial_t = g.at("loss.spatial_target"),
-         prob = g.at("loss.prob"), pixel_t = g.at("loss.pixel_target"),
-         weight = g.at("loss.class_weight");
-  std::map<std::string, std::function<Tensor(const Tensor&)>> cases{
-      {"ce_mean", [&](const Tensor& x) { return F::cross_entropy(x, target); }},
-      {"ce_smooth_sum",
-       [&](const Tensor& x) {
-         return F::cross_entropy(x, target,
-                                 {.label_smoothing = 0.1, .reduction = nn::Reduction::Sum});
-       }},
-      {"ce_none_spatial",
-       [&](const Tensor& x) {
-         return F::cross_entropy(x, spatial_t, {.reduction = nn::Reduction::None});
-       }},
-      {"ce_weighted_spatial_mean",
-       [&](const Tensor& x) {
-         return F::cross_entropy(x, pixel_t, {.weight = weight, .label_smoothing = 0.1});
-       }},
-      {"ce_weighted_spatial_sum",
-       [&](const Tensor& x) {
-         return F::cross_entropy(x, pixel_t, {.weight = weight, .reduction = nn::Reduction::Sum});
-       }},
-      {"ce_weighted_spatial_none",
-       [&](const Tensor& x) {
-         return F::cross_entropy(x, pixel_t, {.weight = weight, .reduction = nn::Reduction::None});
-       }},
-      {"softplus_beta2_threshold5", [&](const Tensor& x) { return F::softplus(x, 2, 5); }},
-      {"softplus_default", [&](const Tensor& x) { return F::softplus(x); }},
-      {"nll_mean", [&](const Tensor& x) { return F::nll_loss(log_softmax(x, 1), target); }},
-      {"mse_mean", [&](const Tensor& x) { return F::mse_loss(x, prob); }},
-      {"bce_logits_mean",
-       [&](const Tensor& x) { return F::binary_cross_entropy_with_logits(x, prob); }},
-      {"bce_logits_none",
-       [&](const Tensor& x) {
-         return F::binary_cross_entropy_with_logits(x, prob, nn::Reduction::None);
-       }},
-  };
-  for (const auto& [name, fn] : cases) {
-    CAPTURE(name);
-    std::string key = "loss." + name + ".";
-    Tensor x = clone(g.at(key + "x")).requires_grad_();
-    Tensor out = fn(x);
-    CHECK_CLOSE_ABS(out, g.at(key + "out"), 1e-12, 1e-14);
-    out.backward(g.at(key + "gout"));
-    CHECK_CLOSE_ABS(x.grad(), g.at(key + "grad"), 1e-12, 1e-14);
-  }
-  CHECK_THROWS_WITH_AS(F::cross_entropy(zeros({2, 3}), tensor({0, 3}, kInt64)),
-                       "cross_entropy: target 3 is out of range for 3 classes", Error);
-  CHECK_THROWS_WITH_AS(F::cross_entropy(zeros({2, 3}), zeros({2})),
-                       doctest::Contains("int64 targets"), Error);
-  CHECK_THROWS_WITH_AS(
-      F::cross_entropy(zeros({2, 3}), tensor({0, 1}, kInt64), {.weight = ones({2})}),
-      "cross_entropy: expected a weight of 3 float32 values (one per class), got float32 [2]",
-      Error);
 }
 
 TEST_CASE("dropout: training only, seeded, and unbiased") {

@@ -95,9 +95,9 @@ def record_losses(tensors, cases, gen):
         tensors[f"loss.{name}.gout"], tensors[f"loss.{name}.grad"] = gout, x.grad
 
 
-def make_nn(tensors):
-    gen = torch.Generator().manual_seed(7)
-    for name, (factory, shape, kind) in layer_cases().items():
+def record_layers(tensors, cases, gen):
+    """Per case name and dtype: parameters, input, output, cotangent and gradients (see above)."""
+    for name, (factory, shape, kind) in cases.items():
         for dtype, tag in ((torch.float64, "f64"), (torch.float32, "f32")):
             torch.manual_seed(3)
             m = factory().to(dtype)
@@ -120,6 +120,22 @@ def make_nn(tensors):
                 tensors[key + "grad.x"] = x.grad
             for pname, p in m.named_parameters():
                 tensors[key + "grad." + pname] = p.grad
+
+
+
+def one_d_cases():
+    """The 1-d layers, drawn after everything else from their own generator."""
+    return {
+        "conv1d": (lambda: nn.Conv1d(3, 4, 3, stride=2, padding=1), (2, 3, 9), "x"),
+        "conv1d_groups": (lambda: nn.Conv1d(4, 6, 2, dilation=2, groups=2, bias=False), (2, 4, 7), "x"),
+        "max_pool1d": (lambda: nn.MaxPool1d(3, stride=2, padding=1), (2, 3, 8), "x"),
+        "avg_pool1d": (lambda: nn.AvgPool1d(2), (2, 3, 7), "x"),
+    }
+
+
+def make_nn(tensors):
+    gen = torch.Generator().manual_seed(7)
+    record_layers(tensors, layer_cases(), gen)
 
     # BatchNorm2d: three training steps, then eval with the running statistics.
     for dtype, tag in ((torch.float64, "f64"), (torch.float32, "f32")):
@@ -328,6 +344,7 @@ if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     t = {}
     make_nn(t)
+    record_layers(t, one_d_cases(), torch.Generator().manual_seed(37))
     safetensors_py.save(os.path.join(OUT, "nn.safetensors"), t)
     t = {}
     make_optim(t)
