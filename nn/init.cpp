@@ -121,4 +121,33 @@ void kaiming_normal_(const Tensor& t, double a, const std::string& mode,
   init::normal_(t, 0.0, kaiming_std(t, a, mode, nonlinearity));
 }
 
+// Modified Gram-Schmidt on the columns of a (m x n, m >= n), in double: the reduced Q whose
+// R has a positive diagonal, which is Householder's Q with PyTorch's sign correction applied.
+void orthogonal_(const Tensor& t, double gain) {
+  check(t.dim() >= 2 && t.numel() > 0, "orthogonal_: expected a tensor of 2 or more dims, got ",
+        shape_str(t.sizes()));
+  check(t.is_floating_point(), "orthogonal_: expected a floating tensor, got ", t.dtype());
+  int64_t rows = t.size(0), cols = t.numel() / rows;
+  Tensor drawn = empty({rows, cols}, t.dtype());
+  init::normal_(drawn, 0.0, 1.0);
+  NoGradGuard no_grad;
+  Tensor a = to(rows < cols ? transpose(drawn, 0, 1) : drawn, kFloat64).contiguous();
+  int64_t m = a.size(0), n = a.size(1);
+  double* q = a.data_ptr<double>();  // column j is q[i * n + j]
+  for (int64_t j = 0; j < n; ++j) {
+    for (int64_t k = 0; k < j; ++k) {
+      double dot = 0;
+      for (int64_t i = 0; i < m; ++i) dot += q[i * n + k] * q[i * n + j];
+      for (int64_t i = 0; i < m; ++i) q[i * n + j] -= dot * q[i * n + k];
+    }
+    double norm = 0;
+    for (int64_t i = 0; i < m; ++i) norm += q[i * n + j] * q[i * n + j];
+    norm = std::sqrt(norm);
+    check(norm > 0, "orthogonal_: the drawn matrix is rank deficient");
+    for (int64_t i = 0; i < m; ++i) q[i * n + j] /= norm;
+  }
+  Tensor result = (rows < cols ? transpose(a, 0, 1) : a) * gain;
+  t.copy_(reshape(to(result, t.dtype()), shape_of(t)));
+}
+
 }  // namespace ember::nn::init

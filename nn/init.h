@@ -32,4 +32,10 @@ void kaiming_uniform_(const Tensor& t, double a = 0.0, const std::string& mode =
 void kaiming_normal_(const Tensor& t, double a = 0.0, const std::string& mode = "fan_in",
                      const std::string& nonlinearity = "leaky_relu");
 
+/// A (semi-)orthogonal matrix, as torch.nn.init.orthogonal_: t viewed as (rows, the rest) is
+/// filled with the Q of the QR factorisation of a standard normal matrix (drawn in t's dtype, as
+/// PyTorch draws it; transposed when rows < cols), signed so that R's diagonal is positive,
+/// times gain. Rows (or columns) come out orthonormal.
+void orthogonal_(const Tensor& t, double gain = 1.0);
+
 }  // namespace ember::nn::init

@@ -58,3 +58,19 @@ TEST_CASE("InferenceMode records nothing; nn::utils clips as optim's clipping") 
   CHECK(nn::utils::clip_grad_norm_({w}, 1.0) == doctest::Approx(5.0));
   CHECK(testing::values(w.grad())[0] == doctest::Approx(0.6).epsilon(1e-5));
 }
+
+TEST_CASE("init::orthogonal_ gives torch.nn.init.orthogonal_'s matrix for the same seed") {
+  TensorMap g = testing::golden_file("nn.safetensors");
+  manual_seed(41);
+  Tensor wide = empty({3, 5}, kFloat64), tall = empty({6, 2, 2}, kFloat64);
+  nn::init::orthogonal_(wide, 2.0);
+  nn::init::orthogonal_(tall);
+  CHECK_CLOSE_ABS(wide, g.at("init.orthogonal_wide"), 1e-12, 1e-12);
+  CHECK_CLOSE_ABS(tall, g.at("init.orthogonal_tall"), 1e-12, 1e-12);
+  // Independently of PyTorch: the rows of the wide matrix are orthogonal, of length 2.
+  CHECK_CLOSE_ABS(matmul(wide, wide.t()), eye(3, -1, kFloat64) * 4.0, 1e-12, 1e-12);
+  Tensor flat = tall.view({6, 4});
+  CHECK_CLOSE_ABS(matmul(flat.t(), flat), eye(4, -1, kFloat64), 1e-12, 1e-12);
+  CHECK_THROWS_WITH_AS(nn::init::orthogonal_(zeros({3})),
+                       "orthogonal_: expected a tensor of 2 or more dims, got [3]", Error);
+}

@@ -345,6 +345,13 @@ if __name__ == "__main__":
     t = {}
     make_nn(t)
     record_layers(t, one_d_cases(), torch.Generator().manual_seed(37))
+    # init.orthogonal_ after torch.manual_seed(41): a wide (3, 5) matrix with gain 2, then a
+    # tall (6, 2, 2) tensor (6 rows of 4), both float64.
+    torch.manual_seed(41)
+    for name, shape, gain in (("wide", (3, 5), 2.0), ("tall", (6, 2, 2), 1.0)):
+        w = torch.empty(shape, dtype=torch.float64)
+        nn.init.orthogonal_(w, gain=gain)
+        t[f"init.orthogonal_{name}"] = w
     safetensors_py.save(os.path.join(OUT, "nn.safetensors"), t)
     t = {}
     make_optim(t)
