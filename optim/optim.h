@@ -3,3 +3,4 @@
 
 #include "optimizer.h"
 #include "scheduler.h"
+#include "serialize.h"

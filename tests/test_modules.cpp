@@ -1,8 +1,11 @@
-// The modules a libtorch prototype reaches for after its layers: ModuleDict, ParameterList,
-// Module::apply, Sequential from a list of handles, InferenceMode and nn::utils's clipping.
+// What a libtorch prototype reaches for after its layers: ModuleDict, ParameterList,
+// Module::apply, Sequential from a list of handles, InferenceMode, nn::utils's clipping,
+// init::orthogonal_, and save/load of tensors, modules and optimizers.
+#include <filesystem>
 #include <map>
 
 #include "helpers.h"
+#include "programs.h"
 
 using namespace ember;
 
@@ -73,4 +76,40 @@ TEST_CASE("init::orthogonal_ gives torch.nn.init.orthogonal_'s matrix for the sa
   CHECK_CLOSE_ABS(matmul(flat.t(), flat), eye(4, -1, kFloat64), 1e-12, 1e-12);
   CHECK_THROWS_WITH_AS(nn::init::orthogonal_(zeros({3})),
                        "orthogonal_: expected a tensor of 2 or more dims, got [3]", Error);
+}
+
+TEST_CASE("save and load as libtorch spells them: a tensor, a list, a module, an optimizer") {
+  namespace fs = std::filesystem;
+  fs::path dir = testing::scratch("serialize");
+  Tensor x = randn({2, 3}, kFloat64);
+  ember::save(x, (dir / "x").string());
+  Tensor y;
+  ember::load(y, (dir / "x").string());
+  CHECK(testing::values(y) == testing::values(x));
+  std::vector<Tensor> list{ones({2}), arange(5)}, back;
+  ember::save(list, (dir / "list").string());
+  ember::load(back, (dir / "list").string());
+  REQUIRE(back.size() == 2);
+  CHECK(back[1].dtype() == kInt64);
+  CHECK(testing::values(back[1]) == testing::values(list[1]));
+
+  auto model = std::make_shared<nn::Linear>(3, 2);
+  optim::Adam adam(model->parameters(), {.lr = 0.1});
+  (*model)(ones({4, 3})).sum().backward();
+  adam.step();
+  ember::save(model, (dir / "model").string());
+  ember::save(adam, (dir / "adam").string());
+  auto other = std::make_shared<nn::Linear>(3, 2);
+  optim::Adam other_adam(other->parameters(), {.lr = 0.1});
+  ember::load(other, (dir / "model").string());
+  ember::load(other_adam, (dir / "adam").string());
+  CHECK(testing::values(other->weight) == testing::values(model->weight));
+  CHECK(testing::values(other_adam.state_dict().at("state.0.exp_avg")) ==
+        testing::values(adam.state_dict().at("state.0.exp_avg")));
+  // A file of one kind is refused as another, naming it.
+  CHECK_THROWS_WITH_AS(ember::load(y, (dir / "model").string()),
+                       doctest::Contains("holds a module, not a tensor"), Error);
+  CHECK_THROWS_WITH_AS(ember::load(other, (dir / "x").string()),
+                       doctest::Contains("holds a tensor, not a module"), Error);
+  fs::remove_all(dir);
 }
