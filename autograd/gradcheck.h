@@ -100,17 +100,20 @@ TensorsFn as_tensors_fn(F fn) {
 
 }  // namespace detail
 
-/// Any callable: fn(std::vector<Tensor>) or fn(Tensor, Tensor, ...), returning a Tensor or a
-/// std::vector<Tensor>.
+/// Any callable but a TensorsFn itself: fn(std::vector<Tensor>) or fn(Tensor, Tensor, ...),
+/// returning a Tensor or a std::vector<Tensor>.
 template <typename F>
-requires(!std::is_same_v<std::decay_t<F>, TensorsFn>) GradcheckResult
-    gradcheck(F&& fn, const std::vector<Tensor>& inputs, const GradcheckOptions& options = {}) {
+concept OtherCallable = !std::is_same_v<std::decay_t<F>, TensorsFn>;
+
+template <OtherCallable F>
+GradcheckResult gradcheck(F&& fn, const std::vector<Tensor>& inputs,
+                          const GradcheckOptions& options = {}) {
   return gradcheck(detail::as_tensors_fn(std::forward<F>(fn)), inputs, options);
 }
 
-template <typename F>
-requires(!std::is_same_v<std::decay_t<F>, TensorsFn>) GradcheckResult
-    gradgradcheck(F&& fn, const std::vector<Tensor>& inputs, const GradcheckOptions& options = {}) {
+template <OtherCallable F>
+GradcheckResult gradgradcheck(F&& fn, const std::vector<Tensor>& inputs,
+                              const GradcheckOptions& options = {}) {
   return gradgradcheck(detail::as_tensors_fn(std::forward<F>(fn)), inputs, options);
 }
 

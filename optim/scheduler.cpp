@@ -71,7 +71,8 @@ void check_arguments(const TensorMap& dict, const char* who,
     check(saved == value, who, ".load_state_dict: the state was saved with ", key, " ", saved,
           ", this scheduler has ", value, "; construct it with the arguments it was saved with");
   }
-  for (const auto& [key, tensor] : dict) {
+  for (const auto& entry : dict) {
+    const std::string& key = entry.first;
     bool known = std::find(counters.begin(), counters.end(), key) != counters.end() ||
                  std::any_of(arguments.begin(), arguments.end(),
                              [&](const auto& a) { return a.first == key; });
