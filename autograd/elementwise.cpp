@@ -157,6 +157,44 @@ Tensor sign(const Tensor& x) {
   return record("sign", y, {x}, [](const Tensor&, const Needs&) { return grads{Tensor()}; });
 }
 
+namespace {
+
+// floor, ceil and round: steps, so the gradient is zero (an int64 tensor is its own rounding).
+template <typename Round>
+Tensor rounding(const char* op, const Tensor& x, Round round) {
+  profiler::Scope scope(op);
+  Tensor y = visit_dtype(x.dtype(), [&]<typename T>() {
+    if constexpr (std::is_floating_point_v<T>)
+      return kernels::map<T, T>(x, [&](T v) { return static_cast<T>(round(v)); });
+    else
+      return kernels::map<T, T>(x, [](T v) { return v; });
+  });
+  return record(op, y, {x}, [](const Tensor&, const Needs&) { return grads{Tensor()}; });
+}
+
+}  // namespace
+
+// y = ⌊x⌋, ⌈x⌉, or x to the nearest integer with halves to even (as torch.round)      dx = 0
+Tensor floor(const Tensor& x) {
+  return rounding("floor", x, [](auto v) { return std::floor(v); });
+}
+Tensor ceil(const Tensor& x) {
+  return rounding("ceil", x, [](auto v) { return std::ceil(v); });
+}
+Tensor round(const Tensor& x) {
+  return rounding("round", x, [](auto v) { return std::nearbyint(v); });
+}
+
+// start + weight (end - start)      (composite)
+Tensor lerp(const Tensor& start, const Tensor& end, double weight) {
+  profiler::Scope scope("lerp");
+  return start + (end - start) * weight;
+}
+Tensor lerp(const Tensor& start, const Tensor& end, const Tensor& weight) {
+  profiler::Scope scope("lerp");
+  return start + (end - start) * weight;
+}
+
 // y = x^p      dx = g p x^(p-1)
 Tensor pow(const Tensor& x, double p) {
   profiler::Scope scope("pow");

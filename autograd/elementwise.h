@@ -21,6 +21,14 @@ Tensor neg(const Tensor& x);
 Tensor abs(const Tensor& x);
 /// -1, 0 or 1; its gradient is zero.
 Tensor sign(const Tensor& x);
+/// Rounded down, up, or to the nearest integer (halves to even, as torch.round); the gradient is
+/// zero. int64 tensors come back unchanged.
+Tensor floor(const Tensor& x);
+Tensor ceil(const Tensor& x);
+Tensor round(const Tensor& x);
+/// start + weight (end - start), the weight a number or a tensor (broadcast).
+Tensor lerp(const Tensor& start, const Tensor& end, double weight);
+Tensor lerp(const Tensor& start, const Tensor& end, const Tensor& weight);
 Tensor pow(const Tensor& x, double exponent);
 Tensor pow(const Tensor& base, const Tensor& exponent);
 /// Elementwise max/min of two tensors; at ties the gradient is split evenly, as in PyTorch.

@@ -8,6 +8,8 @@
 #include "grad_mode.h"
 #include "index.h"
 #include "linalg.h"
+#include "rearrange.h"
 #include "reduce.h"
+#include "scan.h"
 #include "shape.h"
 #include "unary_math.h"

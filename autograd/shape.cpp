@@ -300,10 +300,36 @@ std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {  /
   return out;
 }
 
+std::vector<Tensor> split(const Tensor& x, const Shape& split_sizes, int64_t dim) {  // (composite)
+  int64_t d = wrap_dim(dim, x.dim(), "split");
+  int64_t total = 0;
+  for (int64_t size : split_sizes) {
+    check(size >= 0, "split: split sizes ", shape_str(split_sizes), " must not be negative");
+    total += size;
+  }
+  if (total != x.size(d))
+    fail("split: split sizes ", shape_str(split_sizes), " add up to ", total, ", not the size ",
+         x.size(d), " of dim ", dim, " (input ", shape_str(x.sizes()), ")");
+  std::vector<Tensor> out;
+  int64_t start = 0;
+  for (int64_t size : split_sizes) {
+    out.push_back(narrow(x, d, start, size));
+    start += size;
+  }
+  return out;
+}
+
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {  // (composite)
   check(chunks > 0, "chunk: chunks must be positive, got ", chunks);
   int64_t d = wrap_dim(dim, x.dim(), "chunk");
   return split(x, std::max<int64_t>(1, (x.size(d) + chunks - 1) / chunks), d);
+}
+
+std::vector<Tensor> unbind(const Tensor& x, int64_t dim) {  // (composite)
+  int64_t d = wrap_dim(dim, x.dim(), "unbind");
+  std::vector<Tensor> out;
+  for (int64_t i = 0; i < x.size(d); ++i) out.push_back(select(x, d, i));
+  return out;
 }
 
 }  // namespace ember

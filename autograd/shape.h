@@ -49,7 +49,11 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);
 /// Pieces of split_size along dim (the last may be smaller), as views.
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim = 0);
+/// Pieces of the given sizes along dim (they must add up to its size), as views.
+std::vector<Tensor> split(const Tensor& x, const Shape& split_sizes, int64_t dim = 0);
 /// `chunks` nearly equal pieces along dim, as views.
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim = 0);
+/// Every index of dim, each with the dim removed (views).
+std::vector<Tensor> unbind(const Tensor& x, int64_t dim = 0);
 
 }  // namespace ember

@@ -57,6 +57,20 @@ std::vector<Tensor> Tensor::chunk(int64_t n, int64_t dim) const {
 std::vector<Tensor> Tensor::split(int64_t size, int64_t dim) const {
   return ember::split(*this, size, dim);
 }
+std::vector<Tensor> Tensor::split(const Shape& sizes, int64_t dim) const {
+  return ember::split(*this, sizes, dim);
+}
+std::vector<Tensor> Tensor::unbind(int64_t dim) const { return ember::unbind(*this, dim); }
+Tensor Tensor::repeat(const Shape& repeats) const { return ember::repeat(*this, repeats); }
+Tensor Tensor::flip(const Shape& dims) const { return ember::flip(*this, dims); }
+Tensor Tensor::roll(const Shape& shifts, const Shape& dims) const {
+  return ember::roll(*this, shifts, dims);
+}
+Tensor Tensor::roll(int64_t shift, std::optional<int64_t> dim) const {
+  return ember::roll(*this, shift, dim);
+}
+Tensor Tensor::tril(int64_t diagonal) const { return ember::tril(*this, diagonal); }
+Tensor Tensor::triu(int64_t diagonal) const { return ember::triu(*this, diagonal); }
 Tensor Tensor::clone() const { return ember::clone(*this); }
 Tensor Tensor::to(DType dtype) const { return ember::to(*this, dtype); }
 Device Tensor::device() const { return kCPU; }
@@ -98,6 +112,11 @@ Tensor Tensor::tanh() const { return ember::tanh(*this); }
 Tensor Tensor::sigmoid() const { return ember::sigmoid(*this); }
 Tensor Tensor::relu() const { return ember::relu(*this); }
 Tensor Tensor::erf() const { return ember::erf(*this); }
+Tensor Tensor::floor() const { return ember::floor(*this); }
+Tensor Tensor::ceil() const { return ember::ceil(*this); }
+Tensor Tensor::round() const { return ember::round(*this); }
+Tensor Tensor::lerp(const Tensor& end, double w) const { return ember::lerp(*this, end, w); }
+Tensor Tensor::lerp(const Tensor& end, const Tensor& w) const { return ember::lerp(*this, end, w); }
 Tensor Tensor::maximum(const Tensor& other) const { return ember::maximum(*this, other); }
 Tensor Tensor::minimum(const Tensor& other) const { return ember::minimum(*this, other); }
 Tensor Tensor::clamp(std::optional<double> lo, std::optional<double> hi) const {
@@ -139,6 +158,30 @@ Tensor Tensor::log_softmax(int64_t dim) const { return ember::log_softmax(*this,
 Tensor Tensor::norm(double p) const { return ember::norm(*this, p); }
 Tensor Tensor::norm(double p, const Shape& dims, bool keep) const {
   return ember::norm(*this, p, dims, keep);
+}
+
+// ---- selection and scans
+std::tuple<Tensor, Tensor> Tensor::sort(int64_t dim, bool descending) const {
+  return ember::sort(*this, dim, descending);
+}
+Tensor Tensor::argsort(int64_t dim, bool descending) const {
+  return ember::argsort(*this, dim, descending);
+}
+std::tuple<Tensor, Tensor> Tensor::topk(int64_t k, int64_t dim, bool largest, bool sorted) const {
+  return ember::topk(*this, k, dim, largest, sorted);
+}
+Tensor Tensor::cumsum(int64_t dim, std::optional<DType> t) const {
+  return ember::cumsum(*this, dim, t);
+}
+Tensor Tensor::cumprod(int64_t dim, std::optional<DType> t) const {
+  return ember::cumprod(*this, dim, t);
+}
+Tensor Tensor::prod(std::optional<DType> t) const { return ember::prod(*this, t); }
+Tensor Tensor::prod(int64_t dim, bool keep, std::optional<DType> t) const {
+  return ember::prod(*this, dim, keep, t);
+}
+Tensor Tensor::logsumexp(const Shape& dims, bool keep) const {
+  return ember::logsumexp(*this, dims, keep);
 }
 
 // ---- comparisons

@@ -64,6 +64,9 @@ struct GradcheckLine {
   autograd::GradcheckOptions options = {};
 };
 
+/// The table's lines for autograd/scan.h, rearrange.h and the rounding ops (test_scans.cpp).
+std::vector<GradcheckLine> scan_and_rearrange_lines();
+
 /// Runs gradcheck (and gradgradcheck where asked) on every line, reporting failures by op.
 inline void check_gradients(const std::vector<GradcheckLine>& table) {
   for (const GradcheckLine& line : table) {

@@ -59,6 +59,37 @@ std::map<std::string, Fn> expressions() {
          Tensor waves = masked_fill(sin(x[0]) * cos(x[1]), mask, 0.25);
          return waves + ember::std(x[0], {1}, 1, true) * norm(x[1], 3.0, {0});
        }},
+      {"sorts",
+       [](const auto& x) {
+         auto [v, i] = sort(x[0], 1, /*descending=*/true);
+         auto [t, j] = topk(x[0], 2, 0);
+         Tensor k = argsort(x[0], 0);
+         DType f = x[0].dtype();
+         return cat(
+             {flatten(v * v), flatten(t), flatten(to(i, f)), flatten(to(j, f)), flatten(to(k, f))});
+       }},
+      {"scans",
+       [](const auto& x) {
+         Tensor z = x[0] * to(tensor({{1, 0, 1, 1}, {1, 1, 1, 1}, {1, 1, 0, 0}}), x[0].dtype());
+         return cat({flatten(cumsum(x[0], 1)), flatten(cumprod(z, 1)), prod(z, 1),
+                     flatten(prod(x[0], 0, true)), reshape(prod(x[0]), {1}), logsumexp(x[0], 1),
+                     flatten(logsumexp(x[0], {0, 1}, true))});
+       }},
+      {"rearranged",
+       [](const auto& x) {
+         const Tensor& y = x[1];
+         Tensor moved = flip(y, {0, 1}) * roll(y, 1, 1) + roll(y, {2, -1}, {0, 1});
+         Tensor triangles = tril(y, -1) + triu(y, 1) * 2.0 + tril(y);
+         auto pq = split(y, Shape{1, 3}, 1);
+         auto rows = unbind(y, 0);
+         return cat({flatten(repeat(x[0], {2, 1, 2})), flatten(moved), flatten(triangles),
+                     flatten(pq[0] * pq[1]), rows[0] * rows[2]});
+       }},
+      {"rounding",
+       [](const auto& x) {
+         return floor(x[0] * 3.0) * x[0] + ceil(x[0] * 3.0) * x[1] + round(x[0] * 3.0) +
+                lerp(x[0], x[1], 0.3) + lerp(x[0], x[1], sigmoid(x[1]));
+       }},
   };
 }
 

@@ -30,15 +30,15 @@ Tensor away(const Shape& s) {
 using Line = ember::testing::GradcheckLine;
 
 // Not differentiable: their results never require grad (checked below).
-const std::set<std::string> kNotDifferentiable{"eq", "ne", "lt",     "le",
-                                               "gt", "ge", "argmax", "argmin"};
+const std::set<std::string> kNotDifferentiable{"eq", "ne",     "lt",     "le",     "gt",
+                                               "ge", "argmax", "argmin", "argsort"};
 
 std::vector<Line> table() {
   manual_seed(2024);
   Tensor mask = tensor({{1, 0, 1, 1}, {0, 0, 1, 0}, {1, 1, 0, 1}}, kInt64);
   Tensor idx = tensor({2, 0, 2, 1}, kInt64);
   Tensor gidx = tensor({{0, 2}, {1, 1}, {3, 0}}, kInt64);
-  return {
+  std::vector<Line> lines{
       {"add(Tensor, Tensor)",
        [](const Inputs& x) { return add(x[0], x[1]); },
        {in({3, 4}), in({4})}},
@@ -217,7 +217,7 @@ std::vector<Line> table() {
          return stack({x[0], x[1]}, 2);
        },
        {in({2, 3}), in({2, 3})}},
-      {"split",
+      {"split(Tensor, int64_t, int64_t)",
        [](const Inputs& x) {
          auto p = split(x[0], 2, 1);
          return p[0] * 2.0 + p[1] * p[1];
@@ -253,6 +253,8 @@ std::vector<Line> table() {
        [](const Inputs& x) { return mm(transpose(x[0], 0, 1), x[1]); },
        {in({4, 3}), in({4, 2})}},
   };
+  for (Line& line : ember::testing::scan_and_rearrange_lines()) lines.push_back(std::move(line));
+  return lines;
 }
 
 // The signature of a declaration, "name(type, type)": each parameter without its name, default,

@@ -61,6 +61,32 @@ def expressions():
         waves = (torch.sin(x) * torch.cos(y)).masked_fill(mask, 0.25)
         return waves + x.std(dim=1, keepdim=True) * torch.linalg.vector_norm(y, 3.0, dim=0)
 
+    def sorts(x):
+        v, i = torch.sort(x, dim=1, descending=True)
+        t, j = torch.topk(x, 2, dim=0)
+        k = torch.argsort(x, dim=0)
+        return torch.cat([(v * v).flatten(), t.flatten(), i.flatten().to(x.dtype),
+                          j.flatten().to(x.dtype), k.flatten().to(x.dtype)])
+
+    def scans(x):
+        z = x * torch.tensor([[1, 0, 1, 1], [1, 1, 1, 1], [1, 1, 0, 0]], dtype=x.dtype)
+        return torch.cat([torch.cumsum(x, 1).flatten(), torch.cumprod(z, 1).flatten(),
+                          torch.prod(z, 1), torch.prod(x, 0, keepdim=True).flatten(),
+                          torch.prod(x).reshape(1), torch.logsumexp(x, 1),
+                          torch.logsumexp(x, (0, 1), keepdim=True).flatten()])
+
+    def rearranged(x, y):
+        moved = torch.flip(y, [0, 1]) * torch.roll(y, 1, 1) + torch.roll(y, (2, -1), (0, 1))
+        triangles = torch.tril(y, -1) + torch.triu(y, 1) * 2 + torch.tril(y)
+        p, q = torch.split(y, [1, 3], dim=1)
+        rows = torch.unbind(y, 0)
+        return torch.cat([x.repeat(2, 1, 2).flatten(), moved.flatten(), triangles.flatten(),
+                          (p * q).flatten(), rows[0] * rows[2]])
+
+    def rounding(x, y):
+        return (torch.floor(x * 3) * x + torch.ceil(x * 3) * y + torch.round(x * 3)
+                + torch.lerp(x, y, 0.3) + torch.lerp(x, y, torch.sigmoid(y)))
+
     return {
         "mlp": ([(4, 5), (5, 3), (3,)], mlp, ""),
         "norm": ([(3, 6), (6,)], norm, ""),
@@ -71,6 +97,10 @@ def expressions():
         "batched": ([(3, 2, 4), (4, 5)], batched, ""),
         "views": ([(2, 3, 4)], views, ""),
         "trig": ([(3, 4), (3, 4)], trig, ""),
+        "sorts": ([(3, 5)], sorts, ""),
+        "scans": ([(3, 4)], scans, ""),
+        "rearranged": ([(2, 3), (3, 4)], rearranged, ""),
+        "rounding": ([(3, 4), (3, 4)], rounding, ""),
     }
 
 

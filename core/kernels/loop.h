@@ -22,6 +22,18 @@ struct Row {
   int64_t length;
 };
 
+/// A contiguous tensor seen as (outer, n, inner) around dim: line (o, i) holds the n elements
+/// o*n*inner + k*inner + i. Softmax's rows and the scans' lines.
+struct Lines {
+  int64_t outer, n, inner;
+};
+inline Lines lines_around(IntList sizes, int64_t dim) {
+  auto rank = static_cast<int64_t>(sizes.size());
+  int64_t n = rank ? sizes[dim] : 1, inner = 1;
+  for (int64_t d = dim + 1; d < rank; ++d) inner *= sizes[d];
+  return {n * inner != 0 ? numel_of(sizes) / (n * inner) : 0, n, inner};
+}
+
 /// Merges dims d and d+1 wherever every operand has stride[d] == stride[d+1] * size[d+1].
 /// `strides[k]` are operand k's strides over `sizes` (0 along broadcast dims).
 template <size_t N>

@@ -14,6 +14,7 @@
 #include "../profiler.h"
 #include "accumulate.h"
 #include "copy.h"
+#include "loop.h"
 #include "vmath.h"
 
 namespace ember::kernels {
@@ -202,16 +203,6 @@ std::pair<Tensor, Tensor> max_along(const Tensor& x, int64_t dim, bool keepdim, 
 
 namespace {
 
-// A non-empty contiguous tensor seen as (outer, n, inner) around dim: softmax's rows.
-struct Split {
-  int64_t outer, n, inner;
-};
-Split split_at(const Tensor& x, int64_t dim) {
-  int64_t n = x.dim() ? x.size(dim) : 1, inner = 1;
-  for (int64_t d = dim + 1; d < x.dim(); ++d) inner *= x.size(d);
-  return {x.numel() / (n * inner), n, inner};
-}
-
 // softmax (or log_softmax) of one contiguous row xs[0, n) into ys: max, then e^(x - max) by one
 // vectorised exp, its sum in eight fixed lanes (double), then the division (or x - max - log sum).
 template <typename T>
@@ -264,7 +255,7 @@ Tensor softmax(const Tensor& x_in, int64_t dim, bool log) {
   Tensor x = contiguous(x_in);
   Tensor y = empty(Shape(x.sizes().begin(), x.sizes().end()), x.dtype());
   if (x.numel() == 0) return y;
-  Split rows = split_at(x, dim);  // (clang 14 cannot capture structured bindings)
+  Lines rows = lines_around(x.sizes(), dim);  // (clang 14 cannot capture structured bindings)
   int64_t outer = rows.outer, n = rows.n, inner = rows.inner;
   visit_floating(x.dtype(), op, [&]<typename T>() {
     const T* xp = x.data_ptr<T>();
@@ -294,7 +285,7 @@ Tensor softmax_backward(const Tensor& y_in, const Tensor& g_in, int64_t dim) {
   Tensor y = contiguous(y_in), g = contiguous(g_in);
   Tensor dx = empty(Shape(y.sizes().begin(), y.sizes().end()), y.dtype());
   if (y.numel() == 0) return dx;
-  Split rows = split_at(y, dim);
+  Lines rows = lines_around(y.sizes(), dim);
   int64_t outer = rows.outer, n = rows.n, inner = rows.inner;
   visit_floating(y.dtype(), "softmax backward", [&]<typename T>() {
     const T* yp = y.data_ptr<T>();
@@ -314,7 +305,8 @@ Tensor softmax_backward(const Tensor& y_in, const Tensor& g_in, int64_t dim) {
         }
         std::fill(dot.begin(), dot.end(), 0.0);
         for (int64_t k = 0; k < n; ++k)
-          for (int64_t i = 0; i < inner; ++i) dot[i] += double(gs[k * inner + i]) * ys[k * inner + i];
+          for (int64_t i = 0; i < inner; ++i)
+            dot[i] += double(gs[k * inner + i]) * ys[k * inner + i];
         for (int64_t k = 0; k < n; ++k)
           for (int64_t i = 0; i < inner; ++i)
             ds[k * inner + i] = ys[k * inner + i] * (gs[k * inner + i] - static_cast<T>(dot[i]));

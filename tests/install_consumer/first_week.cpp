@@ -1,0 +1,71 @@
+// An outside project's first-week libtorch code, with one line added (namespace torch = ember):
+// sorting, scans, tiling and triangles as libtorch spells them. Each result is compared with the
+// numbers PyTorch printed for the same expression (torch 1.13, float32; float64 for the gradient),
+// written beside it.
+#include <ember/ember.h>
+
+#include <cmath>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace torch = ember;
+
+namespace {
+
+int failures = 0;
+
+void expect(const std::string& what, const torch::Tensor& got, const std::vector<double>& want) {
+  torch::Tensor flat = got.to(torch::kFloat64).contiguous().reshape({-1});
+  bool same = flat.numel() == static_cast<int64_t>(want.size());
+  for (int64_t i = 0; same && i < flat.numel(); ++i)
+    same = std::abs(flat.data_ptr<double>()[i] - want[i]) <= 1e-5 * (1 + std::abs(want[i]));
+  if (!same) {
+    std::cout << "first_week: " << what << " differs from PyTorch's: " << got << "\n";
+    ++failures;
+  }
+}
+
+}  // namespace
+
+int main() {
+  auto x = torch::tensor({{3.0, 1.0, 2.0, -1.0}, {0.5, -2.0, 4.0, 1.5}});
+
+  auto [values, indices] = torch::sort(x, /*dim=*/1, /*descending=*/true);
+  expect("sort values", values, {3, 2, 1, -1, 4, 1.5, 0.5, -2});
+  expect("sort indices", indices, {0, 2, 1, 3, 2, 3, 0, 1});
+  auto [top, where] = x.topk(2, /*dim=*/0);
+  expect("topk values", top, {3, 1, 4, 1.5, 0.5, -2, 2, -1});
+  expect("topk indices", where, {0, 0, 1, 1, 1, 1, 0, 0});
+  expect("argsort", x.argsort(), {3, 1, 2, 0, 1, 0, 3, 2});
+
+  expect("cumsum", torch::cumsum(x, 1), {3, 4, 6, 5, 0.5, -1.5, 2.5, 4});
+  expect("cumprod", x.cumprod(0), {3, 1, 2, -1, 1.5, -2, 8, -1.5});
+  expect("prod", x.prod(1), {-6, -6});
+  expect("logsumexp", torch::logsumexp(x, 1), {3.4197168, 4.1086402});
+
+  expect("repeat", x.repeat({1, 2}).sum(0), {3.5, -1, 6, 0.5, 3.5, -1, 6, 0.5});
+  expect("flip and roll", x.flip({1}).roll(1, 1), {3, -1, 2, 1, 0.5, 1.5, 4, -2});
+  expect("roll flattened", torch::roll(x, -3), {-1, 0.5, -2, 4, 1.5, 3, 1, 2});
+  auto ones = torch::ones({3, 3});
+  expect("tril + triu", torch::tril(ones, -1) * 2 + torch::triu(ones), {1, 1, 1, 2, 1, 1, 2, 2, 1});
+  auto parts = x.split({1, 3}, 1);
+  expect("split with sizes", parts[1], {1, 2, -1, -2, 4, 1.5});
+  auto rows = x.unbind(0);
+  expect("unbind", rows[0] - rows[1], {2.5, 3, -2, -2.5});
+  expect("round", torch::round(x * 1.5), {4, 2, 3, -2, 1, -3, 6, 2});
+  expect("floor, ceil", torch::floor(x / 2) + x.ceil(), {4, 1, 3, -2, 1, -3, 6, 2});
+  expect("lerp", torch::lerp(x, torch::zeros_like(x), 0.25),
+         {2.25, 0.75, 1.5, -0.75, 0.375, -1.5, 3, 1.125});
+
+  // gradients through them, as PyTorch's autograd gives them
+  auto w = torch::tensor({{3.0, 1.0, 2.0}, {0.5, -2.0, 4.0}},
+                         torch::TensorOptions().dtype(torch::kFloat64).requires_grad(true));
+  auto loss = std::get<0>(w.sort(1)).mul(torch::tensor({1.0, 2.0, 3.0}, torch::kFloat64)).sum() +
+              w.cumprod(1).sum() + torch::logsumexp(w, 0).sum();
+  loss.backward();
+  expect("gradient", w.grad(),
+         {7.9241418, 10.9525741, 5.1192029, -6.9241418, 3.5474259, 2.8807971});
+  std::cout << "first_week: " << (failures ? "FAILED" : "every value matches PyTorch's") << "\n";
+  return failures ? 1 : 0;
+}
