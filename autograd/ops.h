@@ -7,6 +7,7 @@
 #include "elementwise.h"
 #include "grad_mode.h"
 #include "index.h"
+#include "indexing.h"
 #include "linalg.h"
 #include "rearrange.h"
 #include "reduce.h"

@@ -215,6 +215,26 @@ Tensor Tensor::masked_fill(const Tensor& mask, double value) const {
   return ember::masked_fill(*this, mask, value);
 }
 
+// ---- Python's x[...]
+Tensor Tensor::index(const std::vector<indexing::TensorIndex>& i) const {
+  return ember::index(*this, i);
+}
+Tensor Tensor::index_put(const std::vector<indexing::TensorIndex>& i, const Tensor& v,
+                         bool accumulate) const {
+  return ember::index_put(*this, i, v, accumulate);
+}
+const Tensor& Tensor::index_put_(const std::vector<indexing::TensorIndex>& i, const Tensor& v,
+                                 bool accumulate) const {
+  return assign(*this, index_put(i, v, accumulate), "index_put_");
+}
+const Tensor& Tensor::index_put_(const std::vector<indexing::TensorIndex>& i, double v) const {
+  return index_put_(i, scalar_tensor(v, dtype()));
+}
+Tensor Tensor::operator[](int64_t i) const { return ember::select(*this, 0, i); }
+Tensor Tensor::operator[](const Tensor& i) const { return ember::index(*this, {i}); }
+Tensor Tensor::masked_select(const Tensor& mask) const { return ember::masked_select(*this, mask); }
+Tensor Tensor::nonzero() const { return ember::nonzero(*this); }
+
 // ---- in place
 const Tensor& Tensor::add_(const Tensor& other, double alpha) const {
   return assign(*this, add(other, alpha), "add_");

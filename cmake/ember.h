@@ -19,6 +19,7 @@
 #include "core/safetensors.h"
 #include "core/storage.h"
 #include "core/tensor.h"
+#include "core/tensor_index.h"
 #include "data/data.h"
 #include "nn/nn.h"
 #include "optim/optim.h"

@@ -31,6 +31,9 @@ struct Node;
 
 class Tensor;
 class Generator;
+namespace indexing {
+class TensorIndex;  // core/tensor_index.h
+}
 
 /// Deletes autograd metadata; defined in autograd/, where AutogradMeta is a complete type.
 struct AutogradMetaDeleter {

@@ -64,8 +64,10 @@ struct GradcheckLine {
   autograd::GradcheckOptions options = {};
 };
 
-/// The table's lines for autograd/scan.h, rearrange.h and the rounding ops (test_scans.cpp).
-std::vector<GradcheckLine> scan_and_rearrange_lines();
+/// The table's lines for autograd/scan.h, rearrange.h and the rounding ops (test_scans.cpp),
+/// and for autograd/indexing.h (test_indexing.cpp).
+std::vector<GradcheckLine> scan_lines();
+std::vector<GradcheckLine> indexing_lines();
 
 /// Runs gradcheck (and gradgradcheck where asked) on every line, reporting failures by op.
 inline void check_gradients(const std::vector<GradcheckLine>& table) {

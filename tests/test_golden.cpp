@@ -85,6 +85,39 @@ std::map<std::string, Fn> expressions() {
          return cat({flatten(repeat(x[0], {2, 1, 2})), flatten(moved), flatten(triangles),
                      flatten(pq[0] * pq[1]), rows[0] * rows[2]});
        }},
+      {"index_basic",
+       [](const auto& x) {
+         using namespace indexing;
+         return cat({flatten(x[0].index({Slice(1, None), None, "...", 0})),
+                     flatten(x[0].index({-1, Slice(None, None, 2)})),
+                     flatten(x[0].index({"...", Slice(1, 4, 2)}))});
+       }},
+      {"index_tensors",
+       [](const auto& x) {
+         using namespace indexing;
+         Tensor i = tensor({{0, 2}, {1, 3}}), j = tensor({4, 0});
+         Tensor k = tensor({2, 0, -1}), m = tensor({1, 4, 3});
+         Tensor adjacent = x[0].index({Slice(), i, j}), apart = x[0].index({k, Slice(), m});
+         Tensor after_int = x[0].index({0, Slice(), m}), repeated = x[0][tensor({0, 0, 2})];
+         std::vector<double> shapes;
+         for (const Tensor& t : {adjacent, apart, after_int})
+           for (int64_t s : t.sizes()) shapes.push_back(static_cast<double>(s));
+         return cat({flatten(adjacent), flatten(apart), flatten(after_int), flatten(repeated),
+                     to(from_vector(shapes, {7}), x[0].dtype())});
+       }},
+      {"index_put",
+       [](const auto& x) {
+         using namespace indexing;
+         Tensor y = index_put(x[0], {Slice(1, None), 2}, x[1]);
+         Tensor z = index_put(x[0], {tensor({0, 2, 0}), tensor({1, 1, 3})}, x[2], true);
+         Tensor u = x[0].index_put({tensor({2, 1})}, unsqueeze(x[1], 1) * 1.0);
+         return cat({flatten(y), flatten(z), flatten(u)});
+       }},
+      {"masked",
+       [](const auto& x) {
+         Tensor mask = tensor({{1, 0, 1, 1}, {0, 0, 1, 0}, {1, 1, 0, 1}});
+         return cat({masked_select(x[0], mask), masked_select(x[0], select(mask, 0, 0)) * 2.0});
+       }},
       {"rounding",
        [](const auto& x) {
          return floor(x[0] * 3.0) * x[0] + ceil(x[0] * 3.0) * x[1] + round(x[0] * 3.0) +

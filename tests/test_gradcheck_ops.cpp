@@ -30,8 +30,8 @@ Tensor away(const Shape& s) {
 using Line = ember::testing::GradcheckLine;
 
 // Not differentiable: their results never require grad (checked below).
-const std::set<std::string> kNotDifferentiable{"eq", "ne",     "lt",     "le",     "gt",
-                                               "ge", "argmax", "argmin", "argsort"};
+const std::set<std::string> kNotDifferentiable{"eq", "ne",     "lt",     "le",      "gt",
+                                               "ge", "argmax", "argmin", "argsort", "nonzero"};
 
 std::vector<Line> table() {
   manual_seed(2024);
@@ -253,7 +253,8 @@ std::vector<Line> table() {
        [](const Inputs& x) { return mm(transpose(x[0], 0, 1), x[1]); },
        {in({4, 3}), in({4, 2})}},
   };
-  for (Line& line : ember::testing::scan_and_rearrange_lines()) lines.push_back(std::move(line));
+  for (auto part : {ember::testing::scan_lines, ember::testing::indexing_lines})
+    for (Line& line : part()) lines.push_back(std::move(line));
   return lines;
 }
 

@@ -20,7 +20,7 @@ Tensor with_zeros(const Shape& s, const Tensor& mask) {
 
 }  // namespace
 
-std::vector<Line> ember::testing::scan_and_rearrange_lines() {
+std::vector<Line> ember::testing::scan_lines() {
   manual_seed(77);
   Tensor zero_at = tensor({{1, 0, 1, 1}, {1, 1, 1, 1}, {1, 1, 0, 0}}, kInt64);
   return {

@@ -87,6 +87,30 @@ def expressions():
         return (torch.floor(x * 3) * x + torch.ceil(x * 3) * y + torch.round(x * 3)
                 + torch.lerp(x, y, 0.3) + torch.lerp(x, y, torch.sigmoid(y)))
 
+    def index_basic(x):
+        return torch.cat([x[1:, None, ..., 0].flatten(), x[-1, ::2].flatten(),
+                          x[..., 1:4:2].flatten()])
+
+    def index_tensors(x):
+        i, j = torch.tensor([[0, 2], [1, 3]]), torch.tensor([4, 0])
+        k, m = torch.tensor([2, 0, -1]), torch.tensor([1, 4, 3])
+        adjacent, apart, after_int = x[:, i, j], x[k, :, m], x[0, :, m]
+        repeated = x[torch.tensor([0, 0, 2])]
+        return torch.cat([adjacent.flatten(), apart.flatten(), after_int.flatten(),
+                          repeated.flatten(), torch.tensor(list(adjacent.shape) + list(apart.shape)
+                                                           + list(after_int.shape), dtype=x.dtype)])
+
+    def index_put(x, v, w):
+        y = x.clone()
+        y[1:, 2] = v
+        z = x.index_put((torch.tensor([0, 2, 0]), torch.tensor([1, 1, 3])), w, accumulate=True)
+        u = x.index_put((torch.tensor([2, 1]),), v[:, None] * 1.0)
+        return torch.cat([y.flatten(), z.flatten(), u.flatten()])
+
+    def masked(x):
+        mask = torch.tensor([[1, 0, 1, 1], [0, 0, 1, 0], [1, 1, 0, 1]], dtype=torch.bool)
+        return torch.cat([torch.masked_select(x, mask), torch.masked_select(x, mask[0]) * 2])
+
     return {
         "mlp": ([(4, 5), (5, 3), (3,)], mlp, ""),
         "norm": ([(3, 6), (6,)], norm, ""),
@@ -101,6 +125,10 @@ def expressions():
         "scans": ([(3, 4)], scans, ""),
         "rearranged": ([(2, 3), (3, 4)], rearranged, ""),
         "rounding": ([(3, 4), (3, 4)], rounding, ""),
+        "index_basic": ([(3, 4, 5)], index_basic, ""),
+        "index_tensors": ([(3, 4, 5)], index_tensors, ""),
+        "index_put": ([(3, 4), (2,), (3,)], index_put, ""),
+        "masked": ([(3, 4)], masked, ""),
     }
 
 

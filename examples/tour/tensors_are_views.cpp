@@ -42,6 +42,16 @@ int main() {
             << "\n";
   // tour:end slice
 
+  // tour:begin index
+  using namespace indexing;  // Python's x[1:, ::2] and x[[0, 2]], as libtorch spells them
+  Tensor corner = x.index({Slice(1, None), Slice(None, None, 2)});
+  Tensor picked = x.index({tensor({0, 2})});  // a tensor of positions: rows 0 and 2
+  show("x.index({Slice(1, None), Slice(None, None, 2)})", corner);
+  std::cout << "a view of x: " << (corner.storage() == x.storage() ? "yes" : "no")
+            << "; x.index({tensor({0, 2})}) is: "
+            << (picked.storage() == x.storage() ? "yes" : "no") << "\n";
+  // tour:end index
+
   // tour:begin broadcast
   Tensor bias = tensor({100.0, 200.0, 300.0, 400.0});
   Tensor wide = bias.expand({3, 4});  // stride 0: every row reads the same 4 numbers

@@ -1,7 +1,7 @@
 // An outside project's first-week libtorch code, with one line added (namespace torch = ember):
-// sorting, scans, tiling and triangles as libtorch spells them. Each result is compared with the
-// numbers PyTorch printed for the same expression (torch 1.13, float32; float64 for the gradient),
-// written beside it.
+// sorting, scans, tiling, triangles and indexing as libtorch spells them. Each result is compared
+// with the numbers PyTorch printed for the same expression (torch 1.13, float32; float64 for the
+// gradient), written beside it.
 #include <ember/ember.h>
 
 #include <cmath>
@@ -57,6 +57,18 @@ int main() {
   expect("floor, ceil", torch::floor(x / 2) + x.ceil(), {4, 1, 3, -2, 1, -3, 6, 2});
   expect("lerp", torch::lerp(x, torch::zeros_like(x), 0.25),
          {2.25, 0.75, 1.5, -0.75, 0.375, -1.5, 3, 1.125});
+
+  using namespace torch::indexing;  // x[:, 1::2], x[None, ..., -1], x[[1, 0, 1], [2, 3, 0]]
+  expect("slices", x.index({Slice(), Slice(1, None, 2)}), {1, -1, -2, 1.5});
+  expect("None and ...", x.index({None, "...", -1}), {-1, 1.5});
+  expect("tensor indices", x.index({torch::tensor({1, 0, 1}), torch::tensor({2, 3, 0})}),
+         {4, -1, 0.5});
+  expect("x[1][2]", x[1][2], {4});
+  auto y = x.clone();
+  y.index_put_({Slice(), 0}, 0.0);
+  expect("index_put_", y, {0, 1, 2, -1, 0, -2, 4, 1.5});
+  expect("masked_select", torch::masked_select(x, x > 0.0), {3, 1, 2, 0.5, 4, 1.5});
+  expect("nonzero", (x < 0.0).nonzero(), {0, 3, 1, 1});
 
   // gradients through them, as PyTorch's autograd gives them
   auto w = torch::tensor({{3.0, 1.0, 2.0}, {0.5, -2.0, 4.0}},
