@@ -31,6 +31,24 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor
   });
 }
 
+namespace {
+
+// As PyTorch, src may be larger than index in any dim: only its index-shaped corner is read
+// (a narrowed view, whose backward puts zeros elsewhere).
+Tensor index_shaped_corner(const char* op, const Tensor& src, const Tensor& index) {
+  Tensor corner = src;
+  if (src.dim() != index.dim() || shape_of(src) == shape_of(index)) return corner;
+  for (int64_t d = 0; d < index.dim(); ++d) {
+    if (src.size(d) < index.size(d))
+      fail(op, ": src ", shape_str(src.sizes()), " is smaller than index ",
+           shape_str(index.sizes()), " in dim ", d);
+    if (src.size(d) > index.size(d)) corner = narrow(corner, d, 0, index.size(d));
+  }
+  return corner;
+}
+
+}  // namespace
+
 // y = x at index along dim      dx = scatter_add(zeros, dim, index, g)
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   profiler::Scope scope("gather");
@@ -42,23 +60,43 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
 }
 
 // y = x; y at index += src along dim      dx = g      dsrc = gather(g, dim, index)
-// As PyTorch, src may be larger than index in any dim: only its index-shaped corner is read
-// (a narrowed view, whose backward puts zeros elsewhere).
 Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& input_src) {
   profiler::Scope scope("scatter_add");
-  Tensor src = input_src;
-  if (src.dim() == index.dim() && shape_of(src) != shape_of(index)) {
-    for (int64_t d = 0; d < index.dim(); ++d) {
-      if (src.size(d) < index.size(d))
-        fail("scatter_add: src ", shape_str(src.sizes()), " is smaller than index ",
-             shape_str(index.sizes()), " in dim ", d);
-      if (src.size(d) > index.size(d)) src = narrow(src, d, 0, index.size(d));
-    }
-  }
+  Tensor src = index_shaped_corner("scatter_add", input_src, index);
   Tensor y = kernels::scatter_add(x, dim, index, src);
   return record("scatter_add", y, {x, src}, [dim, index](const Tensor& g, const Needs& needs) {
     return grads{g, needs[1] ? gather(g, dim, index) : Tensor()};
   });
+}
+
+// y = x; y at index = src along dim      dx = g, 0 where written      dsrc = gather(g, dim, index)
+// (with a position named twice, the gradient reaches every src entry aimed at it, as PyTorch's)
+Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& input_src) {
+  profiler::Scope scope("scatter");
+  Tensor src = index_shaped_corner("scatter", input_src, index);
+  Tensor y = kernels::scatter(x, dim, index, src);
+  return record("scatter", y, {x, src}, [dim, index](const Tensor& g, const Needs& needs) {
+    Tensor dx = needs[0] ? scatter(g, dim, index, 0.0) : Tensor();
+    return grads{dx, needs[1] ? gather(g, dim, index) : Tensor()};
+  });
+}
+
+Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, double value) {  // (composite)
+  return scatter(x, dim, index, full(shape_of(index), value, x.dtype()));
+}
+
+// y[..., c] = 1 where x[...] = c      (not differentiable: classes are integers)
+Tensor one_hot(const Tensor& x, int64_t num_classes) {
+  profiler::Scope scope("one_hot");
+  check(x.dtype() == kInt64, "one_hot: expected an int64 tensor of classes, got ", x.dtype());
+  if (num_classes < 0) num_classes = x.numel() ? max(x).item<int64_t>() + 1 : 0;
+  if (x.numel() && (min(x).item<int64_t>() < 0 || max(x).item<int64_t>() >= num_classes))
+    fail("one_hot: classes must lie in [0, ", num_classes, "), got ", min(x).item<int64_t>(),
+         " to ", max(x).item<int64_t>());
+  Shape sizes = shape_of(x);
+  sizes.push_back(num_classes);
+  Tensor y = scatter(zeros(sizes, kInt64), -1, unsqueeze(x, -1), 1.0);
+  return autograd::mark_nondifferentiable("one_hot", y, {x});
 }
 
 }  // namespace ember

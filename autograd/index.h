@@ -1,5 +1,6 @@
-// Indexing ops: what embedding, cross-entropy and pooling need. Each pair is the other's
-// backward (index_select <-> index_add, gather <-> scatter_add). Formulas: index.cpp.
+// Indexing ops: what embedding, cross-entropy and pooling need, scatter and one_hot. Each pair
+// is the other's backward (index_select <-> index_add, gather <-> scatter_add). Formulas:
+// index.cpp.
 // One concept at two layers: the raw kernels these call are core/kernels/index.h.
 #pragma once
 
@@ -15,5 +16,11 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
 /// x plus src added at the positions index names along dim (out of place); duplicates add up.
 Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
+/// x with src (or value) written at the positions index names along dim (out of place; a
+/// position named twice keeps the last entry written).
+Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, double value);
+/// int64 (..., num_classes) with a 1 at each entry's class; num_classes = -1: the largest + 1.
+Tensor one_hot(const Tensor& x, int64_t num_classes = -1);
 
 }  // namespace ember

@@ -214,6 +214,18 @@ Tensor Tensor::scatter_add(int64_t dim, const Tensor& index, const Tensor& src) 
 Tensor Tensor::masked_fill(const Tensor& mask, double value) const {
   return ember::masked_fill(*this, mask, value);
 }
+Tensor Tensor::scatter(int64_t dim, const Tensor& index, const Tensor& src) const {
+  return ember::scatter(*this, dim, index, src);
+}
+Tensor Tensor::scatter(int64_t dim, const Tensor& index, double value) const {
+  return ember::scatter(*this, dim, index, value);
+}
+Tensor Tensor::where(const Tensor& cond, const Tensor& other) const {
+  return ember::where(cond, *this, other);
+}
+Tensor Tensor::where(const Tensor& cond, double other) const {
+  return ember::where(cond, *this, other);
+}
 
 // ---- Python's x[...]
 Tensor Tensor::index(const std::vector<indexing::TensorIndex>& i) const {
@@ -253,6 +265,12 @@ const Tensor& Tensor::clamp_(std::optional<double> lo, std::optional<double> hi)
 }
 const Tensor& Tensor::masked_fill_(const Tensor& mask, double value) const {
   return assign(*this, masked_fill(mask, value), "masked_fill_");
+}
+const Tensor& Tensor::scatter_(int64_t dim, const Tensor& index, const Tensor& src) const {
+  return assign(*this, scatter(dim, index, src), "scatter_");
+}
+const Tensor& Tensor::scatter_(int64_t dim, const Tensor& index, double value) const {
+  return assign(*this, scatter(dim, index, value), "scatter_");
 }
 const Tensor& Tensor::uniform_(double from, double to, Generator* gen) const {
   autograd::check_inplace(*this, "uniform_");

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "accessor.h"
 #include "dtype.h"
 #include "options.h"
 #include "shape.h"

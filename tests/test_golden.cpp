@@ -118,6 +118,14 @@ std::map<std::string, Fn> expressions() {
          Tensor mask = tensor({{1, 0, 1, 1}, {0, 0, 1, 0}, {1, 1, 0, 1}});
          return cat({masked_select(x[0], mask), masked_select(x[0], select(mask, 0, 0)) * 2.0});
        }},
+      {"scattered",
+       [](const auto& x) {
+         Tensor idx = tensor({{2, 0}, {1, 3}}, kInt64), first = tensor({{2}, {1}, {0}});
+         Tensor idx3 = cat({idx, tensor({{0, 0}})});
+         return cat({flatten(scatter(x[0], 1, first, narrow(x[1], 1, 0, 1))),
+                     flatten(x[0].scatter(1, tensor({{3}, {0}, {2}}), 2.5)),
+                     flatten(scatter_add(x[0], 1, idx3, narrow(x[1], 1, 0, 2)))});
+       }},
       {"rounding",
        [](const auto& x) {
          return floor(x[0] * 3.0) * x[0] + ceil(x[0] * 3.0) * x[1] + round(x[0] * 3.0) +

@@ -1,6 +1,7 @@
-// Python's indexing (autograd/indexing.h): its lines of the gradient-check table, and the rules
-// PyTorch's goldens (test_golden.cpp) do not spell out one by one: views for basic entries,
-// where the broadcast dims go, writes through index_put_, bounds and the errors that name them.
+// Python's indexing (autograd/indexing.h) and scatter: their lines of the gradient-check table,
+// and the rules PyTorch's goldens (test_golden.cpp) do not spell out one by one: views for basic
+// entries, where the broadcast dims go, writes through index_put_, bounds and the errors that
+// name them; one_hot and accessor, against loops.
 #include "helpers.h"
 
 using namespace ember;
@@ -16,6 +17,7 @@ Tensor in(const Shape& s) { return randn(s, kFloat64).requires_grad_(); }
 std::vector<Line> ember::testing::indexing_lines() {
   manual_seed(78);
   Tensor i = tensor({{0, 2}, {1, 1}}), j = tensor({3, 0}), twice = tensor({1, 1, 0});
+  Tensor once = tensor({{0, 2}, {1, 0}}), rows = tensor({{1, 0}, {0, 1}});
   Tensor mask = tensor({{1, 0, 1, 1}, {0, 0, 1, 0}, {1, 1, 0, 1}});
   return {
       {"index",
@@ -41,6 +43,14 @@ std::vector<Line> ember::testing::indexing_lines() {
       {"index_put",
        [twice](const Inputs& x) { return index_put(x[0], {twice}, x[1], /*accumulate=*/true); },
        {in({3, 4}), in({4})}},
+      // src larger than index: its corner is read. No position twice: PyTorch's gradient, which
+      // ember's is, reaches every src entry aimed at a position, not only the one that stays.
+      {"scatter(Tensor, int64_t, Tensor, Tensor)",
+       [once](const Inputs& x) { return scatter(x[0], 1, once, x[1]); },
+       {in({2, 3}), in({2, 3})}},
+      {"scatter(Tensor, int64_t, Tensor, double)",
+       [rows](const Inputs& x) { return x[0].scatter(0, rows, -1.5) * x[0]; },
+       {in({2, 3})}},
       {"masked_select",
        [mask](const Inputs& x) { return masked_select(x[0], mask); },
        {in({3, 4})}},
@@ -100,4 +110,35 @@ TEST_CASE("bad indices are errors that name the dim, the size and the index") {
   CHECK_THROWS_WITH_AS(x.index({Slice(0, 2, 0)}), doctest::Contains("step must be greater"), Error);
   CHECK_THROWS_WITH_AS(x.index({tensor({0, 1}), tensor({0, 1, 2})}),
                        doctest::Contains("cannot be broadcast"), Error);
+}
+
+TEST_CASE("scatter writes, one_hot marks classes, where and accessor as libtorch's") {
+  Tensor x = zeros({2, 4});
+  Tensor idx = tensor({{3, 0}, {1, 1}});
+  x.scatter_(1, idx, tensor({{1.0f, 2.0f}, {3.0f, 4.0f}}));
+  CHECK(values(x) == std::vector<double>{2, 0, 0, 1, 0, 4, 0, 0});  // [1][1] keeps the last
+  CHECK(values(scatter(x, 0, tensor({{1, 0}}), 9.0)) ==
+        std::vector<double>{2, 9, 0, 1, 9, 4, 0, 0});
+  Tensor classes = tensor({{2, 0}, {1, 2}});
+  Tensor hot = one_hot(classes);
+  CHECK(shape_of(hot) == Shape{2, 2, 3});
+  CHECK(values(hot) == std::vector<double>{0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1});
+  CHECK(shape_of(one_hot(tensor({0, 1}), 5)) == Shape{2, 5});
+  CHECK_THROWS_WITH_AS(one_hot(tensor({0, 5}), 5), doctest::Contains("classes must lie in [0, 5)"),
+                       Error);
+  Tensor a = tensor({1.0, -2.0, 3.0});
+  CHECK(values(a.where(a > 0.0, 0.0)) == std::vector<double>{1, 0, 3});
+  CHECK(values(a.where(a < 0.0, tensor({7.0, 8.0, 9.0}))) == std::vector<double>{7, -2, 9});
+  Tensor m = reshape(arange(0, 6, 1, kFloat64), {2, 3}).transpose(0, 1);  // strided (3, 2)
+  auto acc = m.accessor<double, 2>();
+  double total = 0;
+  for (int64_t r = 0; r < acc.size(0); ++r)
+    for (int64_t c = 0; c < acc.size(1); ++c) total += acc[r][c] * (r * 2 + c);
+  CHECK(total == 0 * 0 + 3 * 1 + 1 * 2 + 4 * 3 + 2 * 4 + 5 * 5);
+  acc[2][1] = -1;  // writes the tensor
+  CHECK(values(m).back() == -1);
+  auto one_dim = [&] { return m.accessor<double, 1>(); };  // (a comma inside a macro)
+  auto as_float = [&] { return m.accessor<float, 2>(); };
+  CHECK_THROWS_WITH_AS(one_dim(), doctest::Contains("accessor: expected a tensor of 1"), Error);
+  CHECK_THROWS_WITH_AS(as_float(), doctest::Contains("data_ptr"), Error);
 }

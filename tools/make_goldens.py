@@ -111,6 +111,12 @@ def expressions():
         mask = torch.tensor([[1, 0, 1, 1], [0, 0, 1, 0], [1, 1, 0, 1]], dtype=torch.bool)
         return torch.cat([torch.masked_select(x, mask), torch.masked_select(x, mask[0]) * 2])
 
+    def scattered(x, src):
+        idx = torch.tensor([[2, 0], [1, 3], [0, 0]])
+        return torch.cat([torch.scatter(x, 1, idx[:, :1], src[:, :1]).flatten(),
+                          x.scatter(1, torch.tensor([[3], [0], [2]]), 2.5).flatten(),
+                          torch.scatter_add(x, 1, idx, src[:, :2]).flatten()])
+
     return {
         "mlp": ([(4, 5), (5, 3), (3,)], mlp, ""),
         "norm": ([(3, 6), (6,)], norm, ""),
@@ -129,6 +135,7 @@ def expressions():
         "index_tensors": ([(3, 4, 5)], index_tensors, ""),
         "index_put": ([(3, 4), (2,), (3,)], index_put, ""),
         "masked": ([(3, 4)], masked, ""),
+        "scattered": ([(3, 4), (3, 2)], scattered, ""),
     }
 
 

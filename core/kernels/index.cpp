@@ -121,35 +121,50 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   return out;
 }
 
-Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
-  profiler::Scope scope("kernels::scatter_add");
-  int64_t d = wrap_dim(dim, x.dim(), "scatter_add");
-  check(x.dtype() == src.dtype(), "scatter_add: src dtype ", src.dtype(), " differs from ",
-        x.dtype());
+namespace {
+
+// scatter_add (add) and scatter (write): out = x, then src's entries go to the positions index
+// names along d. Serial: two positions of src may land on the same element of out.
+Tensor scatter_into(const char* op, const Tensor& x, int64_t dim, const Tensor& index,
+                    const Tensor& src, bool add) {
+  profiler::Scope scope(op);
+  int64_t d = wrap_dim(dim, x.dim(), op);
+  check(x.dtype() == src.dtype(), op, ": src dtype ", src.dtype(), " differs from ", x.dtype());
   if (shape_of(src) != shape_of(index))
-    fail("scatter_add: src ", shape_str(src.sizes()), " must have the rank of index ",
+    fail(op, ": src ", shape_str(src.sizes()), " must have the rank of index ",
          shape_str(index.sizes()), " and at least its size in every dim");
-  check_gather_shapes("scatter_add", x, d, index);
+  check_gather_shapes(op, x, d, index);
   Tensor out = empty_like(x);
   copy(out, x);
   int64_t size = x.size(d), stride = out.stride(d);
   visit_dtype(x.dtype(), [&]<typename T>() {
-    T* op = out.data_ptr<T>();
+    T* op_data = out.data_ptr<T>();
     const T* sp = src.data_ptr<T>();
     const int64_t* ip = index.data_ptr<int64_t>();
-    // Serial: two positions of src may add into the same element of out.
     for_each_row<3>(
         shape_of(index), {strides_without(out, d), index.impl().strides, src.impl().strides},
         {0, 0, 0},
         [&](const Row<3>& r) {
           for (int64_t i = 0; i < r.length; ++i) {
-            int64_t j = checked(ip[r.offset[1] + i * r.stride[1]], size, "scatter_add", d);
-            op[r.offset[0] + i * r.stride[0] + j * stride] += sp[r.offset[2] + i * r.stride[2]];
+            int64_t j = checked(ip[r.offset[1] + i * r.stride[1]], size, op, d);
+            T& target = op_data[r.offset[0] + i * r.stride[0] + j * stride];
+            T value = sp[r.offset[2] + i * r.stride[2]];
+            target = add ? static_cast<T>(target + value) : value;
           }
         },
         kSerial);
   });
   return out;
+}
+
+}  // namespace
+
+Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  return scatter_into("scatter_add", x, dim, index, src, /*add=*/true);
+}
+
+Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src) {
+  return scatter_into("scatter", x, dim, index, src, /*add=*/false);
 }
 
 }  // namespace ember::kernels

@@ -17,5 +17,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);
 /// out = copy of x; out[p with coordinate dim replaced by index[p]] += src[p]; src shaped like
 /// index.
 Tensor scatter_add(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
+/// The same, writing instead of adding (a position named twice keeps the last src entry).
+Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& src);
 
 }  // namespace ember::kernels
