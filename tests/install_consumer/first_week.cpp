@@ -69,6 +69,11 @@ int main() {
   expect("index_put_", y, {0, 1, 2, -1, 0, -2, 4, 1.5});
   expect("masked_select", torch::masked_select(x, x > 0.0), {3, 1, 2, 0.5, 4, 1.5});
   expect("nonzero", (x < 0.0).nonzero(), {0, 3, 1, 1});
+  expect("scatter", x.scatter(1, torch::tensor({{0}, {3}}), 9.0), {9, 1, 2, -1, 0.5, -2, 4, 9});
+  expect("one_hot", torch::one_hot(torch::tensor({2, 0}), 3), {0, 0, 1, 1, 0, 0});
+  expect("where", x.where(x > 0.0, 0.0), {3, 1, 2, 0, 0.5, 0, 4, 1.5});
+  auto a = x.accessor<float, 2>();
+  expect("accessor", torch::tensor({a[1][2], a[0][3]}), {4, -1});
 
   // gradients through them, as PyTorch's autograd gives them
   auto w = torch::tensor({{3.0, 1.0, 2.0}, {0.5, -2.0, 4.0}},
