@@ -20,8 +20,11 @@ using autograd::save_output;
 
 namespace {
 
+// dim wrapped for x; a 0-dim tensor takes dim 0 or -1, as in PyTorch.
 int64_t dim_of(const Tensor& x, int64_t dim, const char* op) {
-  return x.dim() ? wrap_dim(dim, x.dim(), op) : (wrap_dim(dim, 1, op), 0);
+  if (x.dim()) return wrap_dim(dim, x.dim(), op);
+  wrap_dim(dim, 1, op);  // refuses any other dim
+  return 0;
 }
 
 // The running sum from the end of dim backwards: cumsum's adjoint.
@@ -115,9 +118,8 @@ Tensor logsumexp(const Tensor& x, const Shape& dims, bool keepdim) {
   check(x.is_floating_point(), "logsumexp: expected a floating tensor, got ", x.dtype());
   Tensor m = amax(x, dims, /*keepdim=*/true).detach();
   m = where(eq(abs(m), INFINITY), zeros_like(m), m);  // all -inf (or an inf): shift by 0
-  Tensor out = log(sum(exp(x - m), dims, /*keepdim=*/true)) + m;
-  if (keepdim) return out;
-  return sum(out, dims, /*keepdim=*/false);  // drops the size-1 dims (a sum of one element)
+  Tensor total = sum(exp(x - m), dims, keepdim);
+  return log(total) + reshape(m, shape_of(total));
 }
 
 }  // namespace ember
