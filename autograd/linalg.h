@@ -1,5 +1,8 @@
-// Matrix products. Formulas: linalg.cpp.
+// Matrix products, and einsum built on them. Formulas: linalg.cpp, einsum.cpp.
 #pragma once
+
+#include <string_view>
+#include <vector>
 
 #include "../core/tensor.h"
 
@@ -11,5 +14,10 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 Tensor mm(const Tensor& a, const Tensor& b);
 /// Batched product of 3-D tensors (B, m, k) @ (B, k, n) -> (B, m, n).
 Tensor bmm(const Tensor& a, const Tensor& b);
+/// Einstein summation, as torch.einsum: einsum("bij,bjk->bik", {a, b}). Letters name dims; a
+/// letter in two operands and not in the output is summed over, one repeated in an operand takes
+/// its diagonal; without "->" the output is the letters seen once, alphabetically. Each pair of
+/// operands is one bmm (einsum.cpp); "..." is not supported.
+Tensor einsum(std::string_view equation, const std::vector<Tensor>& operands);
 
 }  // namespace ember

@@ -1,9 +1,11 @@
 // Copies that move elements, each a composite (no backward code of its own): repeat is an
 // expand of x with a size-1 dim before each of its dims, flip an index_select with the indices
-// reversed, roll two narrows joined the other way round, tril/triu a where with a triangle mask.
+// reversed, roll two narrows joined the other way round, tril/triu a where with a triangle mask,
+// diagonal an index_select of the flattened matrix.
 // Read next: index.cpp.
 #include "rearrange.h"
 
+#include <algorithm>
 #include <set>
 #include <vector>
 
@@ -95,6 +97,28 @@ Tensor tril(const Tensor& x, int64_t diagonal) {
 Tensor triu(const Tensor& x, int64_t diagonal) {
   profiler::Scope scope("triu");
   return where(triangle("triu", x, diagonal, /*lower=*/false), x, 0.0);
+}
+
+// y[..., i] = x[..., i, i + offset] over dims dim1, dim2: those two dims moved last and
+// flattened, then index_select of the diagonal's positions
+Tensor diagonal(const Tensor& x, int64_t offset, int64_t dim1, int64_t dim2) {
+  profiler::Scope scope("diagonal");
+  int64_t d1 = wrap_dim(dim1, x.dim(), "diagonal"), d2 = wrap_dim(dim2, x.dim(), "diagonal");
+  check(d1 != d2, "diagonal: dim1 and dim2 are both dim ", d1, " of ", shape_str(x.sizes()));
+  Shape order, sizes;
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (d != d1 && d != d2) {
+      order.push_back(d);
+      sizes.push_back(x.size(d));
+    }
+  int64_t rows = x.size(d1), cols = x.size(d2);
+  std::vector<int64_t> positions;
+  for (int64_t i = std::max<int64_t>(0, -offset); i < rows && i + offset < cols; ++i)
+    positions.push_back(i * cols + i + offset);
+  order.insert(order.end(), {d1, d2});
+  sizes.push_back(rows * cols);
+  Tensor flat = reshape(permute(x, order), sizes);
+  return index_select(flat, -1, from_vector(positions, {static_cast<int64_t>(positions.size())}));
 }
 
 }  // namespace ember

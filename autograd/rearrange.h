@@ -1,6 +1,6 @@
 // Copies that move elements: tiling (repeat), reversing (flip), cyclic shifts (roll) and the
-// triangles of a matrix (tril, triu). Each is a composite of index_select, narrow, cat, expand
-// and where, so each gradient is theirs. Formulas: rearrange.cpp.
+// triangles and the diagonal of a matrix (tril, triu, diagonal). Each is a composite of
+// index_select, narrow, cat, expand and where, so each gradient is theirs. Formulas: rearrange.cpp.
 #pragma once
 
 #include <optional>
@@ -22,5 +22,8 @@ Tensor roll(const Tensor& x, int64_t shift, std::optional<int64_t> dim = std::nu
 /// it, < 0 below); the rest zero.
 Tensor tril(const Tensor& x, int64_t diagonal = 0);
 Tensor triu(const Tensor& x, int64_t diagonal = 0);
+/// The diagonal of dims dim1 and dim2 (offset > 0 above the main one, < 0 below), as a new last
+/// dim, the two dims removed (torch.diagonal's values; a copy here, a view there).
+Tensor diagonal(const Tensor& x, int64_t offset = 0, int64_t dim1 = 0, int64_t dim2 = 1);
 
 }  // namespace ember

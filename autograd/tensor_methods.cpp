@@ -70,6 +70,9 @@ Tensor Tensor::roll(int64_t shift, std::optional<int64_t> dim) const {
   return ember::roll(*this, shift, dim);
 }
 Tensor Tensor::tril(int64_t diagonal) const { return ember::tril(*this, diagonal); }
+Tensor Tensor::diagonal(int64_t offset, int64_t d1, int64_t d2) const {
+  return ember::diagonal(*this, offset, d1, d2);
+}
 Tensor Tensor::triu(int64_t diagonal) const { return ember::triu(*this, diagonal); }
 Tensor Tensor::clone() const { return ember::clone(*this); }
 Tensor Tensor::to(DType dtype) const { return ember::to(*this, dtype); }

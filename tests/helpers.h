@@ -64,8 +64,8 @@ struct GradcheckLine {
   autograd::GradcheckOptions options = {};
 };
 
-/// The table's lines for autograd/scan.h, rearrange.h and the rounding ops (test_scans.cpp),
-/// and for autograd/indexing.h (test_indexing.cpp).
+/// The table's lines for autograd/scan.h, rearrange.h, the rounding ops and einsum
+/// (test_scans.cpp), and for autograd/indexing.h (test_indexing.cpp).
 std::vector<GradcheckLine> scan_lines();
 std::vector<GradcheckLine> indexing_lines();
 

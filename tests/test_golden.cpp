@@ -126,6 +126,17 @@ std::map<std::string, Fn> expressions() {
                      flatten(x[0].scatter(1, tensor({{3}, {0}, {2}}), 2.5)),
                      flatten(scatter_add(x[0], 1, idx3, narrow(x[1], 1, 0, 2)))});
        }},
+      {"einsums",
+       [](const auto& x) {
+         const Tensor &a = x[0], &b = x[1], &c = x[2], &q = x[3], &k = x[4];
+         Tensor scores = einsum("bhqd,bhkd->bhqk", {q, k}).softmax(-1);
+         return cat({flatten(einsum("ij,jk->ik", {a, b})), flatten(einsum("ij,kj", {a, c})),
+                     flatten(einsum("i,j->ij", {a[0], b.select(1, 0)})),
+                     reshape(einsum("ii", {a.narrow(1, 0, 2)}), {1}),
+                     einsum("bij->j", {stack({a, a * 2.0})}),
+                     flatten(einsum("bhqk,bhkd->bqhd", {scores, k})), diagonal(b, 1),
+                     diagonal(b, -1), flatten(diagonal(q, 0, 2, 3))});
+       }},
       {"rounding",
        [](const auto& x) {
          return floor(x[0] * 3.0) * x[0] + ceil(x[0] * 3.0) * x[1] + round(x[0] * 3.0) +

@@ -1,6 +1,6 @@
 // Selection, scans and the copies that move elements (autograd/scan.h, rearrange.h, and floor,
-// ceil, round, lerp): their lines of the gradient-check table, and the rules a gradient check
-// cannot see, each against a loop written here (sort's stability and NaN order, cumprod's
+// ceil, round, lerp, einsum): their lines of the gradient-check table, and the rules a gradient
+// check cannot see, each against a loop written here (sort's stability and NaN order, cumprod's
 // gradient at zeros, round's halves, roll's wrap-around) or against PyTorch's printed values.
 #include "helpers.h"
 
@@ -95,6 +95,21 @@ std::vector<Line> ember::testing::scan_lines() {
       {"floor", [](const Inputs& x) { return floor(x[0] * 3.0) * x[0]; }, {in({5})}},
       {"ceil", [](const Inputs& x) { return ceil(x[0] * 3.0) * x[0]; }, {in({5})}},
       {"round", [](const Inputs& x) { return round(x[0] * 3.0) * x[0]; }, {in({5})}},
+      {"diagonal",
+       [](const Inputs& x) { return diagonal(x[0]) + diagonal(x[0], 1, 2, 0).sum(); },
+       {in({3, 4, 3})}},
+      {"einsum",
+       [](const Inputs& x) {
+         return einsum("ij,jk->ik", {x[0], x[1]}) + einsum("ij,kj", {x[0], x[2]}) +
+                einsum("i,j->ij", {x[0].sum(1), x[1].sum(1)}).sum() + einsum("ii", {x[3]});
+       },
+       {in({2, 3}), in({3, 4}), in({4, 3}), in({3, 3})}},
+      {"einsum",  // batched, as attention: softmax(q k^T) v, and a sum over an unshared letter
+       [](const Inputs& x) {
+         Tensor scores = einsum("bhqd,bhkd->bhqk", {x[0], x[1]}).softmax(-1);
+         return einsum("bhqk,bhkd->bqhd", {scores, x[1]}) + einsum("bhqd,e->bqhd", {x[0], x[2]});
+       },
+       {in({1, 2, 3, 2}), in({1, 2, 4, 2}), in({2})}},
       {"lerp(Tensor, Tensor, double)",
        [](const Inputs& x) { return lerp(x[0], x[1], 0.3); },
        {in({2, 3}), in({3})}},
@@ -218,4 +233,27 @@ TEST_CASE("round takes halves to even, as torch.round; floor and ceil as std's")
   CHECK(values(floor(tensor({3, -4}))) == std::vector<double>{3, -4});
   CHECK(values(lerp(tensor({0.0, 10.0}), tensor({1.0, 20.0}), 0.25)) ==
         std::vector<double>{0.25, 12.5});
+}
+
+TEST_CASE("einsum is the products and sums its letters say, and names what is wrong") {
+  manual_seed(5);
+  Tensor a = randn({2, 3}, kFloat64), b = randn({3, 4}, kFloat64), m = randn({3, 3}, kFloat64);
+  CHECK(ember::testing::mismatch(einsum("ij,jk->ik", {a, b}), matmul(a, b), 1e-14).empty());
+  CHECK(ember::testing::mismatch(einsum("ij,jk", {a, b}), matmul(a, b), 1e-14).empty());
+  CHECK(ember::testing::mismatch(einsum("ij->ji", {a}), a.t(), 0).empty());
+  CHECK(einsum("ii", {m}).item<double>() ==
+        doctest::Approx(values(diagonal(m))[0] + values(diagonal(m))[1] + values(diagonal(m))[2]));
+  std::vector<double> outer = values(einsum("i,j->ij", {tensor({1.0, 2.0}), tensor({3.0, 4.0})}));
+  CHECK(outer == std::vector<double>{3, 4, 6, 8});
+  CHECK(values(einsum("ij->", {a}))[0] == doctest::Approx(a.sum().item<double>()));
+  CHECK(values(diagonal(reshape(arange(12), {3, 4}), 1)) == std::vector<double>{1, 6, 11});
+  CHECK(values(diagonal(reshape(arange(12), {3, 4}), -1)) == std::vector<double>{4, 9});
+  CHECK_THROWS_WITH_AS(einsum("ij,jk->ik", {a, a}),
+                       doctest::Contains("letter 'j' has size 3 in one operand and 2"), Error);
+  CHECK_THROWS_WITH_AS(einsum("ijk,jk->ik", {a, b}), doctest::Contains("operand 0 has 2 dims"),
+                       Error);
+  CHECK_THROWS_WITH_AS(einsum("ij->iz", {a}), doctest::Contains("output letter 'z' is in no"),
+                       Error);
+  CHECK_THROWS_WITH_AS(einsum("...ij->ij", {a}), doctest::Contains("not supported"), Error);
+  CHECK_THROWS_WITH_AS(einsum("ij,jk->ik", {a}), doctest::Contains("more operands"), Error);
 }

@@ -117,6 +117,17 @@ def expressions():
                           x.scatter(1, torch.tensor([[3], [0], [2]]), 2.5).flatten(),
                           torch.scatter_add(x, 1, idx, src[:, :2]).flatten()])
 
+    def einsums(a, b, c, q, k):
+        scores = torch.einsum("bhqd,bhkd->bhqk", q, k).softmax(-1)
+        return torch.cat([torch.einsum("ij,jk->ik", a, b).flatten(),
+                          torch.einsum("ij,kj", a, c).flatten(),
+                          torch.einsum("i,j->ij", a[0], b[:, 0]).flatten(),
+                          torch.einsum("ii", a[:, :2]).reshape(1),
+                          torch.einsum("bij->j", torch.stack([a, a * 2])),
+                          torch.einsum("bhqk,bhkd->bqhd", scores, k).flatten(),
+                          torch.diagonal(b, 1), torch.diagonal(b, -1),
+                          torch.diagonal(q, 0, 2, 3).flatten()])
+
     return {
         "mlp": ([(4, 5), (5, 3), (3,)], mlp, ""),
         "norm": ([(3, 6), (6,)], norm, ""),
@@ -136,6 +147,7 @@ def expressions():
         "index_put": ([(3, 4), (2,), (3,)], index_put, ""),
         "masked": ([(3, 4)], masked, ""),
         "scattered": ([(3, 4), (3, 2)], scattered, ""),
+        "einsums": ([(2, 3), (3, 4), (4, 3), (1, 2, 3, 2), (1, 2, 4, 2)], einsums, ""),
     }
 
 

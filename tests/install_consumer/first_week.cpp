@@ -1,7 +1,7 @@
 // An outside project's first-week libtorch code, with one line added (namespace torch = ember):
-// sorting, scans, tiling, triangles and indexing as libtorch spells them. Each result is compared
-// with the numbers PyTorch printed for the same expression (torch 1.13, float32; float64 for the
-// gradient), written beside it.
+// sorting, scans, tiling, triangles, einsum and indexing as libtorch spells them. Each result is
+// compared with the numbers PyTorch printed for the same expression (torch 1.13, float32; float64
+// for the gradient), written beside it.
 #include <ember/ember.h>
 
 #include <cmath>
@@ -72,6 +72,10 @@ int main() {
   expect("scatter", x.scatter(1, torch::tensor({{0}, {3}}), 9.0), {9, 1, 2, -1, 0.5, -2, 4, 9});
   expect("one_hot", torch::one_hot(torch::tensor({2, 0}), 3), {0, 0, 1, 1, 0, 0});
   expect("where", x.where(x > 0.0, 0.0), {3, 1, 2, 0, 0.5, 0, 4, 1.5});
+  expect("einsum", torch::einsum("ij,kj->ik", {x, x}), {15, 6, 6, 22.5});
+  expect("einsum, implicit", torch::einsum("ij", {x}).sum(0), {3.5, -1, 6, 0.5});
+  expect("trace", torch::einsum("ii", {x.narrow(1, 0, 2)}), {1});
+  expect("diagonal", x.diagonal(1), {1, 4});
   auto a = x.accessor<float, 2>();
   expect("accessor", torch::tensor({a[1][2], a[0][3]}), {4, -1});
 
