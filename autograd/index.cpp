@@ -89,10 +89,11 @@ Tensor scatter(const Tensor& x, int64_t dim, const Tensor& index, double value) 
 Tensor one_hot(const Tensor& x, int64_t num_classes) {
   profiler::Scope scope("one_hot");
   check(x.dtype() == kInt64, "one_hot: expected an int64 tensor of classes, got ", x.dtype());
-  if (num_classes < 0) num_classes = x.numel() ? max(x).item<int64_t>() + 1 : 0;
-  if (x.numel() && (min(x).item<int64_t>() < 0 || max(x).item<int64_t>() >= num_classes))
-    fail("one_hot: classes must lie in [0, ", num_classes, "), got ", min(x).item<int64_t>(),
-         " to ", max(x).item<int64_t>());
+  int64_t lo = x.numel() ? min(x).item<int64_t>() : 0;
+  int64_t hi = x.numel() ? max(x).item<int64_t>() : -1;
+  if (num_classes < 0) num_classes = hi + 1;
+  if (lo < 0 || hi >= num_classes)
+    fail("one_hot: classes must lie in [0, ", num_classes, "), got ", lo, " to ", hi);
   Shape sizes = shape_of(x);
   sizes.push_back(num_classes);
   Tensor y = scatter(zeros(sizes, kInt64), -1, unsqueeze(x, -1), 1.0);

@@ -37,7 +37,7 @@ Tensor repeat(const Tensor& x, const Shape& repeats) {
 Tensor flip(const Tensor& x, const Shape& dims) {
   profiler::Scope scope("flip");
   std::set<int64_t> seen;
-  Tensor y = clone(x);
+  Tensor y = x;  // each index_select copies; no copy before them
   for (int64_t dim : dims) {
     int64_t d = wrap_dim(dim, x.dim(), "flip");
     if (!seen.insert(d).second) fail("flip: dim ", dim, " appears twice in ", shape_str(dims));
@@ -45,7 +45,7 @@ Tensor flip(const Tensor& x, const Shape& dims) {
     for (size_t i = 0; i < reversed.size(); ++i) reversed[i] = x.size(d) - 1 - int64_t(i);
     y = index_select(y, d, from_vector(reversed, {x.size(d)}));
   }
-  return y;
+  return y.is_same(x) ? clone(x) : y;
 }
 
 // y[i] = x[(i - shift) mod n] along each dim: x's last `shift` entries, then its first n - shift
