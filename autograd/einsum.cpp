@@ -1,7 +1,8 @@
 // einsum: Einstein summation over letters, as torch.einsum, with no arithmetic of its own: each
 // operand's repeated letters become a diagonal, letters no one else needs are summed out, and
 // each pair of operands becomes one batched matrix product (batch letters, then the free
-// letters of each side, the shared ones contracted), which is BLAS. Read next: linalg.cpp.
+// letters of each side, the shared ones contracted), which is BLAS. "..." becomes one hidden
+// letter per dim it covers, broadcast across the operands. Read next: linalg.cpp.
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -104,44 +105,107 @@ struct Equation {
   std::string output;
 };
 
+// The operand strings of the left side, split at the commas.
+std::vector<std::string> operand_strings(const std::string& lhs) {
+  std::vector<std::string> out;
+  for (size_t start = 0;;) {
+    size_t comma = lhs.find(',', start);
+    out.push_back(lhs.substr(start, comma == std::string::npos ? comma : comma - start));
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
+// "..." stands for the dims an operand's letters leave unnamed, aligned from the right across the
+// operands and broadcast, as in PyTorch. Each such dim gets a character no letter can be (bytes
+// from 0x80 up, the leftmost dim of the widest ellipsis first); `width` is that widest count.
+constexpr unsigned char kEllipsisBase = 0x80;
+
+std::string ellipsis_letters(int64_t from, int64_t to) {
+  std::string out;
+  for (int64_t k = from; k < to; ++k) out.push_back(static_cast<char>(kEllipsisBase + k));
+  return out;
+}
+
+// The number of dims the ellipsis of `letters` covers in an operand of `dims` dims (0 without).
+int64_t ellipsis_dims(const std::string& letters, int64_t dims, std::string_view equation,
+                      size_t i) {
+  size_t at = letters.find("...");
+  auto named = static_cast<int64_t>(letters.size()) - (at == std::string::npos ? 0 : 3);
+  auto dots = std::count(letters.begin(), letters.end(), '.');
+  check(dots == (at == std::string::npos ? 0 : 3), "einsum: '", equation, "': operand ", i,
+        " has a '.' outside one \"...\"");
+  if (at == std::string::npos ? named != dims : named > dims)
+    fail("einsum: operand ", i, " has ", dims, " dims but '", letters, "' names ", named);
+  return at == std::string::npos ? 0 : dims - named;
+}
+
+// An operand whose ellipsis dim has size 1 where another's is larger is expanded to it (a view).
+void broadcast_ellipses(std::vector<Term>& terms, int64_t width) {
+  for (char e : ellipsis_letters(0, width)) {
+    {
+      int64_t size = 1;
+      for (const Term& t : terms) {
+        size_t d = t.letters.find(e);
+        if (d == std::string::npos) continue;
+        int64_t s = t.value.size(static_cast<int64_t>(d));
+        if (s != 1 && size != 1 && s != size)
+          fail("einsum: the dims covered by \"...\" do not broadcast: sizes ", size, " and ", s);
+        if (s != 1) size = s;
+      }
+      for (Term& t : terms) {
+        size_t d = t.letters.find(e);
+        if (d == std::string::npos || t.value.size(static_cast<int64_t>(d)) == size) continue;
+        Shape sizes = shape_of(t.value);
+        sizes[d] = size;
+        t.value = expand(t.value, sizes);
+      }
+    }
+  }
+}
+
 Equation parse(std::string_view equation, const std::vector<Tensor>& operands) {
   std::string eq;
   for (char c : equation)
     if (c != ' ') eq.push_back(c);
-  check(eq.find('.') == std::string::npos, "einsum: \"...\" in '", equation,
-        "' is not supported; name every dim with a letter");
   size_t arrow = eq.find("->");
-  std::string lhs = eq.substr(0, arrow);
+  std::vector<std::string> strings = operand_strings(eq.substr(0, arrow));
+  check(strings.size() == operands.size(), "einsum: '", equation, "' names ", strings.size(),
+        " operands, ", operands.size(), " given");
+  std::vector<int64_t> spans;
+  int64_t width = 0;
+  for (size_t i = 0; i < strings.size(); ++i) {
+    spans.push_back(ellipsis_dims(strings[i], operands[i].dim(), equation, i));
+    width = std::max(width, spans.back());
+  }
   Equation out;
   std::map<char, int> count;
-  for (size_t start = 0, i = 0;; ++i) {
-    size_t comma = lhs.find(',', start);
-    std::string letters = lhs.substr(start, comma == std::string::npos ? comma : comma - start);
-    check(i < operands.size(), "einsum: '", equation, "' names more operands than the ",
-          operands.size(), " given");
+  for (size_t i = 0; i < strings.size(); ++i) {
+    std::string letters = strings[i];
     for (char c : letters) {
-      check(std::isalpha(static_cast<unsigned char>(c)), "einsum: '", c, "' in '", equation,
-            "' is not a letter");
-      ++count[c];
+      check(c == '.' || std::isalpha(static_cast<unsigned char>(c)), "einsum: '", c, "' in '",
+            equation, "' is not a letter");
+      if (c != '.') ++count[c];
     }
-    if (static_cast<int64_t>(letters.size()) != operands[i].dim())
-      fail("einsum: operand ", i, " has ", operands[i].dim(), " dims (",
-           shape_str(operands[i].sizes()), ") but '", letters, "' names ", letters.size());
+    if (size_t at = letters.find("..."); at != std::string::npos)
+      letters.replace(at, 3, ellipsis_letters(width - spans[i], width));
     out.terms.push_back({operands[i], letters});
-    if (comma == std::string::npos) break;
-    start = comma + 1;
   }
-  check(out.terms.size() == operands.size(), "einsum: '", equation, "' names ", out.terms.size(),
-        " operands, ", operands.size(), " given");
+  broadcast_ellipses(out.terms, width);
   if (arrow == std::string::npos) {
+    out.output = ellipsis_letters(0, width);
     for (const auto& entry : count)
       if (entry.second == 1) out.output.push_back(entry.first);
     return out;
   }
   out.output = eq.substr(arrow + 2);
+  if (size_t at = out.output.find("..."); at != std::string::npos)
+    out.output.replace(at, 3, ellipsis_letters(0, width));
   for (size_t i = 0; i < out.output.size(); ++i) {
     char c = out.output[i];
-    check(count.count(c), "einsum: output letter '", c, "' is in no operand of '", equation, "'");
+    bool ellipsis = static_cast<unsigned char>(c) >= kEllipsisBase;
+    check(ellipsis || count.count(c), "einsum: output letter '", c, "' is in no operand of '",
+          equation, "'");
     check(out.output.find(c, i + 1) == std::string::npos, "einsum: output letter '", c,
           "' appears twice in '", equation, "'");
   }

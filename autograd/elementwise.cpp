@@ -10,6 +10,7 @@
 #include "../core/kernels/copy.h"
 #include "../core/kernels/map_zip.h"
 #include "../core/profiler.h"
+#include "../core/promotion.h"
 #include "function.h"
 #include "ops.h"
 
@@ -23,7 +24,14 @@ using autograd::save_output;
 
 namespace {
 
-// out = f(a, b) for a and b of one dtype (int64 included), broadcast together.
+// PyTorch's binary ops compute in result_type (core/promotion.h). An op whose operands are not
+// already of that dtype runs again on converted ones; the conversions are recorded, so a float32
+// input of a float64 op gets a float32 gradient.
+bool needs_promotion(const Tensor& a, const Tensor& b, DType d) {
+  return a.dtype() != d || b.dtype() != d;
+}
+
+// out = f(a, b) for a and b of one dtype, broadcast together.
 template <typename F>
 Tensor binary(const Tensor& a, const Tensor& b, const char* op, F f) {
   kernels::check_same_dtype(a, b, op);
@@ -32,32 +40,41 @@ Tensor binary(const Tensor& a, const Tensor& b, const char* op, F f) {
   });
 }
 
-// out = f(a, s) with the scalar converted to a's dtype.
+// out = f(a, s) with the number converted to a's dtype (already the promoted one).
 template <typename F>
-Tensor with_scalar(const Tensor& a, double s, F f) {
+Tensor with_scalar(const Tensor& a, const Scalar& s, F f) {
   return visit_dtype(a.dtype(), [&]<typename T>() {
-    T v = static_cast<T>(s);
+    T v = s.to<T>();
     return kernels::map<T, T>(a, [&](T x) { return static_cast<T>(f(x, v)); });
   });
 }
 
-// A comparison: an int64 mask, not differentiable.
+// A comparison, in the promoted dtype: a bool mask, not differentiable.
 template <typename F>
 Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
-  kernels::check_same_dtype(a, b, op);
+  profiler::Scope scope(op);
+  if (DType d = result_type(a, b); needs_promotion(a, b, d))
+    return compare(op, to(a, d), to(b, d), f);
   Tensor out = visit_dtype(a.dtype(), [&]<typename T>() {
-    return kernels::zip<int64_t, T>(a, b, op, [&](T x, T y) { return int64_t{f(x, y)}; });
+    return kernels::zip<bool, T>(a, b, op, [&](T x, T y) { return bool{f(x, y)}; });
   });
   return autograd::mark_nondifferentiable(op, out, {a, b});
 }
 
 template <typename F>
-Tensor compare(const char* op, const Tensor& a, double s, F f) {
+Tensor compare(const char* op, const Tensor& a, const Scalar& s, F f) {
+  profiler::Scope scope(op);
+  if (DType d = result_type(a, s); d != a.dtype()) return compare(op, to(a, d), s, f);
   Tensor out = visit_dtype(a.dtype(), [&]<typename T>() {
-    T v = static_cast<T>(s);
-    return kernels::map<int64_t, T>(a, [&](T x) { return int64_t{f(x, v)}; });
+    T v = s.to<T>();
+    return kernels::map<bool, T>(a, [&](T x) { return bool{f(x, v)}; });
   });
   return autograd::mark_nondifferentiable(op, out, {a});
+}
+
+void check_not_bool(DType d, const char* op, const char* what) {
+  check(d != kBool, op, ": ", what, " of bool tensors is not supported; to invert a mask use ",
+        "logical_not or ~");
 }
 
 Tensor zero_like_scalar(const Tensor& t) { return scalar_tensor(0.0, t.dtype()); }
@@ -67,13 +84,15 @@ Tensor zero_like_scalar(const Tensor& t) { return scalar_tensor(0.0, t.dtype());
 // y = a + b      da = g      db = g
 Tensor add(const Tensor& a, const Tensor& b) {
   profiler::Scope scope("add");
+  if (DType d = result_type(a, b); needs_promotion(a, b, d)) return add(to(a, d), to(b, d));
   Tensor y = binary(a, b, "add", [](auto x, auto z) { return x + z; });
   return record("add", y, {a, b}, [](const Tensor& g, const Needs&) { return grads{g, g}; });
 }
 
 // y = a + s      da = g
-Tensor add(const Tensor& a, double s) {
+Tensor add(const Tensor& a, const Scalar& s) {
   profiler::Scope scope("add");
+  if (DType d = result_type(a, s); d != a.dtype()) return add(to(a, d), s);
   Tensor y = with_scalar(a, s, [](auto x, auto v) { return x + v; });
   return record("add", y, {a}, [](const Tensor& g, const Needs&) { return grads{g}; });
 }
@@ -81,6 +100,9 @@ Tensor add(const Tensor& a, double s) {
 // y = a - b      da = g      db = -g
 Tensor sub(const Tensor& a, const Tensor& b) {
   profiler::Scope scope("sub");
+  DType d = result_type(a, b);
+  check_not_bool(d, "sub", "subtraction");
+  if (needs_promotion(a, b, d)) return sub(to(a, d), to(b, d));
   Tensor y = binary(a, b, "sub", [](auto x, auto z) { return x - z; });
   return record("sub", y, {a, b}, [](const Tensor& g, const Needs& needs) {
     return grads{g, needs[1] ? neg(g) : Tensor()};
@@ -88,8 +110,11 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 }
 
 // y = a - s      da = g
-Tensor sub(const Tensor& a, double s) {
+Tensor sub(const Tensor& a, const Scalar& s) {
   profiler::Scope scope("sub");
+  DType d = result_type(a, s);
+  check_not_bool(d, "sub", "subtraction");
+  if (d != a.dtype()) return sub(to(a, d), s);
   Tensor y = with_scalar(a, s, [](auto x, auto v) { return x - v; });
   return record("sub", y, {a}, [](const Tensor& g, const Needs&) { return grads{g}; });
 }
@@ -97,6 +122,7 @@ Tensor sub(const Tensor& a, double s) {
 // y = a * b      da = g * b      db = g * a
 Tensor mul(const Tensor& a, const Tensor& b) {
   profiler::Scope scope("mul");
+  if (DType d = result_type(a, b); needs_promotion(a, b, d)) return mul(to(a, d), to(b, d));
   Tensor y = binary(a, b, "mul", [](auto x, auto z) { return x * z; });
   return record("mul", y, {a, b}, [a = save(a), b = save(b)](const Tensor& g, const Needs& needs) {
     return grads{needs[0] ? g * b.unpack() : Tensor(), needs[1] ? g * a.unpack() : Tensor()};
@@ -104,15 +130,19 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 // y = a * s      da = g * s
-Tensor mul(const Tensor& a, double s) {
+Tensor mul(const Tensor& a, const Scalar& s) {
   profiler::Scope scope("mul");
+  if (DType d = result_type(a, s); d != a.dtype()) return mul(to(a, d), s);
   Tensor y = with_scalar(a, s, [](auto x, auto v) { return x * v; });
   return record("mul", y, {a}, [s](const Tensor& g, const Needs&) { return grads{g * s}; });
 }
 
-// y = a / b      da = g / b      db = -g * a / b^2
+// y = a / b      da = g / b      db = -g * a / b^2      (true division: integers give float32)
 Tensor div(const Tensor& a, const Tensor& b) {
   profiler::Scope scope("div");
+  DType d = result_type(a, b);
+  if (!is_floating(d)) d = kFloat32;
+  if (needs_promotion(a, b, d)) return div(to(a, d), to(b, d));
   Tensor y = binary(a, b, "div", [](auto x, auto z) { return x / z; });
   return record("div", y, {a, b}, [a = save(a), b = save(b)](const Tensor& g, const Needs& needs) {
     Tensor bv = b.unpack();
@@ -122,8 +152,11 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 // y = a / s      da = g / s
-Tensor div(const Tensor& a, double s) {
+Tensor div(const Tensor& a, const Scalar& s) {
   profiler::Scope scope("div");
+  DType d = result_type(a, s);
+  if (!is_floating(d)) d = kFloat32;
+  if (d != a.dtype()) return div(to(a, d), s);
   Tensor y = with_scalar(a, s, [](auto x, auto v) { return x / v; });
   return record("div", y, {a}, [s](const Tensor& g, const Needs&) { return grads{g / s}; });
 }
@@ -131,6 +164,7 @@ Tensor div(const Tensor& a, double s) {
 // y = -x      dx = -g
 Tensor neg(const Tensor& x) {
   profiler::Scope scope("neg");
+  check_not_bool(x.dtype(), "neg", "negation");
   Tensor y = visit_dtype(x.dtype(), [&]<typename T>() {
     return kernels::map<T, T>(x, [](T v) { return static_cast<T>(-v); });
   });
@@ -141,7 +175,12 @@ Tensor neg(const Tensor& x) {
 Tensor abs(const Tensor& x) {
   profiler::Scope scope("abs");
   Tensor y = visit_dtype(x.dtype(), [&]<typename T>() {
-    return kernels::map<T, T>(x, [](T v) { return v < 0 ? static_cast<T>(-v) : v; });
+    return kernels::map<T, T>(x, [](T v) {
+      if constexpr (std::is_unsigned_v<T>)
+        return v;  // bool and uint8
+      else
+        return v < 0 ? static_cast<T>(-v) : v;
+    });
   });
   return record("abs", y, {x}, [x = save(x)](const Tensor& g, const Needs&) {
     return grads{g * sign(x.unpack())};
@@ -152,7 +191,12 @@ Tensor abs(const Tensor& x) {
 Tensor sign(const Tensor& x) {
   profiler::Scope scope("sign");
   Tensor y = visit_dtype(x.dtype(), [&]<typename T>() {
-    return kernels::map<T, T>(x, [](T v) { return static_cast<T>((v > 0) - (v < 0)); });
+    return kernels::map<T, T>(x, [](T v) {
+      if constexpr (std::is_unsigned_v<T>)
+        return static_cast<T>(v > 0);
+      else
+        return static_cast<T>((v > 0) - (v < 0));
+    });
   });
   return record("sign", y, {x}, [](const Tensor&, const Needs&) { return grads{Tensor()}; });
 }
@@ -209,7 +253,7 @@ Tensor pow(const Tensor& x, double p) {
 // y = a^b      da = g b a^(b-1)      db = g y ln a   (0 where a = 0 and b >= 0, as in PyTorch)
 Tensor pow(const Tensor& a, const Tensor& b) {
   profiler::Scope scope("pow");
-  kernels::check_same_dtype(a, b, "pow");
+  if (DType d = result_type(a, b); needs_promotion(a, b, d)) return pow(to(a, d), to(b, d));
   Tensor y = visit_floating(a.dtype(), "pow", [&]<typename T>() {
     return kernels::zip<T, T>(a, b, "pow", [](T x, T z) { return std::pow(x, z); });
   });
@@ -229,7 +273,8 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 
 // Shared by maximum and minimum: the winner takes g, ties split it evenly.
 static Tensor extremum(const char* op, const Tensor& a, const Tensor& b, bool take_max) {
-  kernels::check_same_dtype(a, b, op);
+  if (DType d = result_type(a, b); needs_promotion(a, b, d))
+    return extremum(op, to(a, d), to(b, d), take_max);
   Tensor y = visit_dtype(a.dtype(), [&]<typename T>() {
     return kernels::zip<T, T>(a, b, op, [take_max](T x, T z) {
       if constexpr (std::is_floating_point_v<T>)
@@ -276,6 +321,7 @@ Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi
 // y = cond ? a : b      da = g [cond]      db = g [!cond]
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   profiler::Scope scope("where");
+  if (DType d = result_type(a, b); needs_promotion(a, b, d)) return where(cond, to(a, d), to(b, d));
   Tensor y = kernels::where(cond, a, b);
   return record("where", y, {a, b}, [cond](const Tensor& g, const Needs& needs) {
     Tensor zero = zero_like_scalar(g);
@@ -284,62 +330,51 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   });
 }
 
-Tensor where(const Tensor& cond, const Tensor& a, double b) {
+Tensor where(const Tensor& cond, const Tensor& a, const Scalar& b) {
   profiler::Scope scope("where");
-  return where(cond, a, scalar_tensor(b, a.dtype()));
+  DType d = result_type(a, b);
+  return where(cond, to(a, d), scalar_tensor(b.to_double(), d));
 }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {  // (composite)
   profiler::Scope scope("masked_fill");
-  return where(eq(mask, 0.0), x, value);
+  return where(mask, scalar_tensor(value, x.dtype()), x);
 }
 
 Tensor eq(const Tensor& a, const Tensor& b) {
-  profiler::Scope scope("eq");
   return compare("eq", a, b, [](auto x, auto y) { return x == y; });
 }
-Tensor eq(const Tensor& a, double b) {
-  profiler::Scope scope("eq");
+Tensor eq(const Tensor& a, const Scalar& b) {
   return compare("eq", a, b, [](auto x, auto y) { return x == y; });
 }
 Tensor ne(const Tensor& a, const Tensor& b) {
-  profiler::Scope scope("ne");
   return compare("ne", a, b, [](auto x, auto y) { return x != y; });
 }
-Tensor ne(const Tensor& a, double b) {
-  profiler::Scope scope("ne");
+Tensor ne(const Tensor& a, const Scalar& b) {
   return compare("ne", a, b, [](auto x, auto y) { return x != y; });
 }
 Tensor lt(const Tensor& a, const Tensor& b) {
-  profiler::Scope scope("lt");
   return compare("lt", a, b, [](auto x, auto y) { return x < y; });
 }
-Tensor lt(const Tensor& a, double b) {
-  profiler::Scope scope("lt");
+Tensor lt(const Tensor& a, const Scalar& b) {
   return compare("lt", a, b, [](auto x, auto y) { return x < y; });
 }
 Tensor le(const Tensor& a, const Tensor& b) {
-  profiler::Scope scope("le");
   return compare("le", a, b, [](auto x, auto y) { return x <= y; });
 }
-Tensor le(const Tensor& a, double b) {
-  profiler::Scope scope("le");
+Tensor le(const Tensor& a, const Scalar& b) {
   return compare("le", a, b, [](auto x, auto y) { return x <= y; });
 }
 Tensor gt(const Tensor& a, const Tensor& b) {
-  profiler::Scope scope("gt");
   return compare("gt", a, b, [](auto x, auto y) { return x > y; });
 }
-Tensor gt(const Tensor& a, double b) {
-  profiler::Scope scope("gt");
+Tensor gt(const Tensor& a, const Scalar& b) {
   return compare("gt", a, b, [](auto x, auto y) { return x > y; });
 }
 Tensor ge(const Tensor& a, const Tensor& b) {
-  profiler::Scope scope("ge");
   return compare("ge", a, b, [](auto x, auto y) { return x >= y; });
 }
-Tensor ge(const Tensor& a, double b) {
-  profiler::Scope scope("ge");
+Tensor ge(const Tensor& a, const Scalar& b) {
   return compare("ge", a, b, [](auto x, auto y) { return x >= y; });
 }
 

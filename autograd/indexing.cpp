@@ -32,10 +32,39 @@ struct Basic {
   std::vector<Tensor> tensors;
 };
 
+bool is_mask(const Tensor& t) {
+  check(t.defined(), "index: an undefined tensor as an index");
+  return t.dtype() == kBool;
+}
+
+// A bool mask over dims d.. of the view is the int64 indices of its true elements, one index
+// tensor per dim it covers (PyTorch's rule); a 0-dim mask adds a dim of size 1 or 0. Returns the
+// next dim.
+int64_t apply_mask(Basic& out, int64_t d, const Tensor& mask, const char* op) {
+  if (mask.dim() == 0) {
+    out.view = unsqueeze(out.view, d);
+    out.dims.push_back(d);
+    out.tensors.push_back(mask.item<bool>() ? zeros({1}, kInt64) : zeros({0}, kInt64));
+    return d + 1;
+  }
+  for (int64_t k = 0; k < mask.dim(); ++k)
+    if (mask.size(k) != out.view.size(d + k))
+      fail(op, ": the shape of the mask ", shape_str(mask.sizes()), " at index ", k,
+           " does not match the shape of the indexed tensor ", shape_str(out.view.sizes()),
+           " at index ", d + k);
+  Tensor positions = nonzero(mask);
+  for (int64_t k = 0; k < mask.dim(); ++k) {
+    out.dims.push_back(d + k);
+    out.tensors.push_back(positions.select(1, k));
+  }
+  return d + mask.dim();
+}
+
 Basic apply_basic(const Tensor& x, const std::vector<TensorIndex>& indices, const char* op) {
   int64_t consumed = 0, ellipses = 0;
   for (const TensorIndex& i : indices) {
-    consumed += i.is_integer() || i.is_slice() || i.is_tensor();
+    consumed += i.is_integer() || i.is_slice() || (i.is_tensor() && !is_mask(i.tensor()));
+    if (i.is_tensor() && is_mask(i.tensor())) consumed += i.tensor().dim();
     ellipses += i.is_ellipsis();
   }
   check(ellipses <= 1, op, ": an index can hold one ellipsis (\"...\") at most, got ", ellipses);
@@ -59,13 +88,14 @@ Basic apply_basic(const Tensor& x, const std::vector<TensorIndex>& indices, cons
       check(i.slice().step() > 0, op, ": a slice's step must be greater than zero, got ",
             i.slice().step());
       out.view = slice(out.view, d++, i.slice().start(), i.slice().stop(), i.slice().step());
+    } else if (is_mask(i.tensor())) {
+      d = apply_mask(out, d, i.tensor(), op);
     } else {
       const Tensor& t = i.tensor();
-      check(t.defined(), op, ": an undefined tensor as an index");
-      check(t.dtype() == kInt64, op, ": tensors used as indices must be int64, got ", t.dtype(),
-            " (a mask: masked_select, masked_fill, or nonzero() for its positions)");
+      check(t.dtype() == kInt64 || t.dtype() == kInt32, op,
+            ": tensors used as indices must be int64, int32 or bool, got ", t.dtype());
       out.dims.push_back(d++);
-      out.tensors.push_back(t);
+      out.tensors.push_back(to(t, kInt64));
     }
   }
   return out;
@@ -211,8 +241,7 @@ Tensor index_put(const Tensor& x, const std::vector<TensorIndex>& indices, const
 // y = x at the positions where mask is nonzero      (composite: index_select's gradient)
 Tensor masked_select(const Tensor& x, const Tensor& mask) {
   profiler::Scope scope("masked_select");
-  check(mask.dtype() == kInt64, "masked_select: the mask must be int64 (1 = keep), got ",
-        mask.dtype());
+  check(mask.dtype() == kBool, "masked_select: expected a bool mask, got ", mask.dtype());
   Shape shape = broadcast_shapes(x.sizes(), mask.sizes(), "masked_select");
   Tensor keep = nonzero(reshape(expand(mask, shape), {-1}));
   return index_select(reshape(expand(x, shape), {-1}), 0, reshape(keep, {-1}));

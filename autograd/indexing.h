@@ -2,9 +2,11 @@
 //   using namespace ember::indexing;
 //   x.index({Slice(1, None), None, "...", 0, idx});   x.index_put_({Slice(), 0}, 0.5);
 // with PyTorch's rules: integers, slices, None and the ellipsis are views (integers remove their
-// dim, before any tensor index is applied); int64 tensors are advanced indices, broadcast
-// together, and the dims they index are replaced by the broadcast shape, in place when those dims
-// are adjacent, else in front. Formulas: indexing.cpp. The entry type is core/tensor_index.h.
+// dim, before any tensor index is applied); int64 (or int32) tensors are advanced indices,
+// broadcast together, and the dims they index are replaced by the broadcast shape, in place when
+// those dims are adjacent, else in front; a bool mask stands for the positions of its true
+// elements over the dims it covers (x[mask] is x indexed by the columns of mask.nonzero()).
+// Formulas: indexing.cpp. The entry type is core/tensor_index.h.
 #pragma once
 
 #include <vector>
@@ -20,7 +22,7 @@ Tensor index(const Tensor& x, const std::vector<indexing::TensorIndex>& indices)
 /// Without accumulate, a position named twice keeps the last value written.
 Tensor index_put(const Tensor& x, const std::vector<indexing::TensorIndex>& indices,
                  const Tensor& values, bool accumulate = false);
-/// The elements of x where mask (int64, broadcast with x) is nonzero, as a 1-D tensor.
+/// The elements of x where the bool mask (broadcast with x) is true, as a 1-D tensor.
 Tensor masked_select(const Tensor& x, const Tensor& mask);
 /// The positions of x's nonzero elements: (count, x.dim()) int64, in row-major order.
 Tensor nonzero(const Tensor& x);

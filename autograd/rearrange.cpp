@@ -81,8 +81,7 @@ Tensor triangle(const char* op, const Tensor& x, int64_t diagonal, bool lower) {
   if (x.dim() < 2) fail(op, ": expected a tensor of at least 2 dims, got ", shape_str(x.sizes()));
   Tensor rows = reshape(arange(x.size(-2)), {-1, 1}), cols = reshape(arange(x.size(-1)), {1, -1});
   Tensor offset = cols - rows;
-  return lower ? le(offset, static_cast<double>(diagonal))
-               : ge(offset, static_cast<double>(diagonal));
+  return lower ? le(offset, diagonal) : ge(offset, diagonal);
 }
 
 }  // namespace

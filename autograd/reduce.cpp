@@ -52,6 +52,7 @@ Tensor sum(const Tensor& x) { return sum(x, {}, false); }
 // y = sum over dims of x      dx = g broadcast back over the dims
 Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
   profiler::Scope scope("sum");
+  if (is_integral(x.dtype(), true) && x.dtype() != kInt64) return sum(to(x, kInt64), dims, keepdim);
   auto reduced = kernels::reduced_dims(dims, x.dim(), "sum");
   Tensor y = kernels::sum(x, reduced, keepdim);
   return record("sum", y, {x},
@@ -59,6 +60,23 @@ Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
                   return grads{expand(keep_reduced_dims(g, sizes, reduced, keepdim), sizes)};
                 });
 }
+
+namespace {
+
+// all and any count the nonzero elements (bool, so the sum is int64): all when none is zero.
+Tensor truth(const Tensor& x, const Shape& dims, bool keepdim, bool every) {
+  Tensor count = every ? sum(logical_not(x), dims, keepdim) : sum(ne(x, 0), dims, keepdim);
+  Tensor y = every ? eq(count, 0) : ne(count, 0);
+  return x.dtype() == kUInt8 ? to(y, kUInt8) : y;
+}
+
+}  // namespace
+
+// Not differentiable: the comparisons already mark their outputs.
+Tensor all(const Tensor& x) { return truth(x, {}, false, true); }
+Tensor all(const Tensor& x, int64_t dim, bool keepdim) { return truth(x, {dim}, keepdim, true); }
+Tensor any(const Tensor& x) { return truth(x, {}, false, false); }
+Tensor any(const Tensor& x, int64_t dim, bool keepdim) { return truth(x, {dim}, keepdim, false); }
 
 Tensor mean(const Tensor& x) { return mean(x, {}, false); }
 

@@ -11,6 +11,7 @@
 namespace ember {
 
 /// Sum of all elements (a 0-dim tensor), or over `dims`, keeping them as size 1 with keepdim.
+/// Bool and integer tensors sum in int64, as in PyTorch.
 Tensor sum(const Tensor& x);
 Tensor sum(const Tensor& x, const Shape& dims, bool keepdim = false);
 Tensor mean(const Tensor& x);
@@ -37,6 +38,12 @@ Tensor std(const Tensor& x, const Shape& dims, int64_t correction = 1, bool keep
 /// default, any p > 0, or INFINITY (the largest absolute value).
 Tensor norm(const Tensor& x, double p = 2);
 Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim = false);
+/// Whether every / some element is nonzero, of all elements or along one dim: bool (uint8 for a
+/// uint8 tensor, as PyTorch keeps it). all of nothing is true, any of nothing false.
+Tensor all(const Tensor& x);
+Tensor all(const Tensor& x, int64_t dim, bool keepdim = false);
+Tensor any(const Tensor& x);
+Tensor any(const Tensor& x, int64_t dim, bool keepdim = false);
 /// Max/min of all elements; gradient split evenly among ties.
 Tensor max(const Tensor& x);
 Tensor min(const Tensor& x);

@@ -3,6 +3,7 @@
 // member the method's own name would be found first). The in-place forms compute out of place and
 // write the result back.
 #include "../core/factory.h"
+#include "../core/promotion.h"
 #include "function.h"
 #include "ops.h"
 
@@ -15,6 +16,8 @@ namespace {
 // requires grad (the gradient would be lost silently otherwise).
 const Tensor& assign(const Tensor& self, const Tensor& value, const char* op) {
   autograd::check_inplace(self, op);
+  check(can_cast(value.dtype(), self.dtype()), op, ": result type ", value.dtype(),
+        " can't be cast to the desired output type ", self.dtype());
   if (GradMode::is_enabled() && value.requires_grad())
     fail(op, ": the operand requires grad, so autograd cannot follow an in-place write of its ",
          "value into a tensor of shape ", shape_str(self.sizes()),
@@ -91,15 +94,15 @@ TensorOptions Tensor::options() const { return TensorOptions().dtype(dtype()); }
 Tensor Tensor::add(const Tensor& other, double alpha) const {
   return ember::add(*this, alpha == 1 ? other : ember::mul(other, alpha));
 }
-Tensor Tensor::add(double other) const { return ember::add(*this, other); }
+Tensor Tensor::add(const Scalar& other) const { return ember::add(*this, other); }
 Tensor Tensor::sub(const Tensor& other, double alpha) const {
   return ember::sub(*this, alpha == 1 ? other : ember::mul(other, alpha));
 }
-Tensor Tensor::sub(double other) const { return ember::sub(*this, other); }
+Tensor Tensor::sub(const Scalar& other) const { return ember::sub(*this, other); }
 Tensor Tensor::mul(const Tensor& other) const { return ember::mul(*this, other); }
-Tensor Tensor::mul(double other) const { return ember::mul(*this, other); }
+Tensor Tensor::mul(const Scalar& other) const { return ember::mul(*this, other); }
 Tensor Tensor::div(const Tensor& other) const { return ember::div(*this, other); }
-Tensor Tensor::div(double other) const { return ember::div(*this, other); }
+Tensor Tensor::div(const Scalar& other) const { return ember::div(*this, other); }
 Tensor Tensor::pow(double exponent) const { return ember::pow(*this, exponent); }
 Tensor Tensor::pow(const Tensor& exponent) const { return ember::pow(*this, exponent); }
 Tensor Tensor::neg() const { return ember::neg(*this); }
@@ -189,17 +192,25 @@ Tensor Tensor::logsumexp(const Shape& dims, bool keep) const {
 
 // ---- comparisons
 Tensor Tensor::eq(const Tensor& other) const { return ember::eq(*this, other); }
-Tensor Tensor::eq(double other) const { return ember::eq(*this, other); }
+Tensor Tensor::eq(const Scalar& other) const { return ember::eq(*this, other); }
 Tensor Tensor::ne(const Tensor& other) const { return ember::ne(*this, other); }
-Tensor Tensor::ne(double other) const { return ember::ne(*this, other); }
+Tensor Tensor::ne(const Scalar& other) const { return ember::ne(*this, other); }
 Tensor Tensor::lt(const Tensor& other) const { return ember::lt(*this, other); }
-Tensor Tensor::lt(double other) const { return ember::lt(*this, other); }
+Tensor Tensor::lt(const Scalar& other) const { return ember::lt(*this, other); }
 Tensor Tensor::le(const Tensor& other) const { return ember::le(*this, other); }
-Tensor Tensor::le(double other) const { return ember::le(*this, other); }
+Tensor Tensor::le(const Scalar& other) const { return ember::le(*this, other); }
 Tensor Tensor::gt(const Tensor& other) const { return ember::gt(*this, other); }
-Tensor Tensor::gt(double other) const { return ember::gt(*this, other); }
+Tensor Tensor::gt(const Scalar& other) const { return ember::gt(*this, other); }
 Tensor Tensor::ge(const Tensor& other) const { return ember::ge(*this, other); }
-Tensor Tensor::ge(double other) const { return ember::ge(*this, other); }
+Tensor Tensor::ge(const Scalar& other) const { return ember::ge(*this, other); }
+Tensor Tensor::logical_not() const { return ember::logical_not(*this); }
+Tensor Tensor::logical_and(const Tensor& other) const { return ember::logical_and(*this, other); }
+Tensor Tensor::logical_or(const Tensor& other) const { return ember::logical_or(*this, other); }
+Tensor Tensor::logical_xor(const Tensor& other) const { return ember::logical_xor(*this, other); }
+Tensor Tensor::all() const { return ember::all(*this); }
+Tensor Tensor::all(int64_t dim, bool keepdim) const { return ember::all(*this, dim, keepdim); }
+Tensor Tensor::any() const { return ember::any(*this); }
+Tensor Tensor::any(int64_t dim, bool keepdim) const { return ember::any(*this, dim, keepdim); }
 
 // ---- indexing
 Tensor Tensor::index_select(int64_t dim, const Tensor& index) const {
@@ -226,7 +237,7 @@ Tensor Tensor::scatter(int64_t dim, const Tensor& index, double value) const {
 Tensor Tensor::where(const Tensor& cond, const Tensor& other) const {
   return ember::where(cond, *this, other);
 }
-Tensor Tensor::where(const Tensor& cond, double other) const {
+Tensor Tensor::where(const Tensor& cond, const Scalar& other) const {
   return ember::where(cond, *this, other);
 }
 
@@ -254,15 +265,15 @@ Tensor Tensor::nonzero() const { return ember::nonzero(*this); }
 const Tensor& Tensor::add_(const Tensor& other, double alpha) const {
   return assign(*this, add(other, alpha), "add_");
 }
-const Tensor& Tensor::add_(double other) const { return assign(*this, add(other), "add_"); }
+const Tensor& Tensor::add_(const Scalar& other) const { return assign(*this, add(other), "add_"); }
 const Tensor& Tensor::sub_(const Tensor& other, double alpha) const {
   return assign(*this, sub(other, alpha), "sub_");
 }
-const Tensor& Tensor::sub_(double other) const { return assign(*this, sub(other), "sub_"); }
+const Tensor& Tensor::sub_(const Scalar& other) const { return assign(*this, sub(other), "sub_"); }
 const Tensor& Tensor::mul_(const Tensor& other) const { return assign(*this, mul(other), "mul_"); }
-const Tensor& Tensor::mul_(double other) const { return assign(*this, mul(other), "mul_"); }
+const Tensor& Tensor::mul_(const Scalar& other) const { return assign(*this, mul(other), "mul_"); }
 const Tensor& Tensor::div_(const Tensor& other) const { return assign(*this, div(other), "div_"); }
-const Tensor& Tensor::div_(double other) const { return assign(*this, div(other), "div_"); }
+const Tensor& Tensor::div_(const Scalar& other) const { return assign(*this, div(other), "div_"); }
 const Tensor& Tensor::clamp_(std::optional<double> lo, std::optional<double> hi) const {
   return assign(*this, clamp(lo, hi), "clamp_");
 }
@@ -286,6 +297,24 @@ const Tensor& Tensor::normal_(double mean, double stddev, Generator* gen) const 
   ember::normal_(*this, mean, stddev, gen);
   storage()->bump_version();
   return *this;
+}
+
+const Tensor& Tensor::exponential_(double lambda, Generator* gen) const {
+  autograd::check_inplace(*this, "exponential_");
+  return ember::exponential_(*this, lambda, gen);
+}
+const Tensor& Tensor::bernoulli_(double p, Generator* gen) const {
+  autograd::check_inplace(*this, "bernoulli_");
+  return ember::bernoulli_(*this, p, gen);
+}
+const Tensor& Tensor::bernoulli_(const Tensor& p, Generator* gen) const {
+  autograd::check_inplace(*this, "bernoulli_");
+  return ember::bernoulli_(*this, p, gen);
+}
+Tensor Tensor::bernoulli(Generator* gen) const { return ember::bernoulli(*this, gen); }
+Tensor Tensor::bernoulli(double p, Generator* gen) const { return ember::bernoulli(*this, p, gen); }
+Tensor Tensor::multinomial(int64_t num_samples, bool replacement, Generator* gen) const {
+  return ember::multinomial(*this, num_samples, replacement, gen);
 }
 
 }  // namespace ember

@@ -15,6 +15,7 @@
 #include "core/factory.h"
 #include "core/parallel.h"
 #include "core/profiler.h"
+#include "core/promotion.h"
 #include "core/random.h"
 #include "core/safetensors.h"
 #include "core/storage.h"

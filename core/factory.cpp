@@ -31,7 +31,7 @@ void fill_indexed(Tensor& t, F value_at) {
   visit_dtype(t.dtype(), [&]<typename T>() {
     T* p = t.data_ptr<T>();
     parallel_for(0, t.numel(), kGrainElements, [&](int64_t lo, int64_t hi) {
-      for (int64_t k = lo; k < hi; ++k) p[k] = static_cast<T>(value_at(k));
+      for (int64_t k = lo; k < hi; ++k) p[k] = convert<T>(value_at(k));
     });
   });
 }
@@ -291,6 +291,43 @@ Tensor from_vector(const std::vector<T>& values, const Shape& sizes) {
 template Tensor from_vector(const std::vector<float>&, const Shape&);
 template Tensor from_vector(const std::vector<double>&, const Shape&);
 template Tensor from_vector(const std::vector<int64_t>&, const Shape&);
+template Tensor from_vector(const std::vector<int32_t>&, const Shape&);
+template Tensor from_vector(const std::vector<uint8_t>&, const Shape&);
+template Tensor from_vector(const std::vector<bool>&, const Shape&);
+
+Tensor from_blob(void* data, const Shape& sizes, const Shape& strides,
+                 std::function<void(void*)> deleter, TensorOptions options) {
+  DType dtype = resolve(options, kFloat32, "from_blob");
+  check_sizes(sizes, dtype, "from_blob");
+  check(strides.size() == sizes.size(), "from_blob: ", sizes.size(), " sizes but ", strides.size(),
+        " strides");
+  int64_t last = 0;  // the offset of the last element, in elements
+  for (size_t d = 0; d < sizes.size(); ++d) {
+    check(strides[d] >= 0, "from_blob: negative stride ", strides[d], " in ", shape_str(strides));
+    if (sizes[d] > 0) last += (sizes[d] - 1) * strides[d];
+  }
+  int64_t n = numel_of(sizes);
+  check(data != nullptr || n == 0, "from_blob: null data for ", n, " elements");
+  check(reinterpret_cast<uintptr_t>(data) % element_size(dtype) == 0, "from_blob: data at ", data,
+        " is not aligned to its ", element_size(dtype), "-byte ", dtype, " elements");
+  size_t nbytes = n == 0 ? 0 : static_cast<size_t>(last + 1) * element_size(dtype);
+  auto storage = std::make_shared<Storage>(data, nbytes, std::move(deleter));
+  Tensor t(std::make_shared<TensorImpl>(std::move(storage), sizes, strides, 0, dtype));
+  return finish(t, options);
+}
+
+Tensor from_blob(void* data, const Shape& sizes, TensorOptions options) {
+  return from_blob(data, sizes, contiguous_strides(sizes), nullptr, options);
+}
+
+Tensor from_blob(void* data, const Shape& sizes, const Shape& strides, TensorOptions options) {
+  return from_blob(data, sizes, strides, nullptr, options);
+}
+
+Tensor from_blob(void* data, const Shape& sizes, std::function<void(void*)> deleter,
+                 TensorOptions options) {
+  return from_blob(data, sizes, contiguous_strides(sizes), std::move(deleter), options);
+}
 
 Tensor scalar_tensor(double value, TensorOptions options) { return full({}, value, options); }
 

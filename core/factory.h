@@ -6,6 +6,7 @@
 #pragma once
 
 #include <concepts>
+#include <functional>
 #include <initializer_list>
 #include <type_traits>
 #include <vector>
@@ -52,7 +53,8 @@ void normal_(const Tensor& t, double mean, double std, Generator* gen = nullptr)
 /// dtype for others.
 Tensor tensor(std::initializer_list<double> values, TensorOptions options = {});
 /// A 2-D tensor from rows of equal length: tensor({{1.5, 2}, {3, 4}}); int64 for integer rows.
-Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorOptions options = {});
+Tensor tensor(std::initializer_list<std::initializer_list<double>> rows,
+              TensorOptions options = {});
 /// A tensor of the given shape holding `values` (row-major), with T's dtype.
 template <typename T>
 Tensor from_vector(const std::vector<T>& values, const Shape& sizes);
@@ -61,15 +63,15 @@ Tensor from_vector(const std::vector<T>& values, const Shape& sizes);
 Tensor with_options(const Tensor& t, const TensorOptions& options, DType fallback, const char* op);
 
 template <std::integral I>
-  requires(!std::is_same_v<I, bool>)
-Tensor tensor(std::initializer_list<I> values, TensorOptions options = {}) {
+requires(!std::is_same_v<I, bool>) Tensor
+    tensor(std::initializer_list<I> values, TensorOptions options = {}) {
   Tensor t = from_vector(std::vector<int64_t>(values.begin(), values.end()),
                          {static_cast<int64_t>(values.size())});
   return with_options(t, options, kInt64, "tensor");
 }
 template <std::integral I>
-  requires(!std::is_same_v<I, bool>)
-Tensor tensor(std::initializer_list<std::initializer_list<I>> rows, TensorOptions options = {}) {
+requires(!std::is_same_v<I, bool>) Tensor
+    tensor(std::initializer_list<std::initializer_list<I>> rows, TensorOptions options = {}) {
   std::vector<int64_t> flat;
   int64_t m = rows.size() ? static_cast<int64_t>(rows.begin()->size()) : 0;
   for (const auto& row : rows) {
@@ -79,6 +81,37 @@ Tensor tensor(std::initializer_list<std::initializer_list<I>> rows, TensorOption
   }
   return with_options(from_vector(flat, {static_cast<int64_t>(rows.size()), m}), options, kInt64,
                       "tensor");
+}
+/// A tensor over memory the caller owns, as torch::from_blob: no copy; writes go to that memory,
+/// which must outlive the tensor (or pass a deleter, called when the last tensor using it goes).
+/// Row-major unless strides are given; the options' dtype, float32 by default.
+Tensor from_blob(void* data, const Shape& sizes, TensorOptions options = {});
+Tensor from_blob(void* data, const Shape& sizes, const Shape& strides, TensorOptions options = {});
+Tensor from_blob(void* data, const Shape& sizes, std::function<void(void*)> deleter,
+                 TensorOptions options = {});
+Tensor from_blob(void* data, const Shape& sizes, const Shape& strides,
+                 std::function<void(void*)> deleter, TensorOptions options = {});
+
+// Sampling (sampling.cpp), drawn as PyTorch's CPU kernels draw, so a seed gives PyTorch's samples
+// for contiguous tensors; not differentiable.
+/// 1 with probability p_k, else 0, elementwise; the result has p's (floating) dtype.
+Tensor bernoulli(const Tensor& p, Generator* gen = nullptr);
+/// x's shape and dtype, each element 1 with probability p.
+Tensor bernoulli(const Tensor& x, double p, Generator* gen = nullptr);
+const Tensor& bernoulli_(const Tensor& x, double p, Generator* gen = nullptr);
+const Tensor& bernoulli_(const Tensor& x, const Tensor& p, Generator* gen = nullptr);
+/// Fills x with draws from Exp(lambda), as Tensor.exponential_.
+const Tensor& exponential_(const Tensor& x, double lambda = 1, Generator* gen = nullptr);
+/// num_samples category indices (int64) per row of weights (1-D, or 2-D: one distribution per
+/// row; the weights need not sum to 1), with or without replacement, as torch.multinomial.
+Tensor multinomial(const Tensor& weights, int64_t num_samples, bool replacement = false,
+                   Generator* gen = nullptr);
+
+/// A bool tensor: tensor({true, false}) (a template, so that only a list of bools picks it).
+template <std::same_as<bool> B>
+Tensor tensor(std::initializer_list<B> values, TensorOptions options = {}) {
+  Tensor t = from_vector(std::vector<bool>(values), {static_cast<int64_t>(values.size())});
+  return with_options(t, options, kBool, "tensor");
 }
 /// A 0-dimensional tensor.
 Tensor scalar_tensor(double value, TensorOptions options = {});

@@ -18,12 +18,15 @@ constexpr int64_t kEdgeItems = 3;
 struct Format {
   bool integral = true;  // every value a whole number: print "3." (float) or "3" (int)
   bool scientific = false;
+  bool boolean = false;  // True / False, as PyTorch prints a bool tensor
   int width = 1;
 };
 
 std::string format_value(double v, const Format& f, bool is_int) {
   std::ostringstream out;
-  if (is_int) {
+  if (f.boolean) {
+    out << (v != 0 ? "True" : "False");
+  } else if (is_int) {
     out << static_cast<int64_t>(v);
   } else if (std::isnan(v)) {
     out << "nan";
@@ -77,7 +80,7 @@ void collect(const Tensor& t, std::vector<int64_t>& index, bool summarise, Forma
 void print_dim(std::ostream& out, const Tensor& t, std::vector<int64_t>& index, bool summarise,
                const Format& f, int indent) {
   size_t d = index.size();
-  bool is_int = t.dtype() == kInt64;
+  bool is_int = is_integral(t.dtype(), false);
   if (static_cast<int64_t>(d) == t.dim()) {
     out << std::setw(f.width) << format_value(value_at(t, index), f, is_int);
     return;
@@ -110,6 +113,7 @@ std::ostream& operator<<(std::ostream& out, const Tensor& t) {
   if (!t.defined()) return out << "tensor(undefined)";
   bool summarise = t.numel() > kSummariseOver;
   Format f;
+  f.boolean = t.dtype() == kBool;
   std::vector<double> values;
   std::vector<int64_t> index;
   collect(t, index, summarise, f, values);
@@ -120,7 +124,7 @@ std::ostream& operator<<(std::ostream& out, const Tensor& t) {
     max_abs = std::max(max_abs, std::abs(v));
     if (v != 0) min_abs = std::min(min_abs, std::abs(v));
   }
-  bool is_int = t.dtype() == kInt64;
+  bool is_int = is_integral(t.dtype(), false);
   f.scientific = !is_int && !f.integral &&
                  (max_abs >= 1e8 || min_abs < 1e-4 || (min_abs > 0 && max_abs / min_abs > 1e3));
   for (double v : values) f.width = std::max<int>(f.width, format_value(v, f, is_int).size());
@@ -130,7 +134,10 @@ std::ostream& operator<<(std::ostream& out, const Tensor& t) {
   else
     print_dim(out, t, index, summarise, f, 7);
   if (t.numel() == 0 && t.dim() != 1) out << ", size=" << shape_str(t.sizes());
-  if (t.dtype() != kFloat32) out << ", dtype=" << t.dtype();
+  if (t.dtype() != kFloat32 && t.dtype() != kInt64 && t.dtype() != kBool)
+    out << ", dtype=" << t.dtype();
+  else if (t.dtype() != kFloat32 && t.numel() == 0)
+    out << ", dtype=" << t.dtype();
   if (t.requires_grad()) out << ", requires_grad=True";
   return out << ')';
 }

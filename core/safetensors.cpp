@@ -5,6 +5,7 @@
 #include "safetensors.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstdio>
 #include <cstring>
@@ -31,6 +32,12 @@ const char* dtype_code(DType dtype) {
       return "F64";
     case kInt64:
       return "I64";
+    case kInt32:
+      return "I32";
+    case kUInt8:
+      return "U8";
+    case kBool:
+      return "BOOL";
   }
   return "?";
 }
@@ -57,11 +64,25 @@ struct Entry {
   uint64_t begin = 0, end = 0;
 };
 
+// The codes ember reads: its own dtypes, and F16 / BF16 widened to float32.
+constexpr std::array<std::pair<std::string_view, DType>, 6> kCodes{{{"F32", kFloat32},
+                                                                    {"F64", kFloat64},
+                                                                    {"I64", kInt64},
+                                                                    {"I32", kInt32},
+                                                                    {"U8", kUInt8},
+                                                                    {"BOOL", kBool}}};
+
 size_t code_size(const std::string& code) {
-  if (code == "F32") return 4;
-  if (code == "F64" || code == "I64") return 8;
+  for (const auto& [name, dtype] : kCodes)
+    if (code == name) return element_size(dtype);
   if (code == "F16" || code == "BF16") return 2;
   return 0;
+}
+
+DType code_dtype(const std::string& code) {
+  for (const auto& [name, dtype] : kCodes)
+    if (code == name) return dtype;
+  fail("load_safetensors: no dtype for code ", code);
 }
 
 Entry parse_entry(const std::string& file, const std::string& name, const nlohmann::json& j) {
@@ -74,7 +95,8 @@ Entry parse_entry(const std::string& file, const std::string& name, const nlohma
   e.code = j["dtype"].get<std::string>();
   size_t esize = code_size(e.code);
   if (esize == 0)
-    bad("has unsupported dtype '", e.code, "' (ember reads F32, F64, I64, F16, BF16)");
+    bad("has unsupported dtype '", e.code,
+        "' (ember reads F32, F64, I64, I32, U8, BOOL, F16, BF16)");
   if (!j.contains("shape") || !j["shape"].is_array()) bad("has no shape array");
   uint64_t count = 1;
   for (const auto& s : j["shape"]) {
@@ -111,8 +133,12 @@ Tensor read_entry(const Entry& e, const char* data) {
     }
     return t;
   }
-  DType dtype = e.code == "F32" ? kFloat32 : e.code == "F64" ? kFloat64 : kInt64;
-  Tensor t = empty(e.shape, dtype);
+  Tensor t = empty(e.shape, code_dtype(e.code));
+  if (t.dtype() == kBool) {  // any byte but 0 is true: a bool must hold 0 or 1
+    bool* dst = t.data_ptr<bool>();
+    for (int64_t i = 0; i < t.numel(); ++i) dst[i] = src[i] != 0;
+    return t;
+  }
   std::memcpy(t.raw_data(), src, e.end - e.begin);
   return t;
 }

@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <new>
+#include <utility>
 
 #include "error.h"
 
@@ -158,7 +159,14 @@ Storage::Storage(size_t nbytes) : nbytes_(nbytes) {
   raise_peak(now);
 }
 
+Storage::Storage(void* data, size_t nbytes, std::function<void(void*)> deleter)
+    : data_(data), nbytes_(nbytes), deleter_(std::move(deleter)) {}
+
 Storage::~Storage() {
+  if (block_ == nullptr) {  // from_blob: the owner's memory
+    if (deleter_) deleter_(data_);
+    return;
+  }
   if (nbytes_ >= kCacheFrom)
     block_cache().keep(block_, block_size(nbytes_));
   else

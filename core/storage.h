@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 
 namespace ember {
 
@@ -33,6 +34,9 @@ class Storage {
  public:
   /// Allocates `nbytes` (uninitialised), 64-byte aligned; throws ember::Error if it cannot.
   explicit Storage(size_t nbytes);
+  /// Memory ember did not allocate (from_blob): not counted by memory_stats; `deleter`, if set,
+  /// is called with `data` when the last tensor using it goes.
+  Storage(void* data, size_t nbytes, std::function<void(void*)> deleter);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -45,9 +49,10 @@ class Storage {
   void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
-  void* data_ = nullptr;  // aligned, inside the block malloc returned
-  void* block_ = nullptr;
+  void* data_ = nullptr;   // aligned, inside the block malloc returned
+  void* block_ = nullptr;  // null for memory ember did not allocate
   size_t nbytes_ = 0;
+  std::function<void(void*)> deleter_;
   std::atomic<uint64_t> version_{0};
 };
 

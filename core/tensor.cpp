@@ -49,6 +49,8 @@ template float Tensor::item<float>() const;
 template double Tensor::item<double>() const;
 template int64_t Tensor::item<int64_t>() const;
 template int Tensor::item<int>() const;
+template bool Tensor::item<bool>() const;
+template uint8_t Tensor::item<uint8_t>() const;
 
 Tensor make_view(const Tensor& base, Shape sizes, Shape strides, int64_t offset) {
   return Tensor(std::make_shared<TensorImpl>(base.storage(), std::move(sizes), std::move(strides),

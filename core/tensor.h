@@ -20,6 +20,7 @@
 #include "accessor.h"
 #include "dtype.h"
 #include "options.h"
+#include "scalar.h"
 #include "shape.h"
 #include "storage.h"
 

@@ -165,7 +165,7 @@ Tensor load_idx(const std::string& path, DType dtype) {
     T* o = out.data_ptr<T>();
     for (std::vector<unsigned char>& chunk : chunks) {  // kChunk is a multiple of every esize
       for (size_t at = 0; at < chunk.size(); at += esize)
-        *o++ = static_cast<T>(value_at(&chunk[at], magic[2]));
+        *o++ = convert<T>(value_at(&chunk[at], magic[2]));
       std::vector<unsigned char>().swap(chunk);
     }
   });

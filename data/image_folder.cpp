@@ -29,7 +29,10 @@ bool is_image(const fs::path& p) {
 
 }  // namespace
 
-Tensor read_image(const std::string& path, int64_t channels, int64_t height, int64_t width) {
+Tensor read_image(const std::string& path, int64_t channels, int64_t height, int64_t width,
+                  DType dtype) {
+  check(dtype == kUInt8 || is_floating(dtype), "read_image: '", path,
+        "': images load as uint8 or a floating dtype, not ", dtype);
   Pixels pixels = decode_image(path, channels);
   int h = static_cast<int>(pixels.height), w = static_cast<int>(pixels.width);
   const unsigned char* src = pixels.data.data();
@@ -43,20 +46,22 @@ Tensor read_image(const std::string& path, int64_t channels, int64_t height, int
     h = int(height);
     w = int(width);
   }
-  Tensor out = empty({channels, h, w});
-  float* o = out.data_ptr<float>();
+  Tensor out = empty({channels, h, w}, kUInt8);
+  uint8_t* o = out.data_ptr<uint8_t>();
   for (int64_t y = 0; y < h; ++y)
     for (int64_t x = 0; x < w; ++x)
       for (int64_t k = 0; k < channels; ++k)
-        o[(k * h + y) * w + x] = src[(y * w + x) * channels + k] / 255.0f;
-  return out;
+        o[(k * h + y) * w + x] = src[(y * w + x) * channels + k];
+  return dtype == kUInt8 ? out : to(out, dtype) / 255;
 }
 
 void write_png(const std::string& path, const Tensor& image) {
   if (image.dim() != 3 || (image.size(0) != 1 && image.size(0) != 3))
     fail("write_png: expected (1 or 3, H, W), got ", shape_str(image.sizes()));
   int64_t c = image.size(0), h = image.size(1), w = image.size(2);
-  Tensor v = to(clamp(image.detach(), 0.0, 1.0) * 255.0 + 0.5, kFloat32).contiguous();
+  Tensor v = image.dtype() == kUInt8
+                 ? to(image.detach(), kFloat32).contiguous()
+                 : to(clamp(image.detach(), 0.0, 1.0) * 255.0 + 0.5, kFloat32).contiguous();
   const float* p = v.data_ptr<float>();
   std::vector<unsigned char> bytes(c * h * w);
   for (int64_t y = 0; y < h; ++y)

@@ -32,11 +32,13 @@ class ImageFolder : public Dataset {
   std::vector<int64_t> labels_;
 };
 
-/// Decodes one image file to float (channels, H, W) in [0, 1]; resizes when height and width
-/// are set. Dimensions are checked before decoding: at most 2^24 pixels.
-Tensor read_image(const std::string& path, int64_t channels, int64_t height = 0, int64_t width = 0);
+/// Decodes one image file to (channels, H, W): float in [0, 1] by default, or the bytes as they are
+/// with kUInt8 (torchvision.io.read_image's uint8); resizes when height and width are set.
+/// Dimensions are checked before decoding: at most 2^24 pixels.
+Tensor read_image(const std::string& path, int64_t channels, int64_t height = 0, int64_t width = 0,
+                  DType dtype = kFloat32);
 
-/// Writes float (C, H, W) in [0, 1] (C = 1 or 3) as a PNG.
+/// Writes (C, H, W) (C = 1 or 3) as a PNG: float in [0, 1], or uint8 bytes.
 void write_png(const std::string& path, const Tensor& image);
 
 }  // namespace ember::data

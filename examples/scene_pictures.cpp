@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
           (s.image - examples::FashionScenes::kSceneMean) / examples::FashionScenes::kSceneStd, 0);
       Tensor predicted = select(argmax((*model)(input), 1), 0, 0);
       // The ignored cell stays grey in the prediction too: nothing is asked there.
-      predicted = where(eq(s.labels, double(examples::kIgnore)), s.labels, predicted);
+      predicted = where(eq(s.labels, examples::kIgnore), s.labels, predicted);
       std::vector<Tensor> row{gray(select(s.image, 0, 0), cell), enlarged(colour(s.labels), cell),
                               enlarged(colour(predicted), cell)};
       if (maps > 0) {

@@ -26,19 +26,19 @@ void check_qkv(const char* op, const Tensor& q, const Tensor& k, const Tensor& v
          shape_str(q.sizes()), ", k ", shape_str(k.sizes()), ", v ", shape_str(v.sizes()));
 }
 
-// The mask (B, n_k), nonzero = ignore, as an int64 "keep" mask (1 = keep) of x's rank that
+// The mask (B, n_k), true or nonzero = ignore, as a bool "keep" mask of x's rank that
 // broadcasts against x with the key positions along `dim` (-1 for keys (B, ..., d_k, n_k), -2 for
 // maps (B, ..., n_k, n_q)).
 Tensor keep_mask(const char* op, const Tensor& mask, const Tensor& k, int64_t dim) {
   if (!mask.defined()) return {};
-  if (mask.dtype() != kInt64 || mask.dim() != 2 || k.dim() < 3 || mask.size(0) != k.size(0) ||
+  if ((mask.dtype() != kInt64 && mask.dtype() != kBool) || mask.dim() != 2 || k.dim() < 3 || mask.size(0) != k.size(0) ||
       mask.size(1) != k.size(-1))
-    fail(op, ": mask must be int64 (B, n_k) = (", k.dim() ? k.size(0) : 0, ", ",
+    fail(op, ": mask must be bool or int64 (B, n_k) = (", k.dim() ? k.size(0) : 0, ", ",
          k.dim() ? k.size(-1) : 0, "), got ", mask.dtype(), " ", shape_str(mask.sizes()));
   Shape shape(k.dim(), 1);
   shape[0] = mask.size(0);
   shape[k.dim() + dim] = mask.size(1);
-  return reshape(eq(mask, 0.0), shape);
+  return reshape(eq(mask, 0), shape);
 }
 
 // 1 / n for the scaling normalisation: n = the key positions kept (per batch element, shaped to

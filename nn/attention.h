@@ -12,8 +12,8 @@
 // each key channel's softmax over the positions (ρ_k) and each query's softmax over its
 // channels (ρ_q). Normalization::Scaling: ρ(Y) = Y / n for dot-product, ρ_q = ρ_k = Y / sqrt(n)
 // for efficient, and then the two are exactly equal: Q (K/√n)ᵀ... = (QᵀK / n)-weighted V.
-// mask: optional (B, n_k) int64, nonzero = ignore that key position (PyTorch's
-// key_padding_mask); with scaling, n counts the positions kept.
+// mask: optional (B, n_k) bool (true = ignore that key position, PyTorch's key_padding_mask) or
+// int64 (nonzero = ignore); with scaling, n counts the positions kept.
 // Both functionals are composites of autograd ops: no backward code, and memory follows the
 // algorithm; blocked_dot_product_attention has its own backward, to keep memory linear.
 // Read next: attention.cpp; tests/test_attention.cpp for the paper's equivalence.
@@ -110,7 +110,7 @@ class EfficientSelfAttention : public Module {
  public:
   explicit EfficientSelfAttention(const TokenAttentionOptions& options);
   Tensor forward(const Tensor& x) override { return forward(x, x, {}); }
-  /// mask: (B, M) int64, nonzero = ignore that context position.
+  /// mask: (B, M) bool (true = ignore that context position) or int64 (nonzero = ignore).
   Tensor forward(const Tensor& x, const Tensor& context, const Tensor& mask);
   std::string extra_repr() const override;
   TokenAttentionOptions options;
@@ -119,7 +119,7 @@ class EfficientSelfAttention : public Module {
 
 /// Dot-product multi-head attention with torch.nn.MultiheadAttention's parameters (in_proj_weight
 /// (3E, E), in_proj_bias, out_proj) and batch_first layout: query (B, N, E), key and value
-/// (B, M, E) -> (B, N, E). key_padding_mask: (B, M) int64, nonzero = ignore.
+/// (B, M, E) -> (B, N, E). key_padding_mask: (B, M) bool or int64, true / nonzero = ignore.
 class MultiheadAttention : public Module {
  public:
   explicit MultiheadAttention(const TokenAttentionOptions& options);

@@ -108,8 +108,8 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const NLLLossArgs
       (a.weight.dim() != 1 || a.weight.size(0) != c || a.weight.dtype() != log_probs.dtype()))
     fail("nll_loss: expected a weight of ", c, " ", log_probs.dtype(), " values, got ",
          a.weight.dtype(), " ", shape_str(a.weight.sizes()));
-  Tensor valid = ne(target, static_cast<double>(a.ignore_index));
-  Tensor safe = where(valid, target, 0.0);
+  Tensor valid = ne(target, a.ignore_index);
+  Tensor safe = where(valid, target, 0);
   Tensor picked = squeeze(gather(log_probs, 1, unsqueeze(safe, 1)), 1);
   Tensor w = to(valid, log_probs.dtype());
   if (a.weight.defined()) w = w * index_select(a.weight.detach(), 0, safe);

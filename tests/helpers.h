@@ -64,8 +64,10 @@ struct GradcheckLine {
   autograd::GradcheckOptions options = {};
 };
 
-/// The table's lines for autograd/scan.h, rearrange.h, the rounding ops and einsum
-/// (test_scans.cpp), and for autograd/indexing.h (test_indexing.cpp).
+/// The gradient-check table, by family: the ops of elementwise.h, unary_math.h, reduce.h,
+/// shape.h, index.h and linalg.h (test_gradcheck_ops.cpp); of scan.h, rearrange.h, the rounding
+/// ops and einsum (test_scans.cpp); of indexing.h (test_indexing.cpp).
+std::vector<GradcheckLine> op_lines();
 std::vector<GradcheckLine> scan_lines();
 std::vector<GradcheckLine> indexing_lines();
 

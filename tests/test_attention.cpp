@@ -210,7 +210,7 @@ TEST_CASE("masked key positions are ignored") {
   }
   CHECK_THROWS_WITH_AS(
       F::efficient_attention(q, k, v, Normalization::Softmax, zeros({2, 7}, kInt64)),
-      doctest::Contains("efficient_attention: mask must be int64 (B, n_k) = (2, 8)"), Error);
+      doctest::Contains("efficient_attention: mask must be bool or int64 (B, n_k) = (2, 8)"), Error);
   CHECK_THROWS_WITH_AS(F::dot_product_attention(q, k, randn({2, 2, 5, 7}, kFloat64)),
                        doctest::Contains("dot_product_attention: expected q (..., d_k, n_q)"),
                        Error);

@@ -55,7 +55,7 @@ std::map<std::string, Fn> expressions() {
        }},
       {"trig",
        [](const auto& x) {
-         Tensor mask = tensor({{1, 0, 0, 1}, {0, 1, 0, 0}, {0, 0, 1, 1}}, kInt64);
+         Tensor mask = tensor({{1, 0, 0, 1}, {0, 1, 0, 0}, {0, 0, 1, 1}}) != 0;
          Tensor waves = masked_fill(sin(x[0]) * cos(x[1]), mask, 0.25);
          return waves + ember::std(x[0], {1}, 1, true) * norm(x[1], 3.0, {0});
        }},
@@ -115,7 +115,7 @@ std::map<std::string, Fn> expressions() {
        }},
       {"masked",
        [](const auto& x) {
-         Tensor mask = tensor({{1, 0, 1, 1}, {0, 0, 1, 0}, {1, 1, 0, 1}});
+         Tensor mask = tensor({{1, 0, 1, 1}, {0, 0, 1, 0}, {1, 1, 0, 1}}) != 0;
          return cat({masked_select(x[0], mask), masked_select(x[0], select(mask, 0, 0)) * 2.0});
        }},
       {"scattered",

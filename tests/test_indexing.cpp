@@ -18,7 +18,7 @@ std::vector<Line> ember::testing::indexing_lines() {
   manual_seed(78);
   Tensor i = tensor({{0, 2}, {1, 1}}), j = tensor({3, 0}), twice = tensor({1, 1, 0});
   Tensor once = tensor({{0, 2}, {1, 0}}), rows = tensor({{1, 0}, {0, 1}});
-  Tensor mask = tensor({{1, 0, 1, 1}, {0, 0, 1, 0}, {1, 1, 0, 1}});
+  Tensor mask = tensor({{1, 0, 1, 1}, {0, 0, 1, 0}, {1, 1, 0, 1}}) != 0;
   return {
       {"index",
        [](const Inputs& x) {

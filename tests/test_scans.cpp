@@ -110,6 +110,11 @@ std::vector<Line> ember::testing::scan_lines() {
          return einsum("bhqk,bhkd->bqhd", {scores, x[1]}) + einsum("bhqd,e->bqhd", {x[0], x[2]});
        },
        {in({1, 2, 3, 2}), in({1, 2, 4, 2}), in({2})}},
+      {"einsum",  // "...", broadcast: a batch of 2 against one matrix
+       [](const Inputs& x) {
+         return einsum("...ij,...jk->...ik", {x[0], x[1]});
+       },
+       {in({2, 1, 2, 3}), in({3, 3, 2})}},
       {"lerp(Tensor, Tensor, double)",
        [](const Inputs& x) { return lerp(x[0], x[1], 0.3); },
        {in({2, 3}), in({3})}},
@@ -254,6 +259,22 @@ TEST_CASE("einsum is the products and sums its letters say, and names what is wr
                        Error);
   CHECK_THROWS_WITH_AS(einsum("ij->iz", {a}), doctest::Contains("output letter 'z' is in no"),
                        Error);
-  CHECK_THROWS_WITH_AS(einsum("...ij->ij", {a}), doctest::Contains("not supported"), Error);
-  CHECK_THROWS_WITH_AS(einsum("ij,jk->ik", {a}), doctest::Contains("more operands"), Error);
+  CHECK_THROWS_WITH_AS(einsum("ij,jk->ik", {a}), "einsum: 'ij,jk->ik' names 2 operands, 1 given",
+                       Error);
+}
+
+TEST_CASE("einsum's \"...\" covers the unnamed dims, broadcast from the right as matmul's") {
+  manual_seed(6);
+  Tensor a = randn({5, 1, 2, 3}, kFloat64), b = randn({4, 3, 6}, kFloat64);
+  CHECK(ember::testing::mismatch(einsum("...ij,...jk", {a, b}), matmul(a, b), 1e-13).empty());
+  CHECK(
+      ember::testing::mismatch(einsum("...ij,...jk->...ik", {a, b}), matmul(a, b), 1e-13).empty());
+  CHECK(ember::testing::mismatch(einsum("...ij->ij", {a}), a.sum({0, 1}), 1e-13).empty());
+  CHECK(ember::testing::mismatch(einsum("i...->...", {b}), b.sum(0), 1e-13).empty());
+  CHECK(
+      ember::testing::mismatch(einsum("b...,b...->b", {b, b}), (b * b).sum({1, 2}), 1e-13).empty());
+  CHECK(ember::testing::mismatch(einsum("...ij->...ji", {b}), b.transpose(1, 2), 0).empty());
+  CHECK_THROWS_WITH_AS(einsum("...ij,...jk", {randn({2, 2, 3}), randn({3, 3, 6})}),
+                       doctest::Contains("\"...\" do not broadcast: sizes 2 and 3"), Error);
+  CHECK_THROWS_WITH_AS(einsum("i.j", {b}), doctest::Contains("a '.' outside one \"...\""), Error);
 }

@@ -27,7 +27,7 @@ TEST_CASE("fashion scenes equal PyTorch's drawing of them, in any order") {
   data::Example e = scenes.get(2, unused);
   CHECK(shape_of(e.data) == Shape{1, 64, 64});
   CHECK(shape_of(e.target) == Shape{64, 64});
-  CHECK_THROWS_WITH_AS(examples::FashionScenes(g.at("items"), zeros({40}, kInt64) + 3.0, 6, 7),
+  CHECK_THROWS_WITH_AS(examples::FashionScenes(g.at("items"), zeros({40}, kInt64) + 3, 6, 7),
                        "FashionScenes: no item of class 0", Error);
 }
 

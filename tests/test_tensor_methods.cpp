@@ -28,7 +28,7 @@ TEST_CASE("every Tensor method gives its free function's result") {
   Tensor x = randn({3, 4}), y = randn({3, 4}), p = rand({3, 4}) + 0.5, m = randn({4, 2});
   Tensor b = randn({2, 3, 4}), c = randn({2, 4, 5}), v = randn({4});
   Tensor idx = tensor({2, 0}, kInt64), gidx = tensor({{0, 3}, {1, 1}, {2, 0}}, kInt64);
-  Tensor mask = tensor({{1, 0, 0, 1}, {0, 1, 0, 0}, {0, 0, 1, 1}}, kInt64);
+  Tensor mask = tensor({{1, 0, 0, 1}, {0, 1, 0, 0}, {0, 0, 1, 1}}) != 0;
   std::vector<std::tuple<std::string, Tensor, Tensor>> lines{
       // views and shape
       {"view", x.view({-1, 2}), view(x, {-1, 2})},
@@ -127,7 +127,7 @@ TEST_CASE("every Tensor method gives its free function's result") {
       {"index_add", x.index_add(0, idx, ones({2, 4})), index_add(x, 0, idx, ones({2, 4}))},
       {"gather", x.gather(1, gidx), gather(x, 1, gidx)},
       {"scatter_add", x.scatter_add(1, gidx, ones({3, 2})), scatter_add(x, 1, gidx, ones({3, 2}))},
-      {"masked_fill", x.masked_fill(mask, -1.0), where(eq(mask, 0.0), x, -1.0)},
+      {"masked_fill", x.masked_fill(mask, -1.0), where(logical_not(mask), x, -1.0)},
   };
   for (const auto& [name, method, function] : lines) check_same(name, method, function);
   CHECK(x.max(0).first.dim() == 1);
@@ -138,7 +138,7 @@ TEST_CASE(
     "in-place methods write the out-of-place result, and autograd refuses what it cannot follow") {
   manual_seed(6);
   Tensor x = randn({3, 4}), y = randn({3, 4});
-  Tensor mask = tensor({{1, 0, 0, 1}, {0, 1, 0, 0}, {0, 0, 1, 1}}, kInt64);
+  Tensor mask = tensor({{1, 0, 0, 1}, {0, 1, 0, 0}, {0, 0, 1, 1}}) != 0;
   std::map<std::string, std::pair<std::function<void(const Tensor&)>, Tensor>> lines{
       {"add_", {[&](const Tensor& t) { t.add_(y); }, x + y}},
       {"add_(alpha)", {[&](const Tensor& t) { t.add_(y, -2.0); }, x + y * -2.0}},
@@ -151,7 +151,7 @@ TEST_CASE(
       {"div_(scalar)", {[&](const Tensor& t) { t.div_(2.0); }, x / 2.0}},
       {"clamp_", {[&](const Tensor& t) { t.clamp_(-0.2, 0.3); }, clamp(x, -0.2, 0.3)}},
       {"masked_fill_",
-       {[&](const Tensor& t) { t.masked_fill_(mask, 9.0); }, where(eq(mask, 0.0), x, 9.0)}},
+       {[&](const Tensor& t) { t.masked_fill_(mask, 9.0); }, where(logical_not(mask), x, 9.0)}},
       {"zero_", {[&](const Tensor& t) { t.zero_(); }, zeros({3, 4})}},
       {"fill_", {[&](const Tensor& t) { t.fill_(2.0); }, full({3, 4}, 2.0)}},
       {"copy_", {[&](const Tensor& t) { t.copy_(y); }, y}},

@@ -9,7 +9,8 @@ import struct
 import numpy as np
 
 _CODES = {np.dtype("float32"): "F32", np.dtype("float64"): "F64", np.dtype("int64"): "I64",
-          np.dtype("float16"): "F16"}
+          np.dtype("float16"): "F16", np.dtype("int32"): "I32", np.dtype("uint8"): "U8",
+          np.dtype("bool"): "BOOL"}
 
 
 def save(path, tensors, metadata=None, raw=None):

@@ -22,10 +22,10 @@ void copy(const Tensor& dst, const Tensor& src) {
         D* d = dp + r.offset[0];
         const S* s = sp + r.offset[1];
         if (r.stride[0] == 1 && r.stride[1] == 1) {
-          for (int64_t i = 0; i < r.length; ++i) d[i] = static_cast<D>(s[i]);
+          for (int64_t i = 0; i < r.length; ++i) d[i] = convert<D>(s[i]);
         } else {
           for (int64_t i = 0; i < r.length; ++i)
-            d[i * r.stride[0]] = static_cast<D>(s[i * r.stride[1]]);
+            d[i * r.stride[0]] = convert<D>(s[i * r.stride[1]]);
         }
       });
     });
@@ -43,7 +43,7 @@ void fill(const Tensor& dst, double value) {
   Shape sizes(dst.sizes().begin(), dst.sizes().end());
   visit_dtype(dst.dtype(), [&]<typename T>() {
     T* dp = dst.data_ptr<T>();
-    T v = static_cast<T>(value);
+    T v = convert<T>(value);
     for_each_row<1>(sizes, {dst.impl().strides}, {0}, [&](const Row<1>& r) {
       for (int64_t i = 0; i < r.length; ++i) dp[r.offset[0] + i * r.stride[0]] = v;
     });
@@ -58,7 +58,8 @@ void check_same_dtype(const Tensor& a, const Tensor& b, std::string_view op) {
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   profiler::Scope scope("kernels::where");
-  check(cond.dtype() == kInt64, "where: condition must be int64 (a mask), got ", cond.dtype());
+  check(cond.dtype() == kBool, "where: expected the condition to be a bool tensor, got ",
+        cond.dtype());
   check_same_dtype(a, b, "where");
   Shape sizes =
       broadcast_shapes(broadcast_shapes(cond.sizes(), a.sizes(), "where"), b.sizes(), "where");
@@ -69,7 +70,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
                                broadcast_strides(b.sizes(), b.strides(), sizes)};
   visit_dtype(a.dtype(), [&]<typename T>() {
     T* o = out.data_ptr<T>();
-    const int64_t* c = cond.data_ptr<int64_t>();
+    const bool* c = cond.data_ptr<bool>();
     const T* x = a.data_ptr<T>();
     const T* y = b.data_ptr<T>();
     for_each_row<4>(sizes, strides, {0, 0, 0, 0}, [&](const Row<4>& r) {

@@ -1,5 +1,6 @@
 // An outside project's first-week libtorch code, with one line added (namespace torch = ember):
-// sorting, scans, tiling, triangles, einsum and indexing as libtorch spells them. Each result is
+// sorting, scans, tiling, triangles, einsum, indexing, bool masks and integer dtypes, from_blob
+// and sampling as libtorch spells them. Each result is
 // compared with the numbers PyTorch printed for the same expression (torch 1.13, float32; float64
 // for the gradient), written beside it.
 #include <ember/ember.h>
@@ -78,6 +79,30 @@ int main() {
   expect("diagonal", x.diagonal(1), {1, 4});
   auto a = x.accessor<float, 2>();
   expect("accessor", torch::tensor({a[1][2], a[0][3]}), {4, -1});
+
+  // bool masks and the integer dtypes, promoted as PyTorch promotes them
+  auto m = x > 0;
+  if (m.dtype() != torch::kBool || m.sum().dtype() != torch::kLong) ++failures;
+  expect("x[mask]", x.index({m}), {3, 1, 2, 0.5, 4, 1.5});
+  auto z = x.clone();
+  z.index_put_({x < 0}, 0);
+  expect("x[x < 0] = 0", z, {3, 1, 2, 0, 0.5, 0, 4, 1.5});
+  expect("all, any", torch::stack({m.all().to(torch::kLong), m.any(1).to(torch::kLong).sum()}),
+         {0, 2});
+  expect("~ and &", (~m).to(torch::kInt) * 2 + (m & (x < 3)), {0, 1, 1, 2, 1, 2, 0, 1});
+  expect("int32 / 2", torch::tensor({1, 2, 3}, torch::kInt32) / 2, {0.5, 1, 1.5});
+  expect("uint8 wraps", torch::tensor({250, 10}, torch::kUInt8) + 10, {4, 20});
+  float blob[] = {1, 2, 3, 4};
+  torch::from_blob(blob, {2, 2}).mul_(2);
+  expect("from_blob", torch::tensor({blob[0], blob[3]}), {2, 8});
+  torch::manual_seed(0);
+  expect("bernoulli", torch::bernoulli(torch::full({6}, 0.5)), {1, 0, 1, 1, 1, 0});
+  expect("multinomial", torch::multinomial(torch::tensor({1.0, 2.0, 3.0, 4.0}), 2), {3, 1});
+  expect("multinomial, replacement",
+         torch::tensor({1.0, 2.0, 3.0, 4.0}).multinomial(5, /*replacement=*/true), {2, 2, 1, 2, 1});
+  auto x3 = x.unsqueeze(0).repeat({2, 1, 1});
+  expect("einsum with ...", torch::einsum("...ij,...kj->...ik", {x3, x}),
+         {15, 6, 6, 22.5, 15, 6, 6, 22.5});
 
   // gradients through them, as PyTorch's autograd gives them
   auto w = torch::tensor({{3.0, 1.0, 2.0}, {0.5, -2.0, 4.0}},
