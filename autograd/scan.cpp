@@ -30,6 +30,13 @@ int64_t dim_of(const Tensor& x, int64_t dim, const char* op) {
 // The running sum from the end of dim backwards: cumsum's adjoint.
 Tensor reverse_cumsum(const Tensor& g, int64_t d) { return flip(cumsum(flip(g, {d}), d), {d}); }
 
+// The dtype a sum or product of x runs in: the one asked for, else int64 for bool and integer
+// tensors (as PyTorch's cumsum, cumprod and prod), else x's own.
+std::optional<DType> accumulating(const Tensor& x, std::optional<DType> dtype) {
+  if (!dtype && is_integral(x.dtype(), true) && x.dtype() != kInt64) return kInt64;
+  return dtype;
+}
+
 }  // namespace
 
 // values = x[indices] along dim      (composite: gather's gradient)
@@ -64,6 +71,7 @@ std::tuple<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool la
 // y_i = Σ_{j≤i} x_j      dx_i = Σ_{j≥i} g_j
 Tensor cumsum(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
   profiler::Scope scope("cumsum");
+  dtype = accumulating(x, dtype);
   if (dtype && *dtype != x.dtype()) return cumsum(to(x, *dtype), dim);
   int64_t d = dim_of(x, dim, "cumsum");
   Tensor y = kernels::cumulative(x, d, /*product=*/false);
@@ -75,6 +83,7 @@ Tensor cumsum(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
 // y_i = Π_{j≤i} x_j      dx_i = Σ_{j≥i} g_j y_j / x_i without zeros; exactly otherwise (kernel)
 Tensor cumprod(const Tensor& x, int64_t dim, std::optional<DType> dtype) {
   profiler::Scope scope("cumprod");
+  dtype = accumulating(x, dtype);
   if (dtype && *dtype != x.dtype()) return cumprod(to(x, *dtype), dim);
   int64_t d = dim_of(x, dim, "cumprod");
   Tensor y = kernels::cumulative(x, d, /*product=*/true);
@@ -99,6 +108,7 @@ Tensor prod(const Tensor& x, std::optional<DType> dtype) {
 
 Tensor prod(const Tensor& x, int64_t dim, bool keepdim, std::optional<DType> dtype) {
   profiler::Scope scope("prod");
+  dtype = accumulating(x, dtype);
   Tensor xd = dtype ? to(x, *dtype) : x;
   int64_t d = dim_of(xd, dim, "prod");
   if (!xd.dim()) return clone(xd);

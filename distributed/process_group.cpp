@@ -37,6 +37,12 @@ MPI_Datatype mpi_type(DType dtype) {
       return MPI_DOUBLE;
     case kInt64:
       return MPI_INT64_T;
+    case kInt32:
+      return MPI_INT32_T;
+    case kUInt8:
+      return MPI_UINT8_T;
+    case kBool:
+      return MPI_C_BOOL;
   }
   fail("distributed: unsupported dtype ", dtype);
 }
@@ -280,6 +286,10 @@ void all_reduce(const Tensor& t, ReduceOp op, bool check_shapes) {
   MPI_Op mpi_op = op == ReduceOp::Max ? MPI_MAX : op == ReduceOp::Min ? MPI_MIN : MPI_SUM;
   if (op == ReduceOp::Average && !t.is_floating_point())
     fail("distributed::all_reduce: Average needs a floating-point tensor, got ", t.dtype());
+  if (t.dtype() == kBool)  // MPI reduces no logical type with SUM, MAX or MIN
+    fail(
+        "distributed::all_reduce: a bool tensor cannot be reduced; convert it to an integer "
+        "dtype first");
   on_contiguous(t, [&](const Tensor& dense) {
     auto* base = static_cast<char*>(dense.raw_data());
     size_t bytes = element_size(dense.dtype());

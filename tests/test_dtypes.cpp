@@ -258,3 +258,14 @@ TEST_CASE("multinomial's frequencies follow the weights (a loop count, 20000 dra
   auto v = values(std::get<0>(d.sort()));
   CHECK(v == std::vector<double>{0, 1, 2, 3, 4});
 }
+
+TEST_CASE("sums and products of bool and integer tensors run in int64, as PyTorch's") {
+  Tensor b = tensor({true, true, false}), u = tensor({200, 2}, kUInt8);
+  CHECK(b.cumsum(0).dtype() == kInt64);
+  CHECK(values(b.cumsum(0)) == std::vector<double>{1, 2, 2});
+  CHECK(values(u.prod()) == std::vector<double>{400});
+  CHECK(values(u.cumprod(0)) == std::vector<double>{200, 400});
+  CHECK(tensor({3, 4}, kInt32).prod().dtype() == kInt64);
+  CHECK(u.max().dtype() == kUInt8);
+  CHECK(std::get<0>(u.sort()).dtype() == kUInt8);
+}
