@@ -258,26 +258,41 @@ Tensor randperm(int64_t n, Generator* gen) {
   return t;
 }
 
-Tensor tensor(std::initializer_list<double> values, TensorOptions options) {
-  Tensor t = allocate({static_cast<int64_t>(values.size())}, resolve(options, kFloat32, "tensor"),
-                      "tensor");
-  const double* v = values.begin();
-  fill_indexed(t, [&](int64_t k) { return v[k]; });
+namespace {
+
+// libtorch's rule for a brace list of numbers: float32 if any is floating, bool if all are bools,
+// else int64; each value converted to the options' dtype if they set one.
+Tensor from_scalars(const std::vector<Scalar>& values, const Shape& sizes, TensorOptions options) {
+  bool floating = false, all_bool = !values.empty();
+  for (const Scalar& v : values) {
+    floating = floating || v.is_floating_point();
+    all_bool = all_bool && v.is_boolean();
+  }
+  DType inferred = floating ? kFloat32 : all_bool ? kBool : kInt64;
+  Tensor t = allocate(sizes, resolve(options, inferred, "tensor"), "tensor");
+  visit_dtype(t.dtype(), [&]<typename T>() {
+    T* p = t.data_ptr<T>();
+    for (size_t k = 0; k < values.size(); ++k) p[k] = values[k].to<T>();
+  });
   return finish(t, options);
 }
 
-Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorOptions options) {
+}  // namespace
+
+Tensor tensor(std::initializer_list<Scalar> values, TensorOptions options) {
+  return from_scalars(values, {static_cast<int64_t>(values.size())}, options);
+}
+
+Tensor tensor(std::initializer_list<std::initializer_list<Scalar>> rows, TensorOptions options) {
   auto n = static_cast<int64_t>(rows.size());
   int64_t m = n ? static_cast<int64_t>(rows.begin()->size()) : 0;
-  std::vector<double> flat;
+  std::vector<Scalar> flat;
   for (const auto& row : rows) {
     check(static_cast<int64_t>(row.size()) == m, "tensor: rows have different lengths (", m,
           " and ", row.size(), ")");
     flat.insert(flat.end(), row.begin(), row.end());
   }
-  Tensor t = allocate({n, m}, resolve(options, kFloat32, "tensor"), "tensor");
-  fill_indexed(t, [&](int64_t k) { return flat[k]; });
-  return finish(t, options);
+  return from_scalars(flat, {n, m}, options);
 }
 
 template <typename T>

@@ -49,11 +49,12 @@ void uniform_(const Tensor& t, double from, double to, Generator* gen = nullptr)
 /// Tensor.normal_.
 void normal_(const Tensor& t, double mean, double std, Generator* gen = nullptr);
 
-/// A 1-D tensor: tensor({1.0, 2.0}) is float32 and tensor({1, 2}) int64, as in libtorch; pass a
-/// dtype for others.
-Tensor tensor(std::initializer_list<double> values, TensorOptions options = {});
-/// A 2-D tensor from rows of equal length: tensor({{1.5, 2}, {3, 4}}); int64 for integer rows.
-Tensor tensor(std::initializer_list<std::initializer_list<double>> rows,
+/// A 1-D tensor, its dtype libtorch's: float32 if any number is floating (tensor({1.0, 2})),
+/// bool if all are bools, else int64 (tensor({1, 2}), tensor({n, -n, 5}) for an int64_t n);
+/// pass a dtype for others.
+Tensor tensor(std::initializer_list<Scalar> values, TensorOptions options = {});
+/// A 2-D tensor from rows of equal length, by the same rule: tensor({{1.5, 2}, {3, 4}}).
+Tensor tensor(std::initializer_list<std::initializer_list<Scalar>> rows,
               TensorOptions options = {});
 /// A tensor of the given shape holding `values` (row-major), with T's dtype.
 template <typename T>
@@ -62,6 +63,9 @@ Tensor from_vector(const std::vector<T>& values, const Shape& sizes);
 /// asked, on the CPU (anything else is an Error naming `op`). The factories' last step.
 Tensor with_options(const Tensor& t, const TensorOptions& options, DType fallback, const char* op);
 
+// A list of one integer type (or of bools) picks one of these templates by exact match: they are
+// the Scalar forms' shortcuts, and they keep tensor({{1}, {2}}) a 2-D tensor (a Scalar can be
+// made from {1}, so the Scalar forms alone would be ambiguous there).
 template <std::integral I>
 requires(!std::is_same_v<I, bool>) Tensor
     tensor(std::initializer_list<I> values, TensorOptions options = {}) {

@@ -269,3 +269,16 @@ TEST_CASE("sums and products of bool and integer tensors run in int64, as PyTorc
   CHECK(u.max().dtype() == kUInt8);
   CHECK(std::get<0>(u.sort()).dtype() == kUInt8);
 }
+
+TEST_CASE("a brace list's dtype is libtorch's, whatever C++ types its numbers have") {
+  int64_t n = int64_t{1} << 40;
+  Tensor mixed = tensor({n, -n, 5});
+  CHECK(mixed.dtype() == kInt64);
+  CHECK(mixed[0].item<int64_t>() == n);  // exact, not through a double
+  CHECK(tensor({1, 2.5}).dtype() == kFloat32);
+  CHECK(tensor({{n, 1}, {2, 3}}).dtype() == kInt64);
+  CHECK(shape_of(tensor({{1}, {2}})) == Shape{2, 1});
+  CHECK(tensor({true, false}).dtype() == kBool);
+  CHECK(tensor({1.0, 2.0}).dtype() == kFloat32);
+  CHECK(tensor({1, 2}, kUInt8).dtype() == kUInt8);
+}
