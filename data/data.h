@@ -4,4 +4,5 @@
 #include "dataset.h"
 #include "idx.h"
 #include "image_folder.h"
+#include "datasets.h"
 #include "transforms.h"

@@ -29,7 +29,7 @@ TensorDataset::TensorDataset(Tensor data, Tensor targets, Transform transform)
          shape_str(targets_.sizes()), " must have the same number of samples");
 }
 
-Example TensorDataset::get(int64_t i, Generator& gen) const {
+Example<> TensorDataset::get(int64_t i, Generator& gen) const {
   if (i < 0 || i >= size())
     fail("TensorDataset: index ", i, " out of range for ", size(), " samples");
   Tensor sample = select(data_, 0, i);
@@ -95,7 +95,7 @@ Batch DataLoader::make_batch(int64_t index) const {
   NoGradGuard no_grad;
   int64_t begin = index * options_.batch_size;
   int64_t end = std::min<int64_t>(begin + options_.batch_size, static_cast<int64_t>(order_.size()));
-  std::vector<Example> examples(end - begin);
+  std::vector<Example<>> examples(end - begin);
   parallel_for(0, end - begin, 8, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) {
       int64_t sample = order_[begin + i];
@@ -104,11 +104,23 @@ Batch DataLoader::make_batch(int64_t index) const {
     }
   });
   std::vector<Tensor> data, targets;
-  for (const Example& e : examples) {
+  for (const Example<>& e : examples) {
     data.push_back(e.data);
     targets.push_back(e.target);
   }
   return {stack(data, 0), stack(targets, 0)};
+}
+
+DataLoader::Iterator DataLoader::begin() {
+  if (next_batch_ > 0) start_epoch(epoch_ + 1);
+  return Iterator(this);
+}
+
+DataLoader::Iterator& DataLoader::Iterator::operator++() {
+  current_.reset();
+  if (std::optional<Batch> batch = loader_->next())
+    current_ = Example<>{std::move(batch->data), std::move(batch->targets)};
+  return *this;
 }
 
 std::optional<Batch> DataLoader::next() {

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <exception>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -22,9 +23,11 @@
 
 namespace ember::data {
 
+/// One sample and its label; a batch is one too, stacked (libtorch's Example<>).
+template <typename Data = Tensor, typename Target = Tensor>
 struct Example {
-  Tensor data;    // one sample, e.g. (C, H, W)
-  Tensor target;  // its label, a 0-dim int64 tensor
+  Data data;      // one sample, e.g. (C, H, W)
+  Target target;  // its label, a 0-dim int64 tensor
 };
 
 class Dataset {
@@ -32,7 +35,7 @@ class Dataset {
   virtual ~Dataset() = default;
   virtual int64_t size() const = 0;
   /// Example i; `gen` supplies randomness for augmentation (seeded per epoch and index).
-  virtual Example get(int64_t i, Generator& gen) const = 0;
+  virtual Example<> get(int64_t i, Generator& gen) const = 0;
 };
 
 /// Examples are rows of `data` and `targets` (the first dim indexes samples), each passed through
@@ -41,7 +44,7 @@ class TensorDataset : public Dataset {
  public:
   TensorDataset(Tensor data, Tensor targets, Transform transform = nullptr);
   int64_t size() const override { return data_.size(0); }
-  Example get(int64_t i, Generator& gen) const override;
+  Example<> get(int64_t i, Generator& gen) const override;
   const Tensor& data() const { return data_; }
   const Tensor& targets() const { return targets_; }
 
@@ -78,6 +81,24 @@ class DataLoader {
   std::optional<Batch> next();
   int64_t batches_per_epoch() const;
   const Dataset& dataset() const { return *dataset_; }
+
+  /// A range-for over the loader runs one epoch, batch by batch, each an Example<> of stacked
+  /// tensors (libtorch's `for (auto& batch : *loader)`): the current epoch if none of its batches
+  /// was taken yet (epoch 0 at first, or the one start_epoch() began), else the next one.
+  class Iterator {
+   public:
+    explicit Iterator(DataLoader* loader) : loader_(loader) { ++*this; }
+    Example<>& operator*() { return *current_; }
+    Example<>* operator->() { return &*current_; }
+    Iterator& operator++();
+    bool operator==(std::default_sentinel_t) const { return !current_; }
+
+   private:
+    DataLoader* loader_;
+    std::optional<Example<>> current_;
+  };
+  Iterator begin();
+  std::default_sentinel_t end() const { return {}; }
 
  private:
   Batch make_batch(int64_t index) const;

@@ -105,7 +105,7 @@ ImageFolder::ImageFolder(const std::string& root, ImageFolderOptions options)
   if (files_.empty()) fail("ImageFolder: no PNG, JPEG, BMP or TGA images under '", root, "'");
 }
 
-Example ImageFolder::get(int64_t i, Generator& gen) const {
+Example<> ImageFolder::get(int64_t i, Generator& gen) const {
   if (i < 0 || i >= size()) fail("ImageFolder: index ", i, " out of range for ", size(), " images");
   Tensor image = read_image(files_[i], options_.channels, options_.height, options_.width);
   if (options_.transform) image = options_.transform(image, gen);

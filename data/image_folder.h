@@ -22,7 +22,7 @@ class ImageFolder : public Dataset {
  public:
   explicit ImageFolder(const std::string& root, ImageFolderOptions options = {});
   int64_t size() const override { return static_cast<int64_t>(files_.size()); }
-  Example get(int64_t i, Generator& gen) const override;
+  Example<> get(int64_t i, Generator& gen) const override;
   const std::vector<std::string>& classes() const { return classes_; }
   const std::string& path(int64_t i) const { return files_.at(i); }
 

@@ -58,7 +58,7 @@ class FashionScenes : public data::Dataset {
   int64_t size() const override { return count_; }
 
   /// Scene i: data (1, 64, 64) normalised as Fashion-MNIST is, target (64, 64) int64.
-  data::Example get(int64_t i, Generator&) const override {
+  data::Example<> get(int64_t i, Generator&) const override {
     Scene s = draw(i);
     return {(s.image - kSceneMean) / kSceneStd, s.labels};
   }

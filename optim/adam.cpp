@@ -42,18 +42,24 @@ constexpr OptimizerRules kAdamW{kAdamWName, check_options<kAdamWName>, check_sta
 
 }  // namespace
 
-Adam::Adam(const std::vector<Tensor>& params, const AdamOptions& o) : Adam(params, o, false) {}
+Options option_map(const AdamOptions& o) {
+  return {{"lr", o.lr},
+          {"beta1", o.beta1},
+          {"beta2", o.beta2},
+          {"eps", o.eps},
+          {"weight_decay", o.weight_decay},
+          {"amsgrad", o.amsgrad ? 1.0 : 0.0}};
+}
 
-Adam::Adam(const std::vector<Tensor>& params, const AdamOptions& o, bool decoupled)
-    : Optimizer(params,
-                {{"lr", o.lr},
-                 {"beta1", o.beta1},
-                 {"beta2", o.beta2},
-                 {"eps", o.eps},
-                 {"weight_decay", o.weight_decay},
-                 {"amsgrad", o.amsgrad ? 1.0 : 0.0}},
-                decoupled ? kAdamW : kAdam),
-      decoupled_(decoupled) {}
+Adam::Adam(const std::vector<Tensor>& params, const AdamOptions& o)
+    : Adam(std::vector<OptimizerParamGroup>{params}, o, false) {}
+
+Adam::Adam(const std::vector<OptimizerParamGroup>& groups, const AdamOptions& defaults)
+    : Adam(groups, defaults, false) {}
+
+Adam::Adam(const std::vector<OptimizerParamGroup>& groups, const AdamOptions& defaults,
+           bool decoupled)
+    : Optimizer(groups, option_map(defaults), decoupled ? kAdamW : kAdam), decoupled_(decoupled) {}
 
 namespace {
 

@@ -19,6 +19,23 @@ Optimizer::Optimizer(const std::vector<Tensor>& params, Options defaults, Optimi
   add_param_group(params);
 }
 
+Optimizer::Optimizer(const std::vector<OptimizerParamGroup>& groups, Options defaults,
+                     OptimizerRules rules)
+    : defaults_(std::move(defaults)), rules_(rules) {
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const OptimizerParamGroup& group = groups[g];
+    if (group.options) {
+      for (const auto& [key, value] : defaults_)
+        check(group.options->count(key), rules_.name, ": group ", g, "'s options lack '", key,
+              "' (options of another optimizer?)");
+      for (const auto& [key, value] : *group.options)
+        check(defaults_.count(key), rules_.name, ": group ", g, " has option '", key, "', which ",
+              rules_.name, " does not take (options of another optimizer?)");
+    }
+    add_param_group(group.params, group.options.value_or(Options{}));
+  }
+}
+
 void Optimizer::add_param_group(const std::vector<Tensor>& params, const Options& overrides) {
   for (const Tensor& p : params) {
     if (!p.defined() || !p.is_leaf() || !p.requires_grad())

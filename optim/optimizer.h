@@ -5,6 +5,8 @@
 #pragma once
 
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,28 @@ struct ParamGroup {
   Options options;
 };
 
+/// A group for an optimizer's constructor, libtorch's spelling: the parameters, and optionally the
+/// group's own options, which replace the optimizer's defaults for it (all of them, as in
+/// libtorch). Typed options (SGDOptions, AdamOptions, RMSpropOptions) by value or unique_ptr:
+///   std::vector<optim::OptimizerParamGroup> groups;
+///   groups.emplace_back(backbone->parameters());
+///   groups.emplace_back(head->parameters(), std::make_unique<optim::AdamOptions>(head_options));
+///   optim::Adam adam(groups, {.lr = 1e-3});
+struct OptimizerParamGroup {
+  OptimizerParamGroup(std::vector<Tensor> params) : params(std::move(params)) {}  // NOLINT
+  template <typename O>
+  requires requires(const O& o) { option_map(o); }
+  OptimizerParamGroup(std::vector<Tensor> params, const O& typed)
+      : params(std::move(params)), options(option_map(typed)) {}
+  template <typename O>
+  requires requires(const O& o) { option_map(o); }
+  OptimizerParamGroup(std::vector<Tensor> params, const std::unique_ptr<O>& typed)
+      : params(std::move(params)), options(option_map(*typed)) {}
+
+  std::vector<Tensor> params;
+  std::optional<Options> options;  // absent: the optimizer's defaults
+};
+
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
@@ -60,6 +84,8 @@ class Optimizer {
 
  protected:
   Optimizer(const std::vector<Tensor>& params, Options defaults, OptimizerRules rules);
+  /// One group per entry; a group's own options must name exactly the defaults' options.
+  Optimizer(const std::vector<OptimizerParamGroup>& groups, Options defaults, OptimizerRules rules);
   /// Named state of parameter i (across groups), created empty on first use.
   State& state(size_t i);
   /// Calls fn(param, grad, state, group options) for every parameter with a gradient.
@@ -92,9 +118,12 @@ struct SGDOptions {
   bool nesterov = false;
 };
 
+Options option_map(const SGDOptions& options);
+
 class SGD : public Optimizer {
  public:
   SGD(const std::vector<Tensor>& params, const SGDOptions& options);
+  SGD(const std::vector<OptimizerParamGroup>& groups, const SGDOptions& defaults);
   void step() override;
 };
 
@@ -103,14 +132,17 @@ struct AdamOptions {
   bool amsgrad = false;
 };
 
+Options option_map(const AdamOptions& options);
+
 /// Adam; weight_decay is added to the gradient (L2), as torch.optim.Adam.
 class Adam : public Optimizer {
  public:
   Adam(const std::vector<Tensor>& params, const AdamOptions& options);
+  Adam(const std::vector<OptimizerParamGroup>& groups, const AdamOptions& defaults);
   void step() override;
 
  protected:
-  Adam(const std::vector<Tensor>& params, const AdamOptions& options, bool decoupled);
+  Adam(const std::vector<OptimizerParamGroup>& groups, const AdamOptions& defaults, bool decoupled);
   bool decoupled_;
 };
 
@@ -118,7 +150,10 @@ class Adam : public Optimizer {
 class AdamW : public Adam {
  public:
   AdamW(const std::vector<Tensor>& params, AdamOptions options = {.weight_decay = 1e-2})
-      : Adam(params, options, /*decoupled=*/true) {}
+      : Adam(std::vector<OptimizerParamGroup>{params}, options, /*decoupled=*/true) {}
+  AdamW(const std::vector<OptimizerParamGroup>& groups,
+        AdamOptions defaults = {.weight_decay = 1e-2})
+      : Adam(groups, defaults, /*decoupled=*/true) {}
 };
 
 struct RMSpropOptions {
@@ -126,9 +161,12 @@ struct RMSpropOptions {
   bool centered = false;
 };
 
+Options option_map(const RMSpropOptions& options);
+
 class RMSprop : public Optimizer {
  public:
   RMSprop(const std::vector<Tensor>& params, const RMSpropOptions& options);
+  RMSprop(const std::vector<OptimizerParamGroup>& groups, const RMSpropOptions& defaults);
   void step() override;
 };
 

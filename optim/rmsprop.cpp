@@ -35,15 +35,20 @@ void check_state(const Options& o, const Tensor& param, const State& state,
 
 }  // namespace
 
+Options option_map(const RMSpropOptions& o) {
+  return {{"lr", o.lr},
+          {"alpha", o.alpha},
+          {"eps", o.eps},
+          {"weight_decay", o.weight_decay},
+          {"momentum", o.momentum},
+          {"centered", o.centered ? 1.0 : 0.0}};
+}
+
 RMSprop::RMSprop(const std::vector<Tensor>& params, const RMSpropOptions& o)
-    : Optimizer(params,
-                {{"lr", o.lr},
-                 {"alpha", o.alpha},
-                 {"eps", o.eps},
-                 {"weight_decay", o.weight_decay},
-                 {"momentum", o.momentum},
-                 {"centered", o.centered ? 1.0 : 0.0}},
-                {"RMSprop", check_options, check_state}) {}
+    : Optimizer(params, option_map(o), {"RMSprop", check_options, check_state}) {}
+
+RMSprop::RMSprop(const std::vector<OptimizerParamGroup>& groups, const RMSpropOptions& defaults)
+    : Optimizer(groups, option_map(defaults), {"RMSprop", check_options, check_state}) {}
 
 // g += wd p;  s = a s + (1 - a) g^2;  centered: ga = a ga + (1 - a) g, avg = sqrt(s - ga^2) + eps,
 // else avg = sqrt(s) + eps;  momentum: buf = mom buf + g / avg, p -= lr buf;  else p -= lr g / avg

@@ -27,14 +27,19 @@ void check_state(const Options&, const Tensor& param, const State& state,
 
 }  // namespace
 
+Options option_map(const SGDOptions& o) {
+  return {{"lr", o.lr},
+          {"momentum", o.momentum},
+          {"dampening", o.dampening},
+          {"weight_decay", o.weight_decay},
+          {"nesterov", o.nesterov ? 1.0 : 0.0}};
+}
+
 SGD::SGD(const std::vector<Tensor>& params, const SGDOptions& o)
-    : Optimizer(params,
-                {{"lr", o.lr},
-                 {"momentum", o.momentum},
-                 {"dampening", o.dampening},
-                 {"weight_decay", o.weight_decay},
-                 {"nesterov", o.nesterov ? 1.0 : 0.0}},
-                {"SGD", check_options, check_state}) {}
+    : Optimizer(params, option_map(o), {"SGD", check_options, check_state}) {}
+
+SGD::SGD(const std::vector<OptimizerParamGroup>& groups, const SGDOptions& defaults)
+    : Optimizer(groups, option_map(defaults), {"SGD", check_options, check_state}) {}
 
 // d = g + wd p;  buf = momentum buf + (1 - dampening) d  (buf = d at the first step);
 // d = nesterov ? d + momentum buf : buf;  p -= lr d

@@ -209,7 +209,7 @@ TEST_CASE("ImageFolder: sorted classes, grayscale and RGB, resize, unreadable fi
   CHECK(rgb.classes() == std::vector<std::string>{"ant", "cat"});
   REQUIRE(rgb.size() == 3);
   Generator gen;
-  data::Example first = rgb.get(0, gen), red_back = rgb.get(2, gen);
+  data::Example<> first = rgb.get(0, gen), red_back = rgb.get(2, gen);
   CHECK(first.target.item<int64_t>() == 0);
   CHECK(shape(first.data) == Shape{3, 4, 6});
   CHECK(values(first.data)[0] == doctest::Approx(51 / 255.0));

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <memory>
 
 #include "helpers.h"
 
@@ -120,6 +121,28 @@ TEST_CASE("parameter groups carry their own options") {
                        "optimizer: unknown option 'betas'", Error);
   CHECK_THROWS_WITH_AS(optim::SGD({zeros({1})}, {}),
                        doctest::Contains("leaf tensors that require grad"), Error);
+}
+
+TEST_CASE("optimizers built from OptimizerParamGroups, as libtorch builds them") {
+  Tensor a = ones({2}).requires_grad_(), b = ones({2}).requires_grad_();
+  std::vector<optim::OptimizerParamGroup> groups;
+  groups.emplace_back(std::vector<Tensor>{a});
+  groups.emplace_back(std::vector<Tensor>{b},
+                      std::make_unique<optim::SGDOptions>(optim::SGDOptions{.lr = 1.0}));
+  optim::SGD sgd(groups, {.lr = 0.1, .momentum = 0.9});
+  REQUIRE(sgd.param_groups().size() == 2);
+  CHECK(sgd.param_groups()[0].options.at("momentum") == 0.9);  // the defaults
+  CHECK(sgd.param_groups()[1].options.at("lr") == 1.0);        // the group's own, all of them:
+  CHECK(sgd.param_groups()[1].options.at("momentum") == 0.0);  // no default leaks in
+  sum(a + b).backward();
+  sgd.step();
+  CHECK(values(a) == std::vector<double>{0.9f, 0.9f});
+  CHECK(values(b) == std::vector<double>{0, 0});
+  optim::AdamW adamw({{std::vector<Tensor>{a}, optim::AdamOptions{.lr = 0.5}}});
+  CHECK(adamw.param_groups()[0].options.at("lr") == 0.5);
+  CHECK_THROWS_WITH_AS(optim::Adam(groups, {}),
+                       "Adam: group 1's options lack 'amsgrad' (options of another optimizer?)",
+                       Error);
 }
 
 TEST_CASE("schedulers give torch.optim.lr_scheduler's learning rates") {

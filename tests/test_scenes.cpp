@@ -24,7 +24,7 @@ TEST_CASE("fashion scenes equal PyTorch's drawing of them, in any order") {
     for (double k : kinds) CHECK((k == examples::kIgnore || (k >= 0 && k <= 2)));
   }
   Generator unused;
-  data::Example e = scenes.get(2, unused);
+  data::Example<> e = scenes.get(2, unused);
   CHECK(shape_of(e.data) == Shape{1, 64, 64});
   CHECK(shape_of(e.target) == Shape{64, 64});
   CHECK_THROWS_WITH_AS(examples::FashionScenes(g.at("items"), zeros({40}, kInt64) + 3, 6, 7),
@@ -69,7 +69,7 @@ TEST_CASE("SceneNet follows PyTorch's 20-step training trajectory from the same 
   for (int64_t step = 0; step < 20; ++step) {
     std::vector<Tensor> x, y;
     for (int64_t j = 0; j < 4; ++j) {
-      data::Example e = scenes.get(4 * step + j, unused);
+      data::Example<> e = scenes.get(4 * step + j, unused);
       x.push_back(e.data);
       y.push_back(e.target);
     }

@@ -166,8 +166,8 @@ TEST_CASE("freed buffers are kept for the next request of their size, under the 
     CHECK(memory_stats().current == start + 8 * mib);
   }
   {
-    // 16 MiB matches nothing: in use 16 + kept 48 would pass the peak of 48, so the largest
-    // kept block (40 MiB) goes and the 8 MiB one stays.
+    // 16 MiB matches nothing: in use 16 + kept 48 would pass the peak of 48, so the longest
+    // kept block (a's 40 MiB; b's was taken and given back since) goes and the 8 MiB one stays.
     Tensor d = empty({4 * mib}, kFloat32);
     CHECK(memory_stats().cached >= 8 * mib);
     CHECK(memory_stats().cached < 9 * mib);
@@ -183,6 +183,25 @@ TEST_CASE("freed buffers are kept for the next request of their size, under the 
   CHECK(memory_stats().cached < 80 * mib);
   empty_cache();
   CHECK(memory_stats().cached == 0);
+}
+
+TEST_CASE("a kept block nobody asks for again goes before one in use every step") {
+  empty_cache();
+  reset_peak_memory_stats();
+  const int64_t mib = 1 << 20;
+  {
+    Tensor big = empty({16 * mib / 4}, kFloat32);
+    Tensor stale = empty({4 * mib / 4}, kFloat32);  // freed first: kept the longest
+  }
+  { Tensor again = empty({16 * mib / 4}, kFloat32); }  // the 16 MiB block, taken and kept again
+  {
+    // 2 MiB matches nothing, and in use 2 + kept 20 passes the peak of 20: the stale 4 MiB block
+    // goes, the 16 MiB one stays (largest first would free the 16 MiB block the next step needs).
+    Tensor other = empty({2 * mib / 4}, kFloat32);
+    CHECK(memory_stats().cached >= 16 * mib);
+    CHECK(memory_stats().cached < 17 * mib);
+  }
+  empty_cache();
 }
 
 TEST_CASE("results are identical with 1 and 2 threads") {
