@@ -50,6 +50,9 @@ int main() {
   std::cout << "a view of x: " << (corner.storage() == x.storage() ? "yes" : "no")
             << "; x.index({tensor({0, 2})}) is: "
             << (picked.storage() == x.storage() ? "yes" : "no") << "\n";
+  Tensor mask = x > 6.0;  // a comparison gives a bool tensor, and a bool index is positions too
+  std::cout << "x > 6.0 is " << mask.dtype() << "; x.index({x > 6.0}) = " << x.index({mask})
+            << "\n";
   // tour:end index
 
   // tour:begin broadcast
