@@ -5,7 +5,9 @@
 #include "elementwise.h"
 
 #include <cmath>
+#include <functional>
 #include <numbers>
+#include <type_traits>
 
 #include "../core/kernels/copy.h"
 #include "../core/kernels/map_zip.h"
@@ -31,12 +33,25 @@ bool needs_promotion(const Tensor& a, const Tensor& b, DType d) {
   return a.dtype() != d || b.dtype() != d;
 }
 
+// f(x, y) in T. Signed integers wrap around on overflow, as PyTorch's do on every CPU it runs
+// on: the arithmetic runs in the unsigned type of their width, since C++ leaves signed overflow
+// undefined.
+template <typename T, typename F>
+T wrapping(F f, T x, T y) {
+  if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(static_cast<U>(f(static_cast<U>(x), static_cast<U>(y))));
+  } else {
+    return static_cast<T>(f(x, y));
+  }
+}
+
 // out = f(a, b) for a and b of one dtype, broadcast together.
 template <typename F>
 Tensor binary(const Tensor& a, const Tensor& b, const char* op, F f) {
   kernels::check_same_dtype(a, b, op);
   return visit_dtype(a.dtype(), [&]<typename T>() {
-    return kernels::zip<T, T>(a, b, op, [&](T x, T y) { return static_cast<T>(f(x, y)); });
+    return kernels::zip<T, T>(a, b, op, [&](T x, T y) { return wrapping(f, x, y); });
   });
 }
 
@@ -45,7 +60,7 @@ template <typename F>
 Tensor with_scalar(const Tensor& a, const Scalar& s, F f) {
   return visit_dtype(a.dtype(), [&]<typename T>() {
     T v = s.to<T>();
-    return kernels::map<T, T>(a, [&](T x) { return static_cast<T>(f(x, v)); });
+    return kernels::map<T, T>(a, [&](T x) { return wrapping(f, x, v); });
   });
 }
 
@@ -166,7 +181,12 @@ Tensor neg(const Tensor& x) {
   profiler::Scope scope("neg");
   check_not_bool(x.dtype(), "neg", "negation");
   Tensor y = visit_dtype(x.dtype(), [&]<typename T>() {
-    return kernels::map<T, T>(x, [](T v) { return static_cast<T>(-v); });
+    return kernels::map<T, T>(x, [](T v) {
+      if constexpr (std::is_floating_point_v<T>)
+        return -v;  // -0.0 for 0.0, as PyTorch
+      else
+        return wrapping(std::minus<>(), T(0), v);
+    });
   });
   return record("neg", y, {x}, [](const Tensor& g, const Needs&) { return grads{neg(g)}; });
 }
@@ -179,7 +199,7 @@ Tensor abs(const Tensor& x) {
       if constexpr (std::is_unsigned_v<T>)
         return v;  // bool and uint8
       else
-        return v < 0 ? static_cast<T>(-v) : v;
+        return v < 0 ? wrapping(std::minus<>(), T(0), v) : v;
     });
   });
   return record("abs", y, {x}, [x = save(x)](const Tensor& g, const Needs&) {

@@ -50,6 +50,14 @@ Tensor min(const Tensor& x);
 /// Max/min over dims; gradient split evenly among ties (as torch.amax).
 Tensor amax(const Tensor& x, const Shape& dims, bool keepdim = false);
 Tensor amin(const Tensor& x, const Shape& dims, bool keepdim = false);
+template <std::integral I>
+Tensor amax(const Tensor& x, I dim, bool keepdim = false) {
+  return amax(x, Shape{static_cast<int64_t>(dim)}, keepdim);
+}
+template <std::integral I>
+Tensor amin(const Tensor& x, I dim, bool keepdim = false) {
+  return amin(x, Shape{static_cast<int64_t>(dim)}, keepdim);
+}
 /// (values, int64 indices) along one dim; the gradient goes to the index found.
 std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim = false);
 std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim = false);

@@ -91,12 +91,12 @@ Tensor Tensor::to(Device device, DType dtype) const {
 TensorOptions Tensor::options() const { return TensorOptions().dtype(dtype()); }
 
 // ---- arithmetic and math
-Tensor Tensor::add(const Tensor& other, double alpha) const {
-  return ember::add(*this, alpha == 1 ? other : ember::mul(other, alpha));
+Tensor Tensor::add(const Tensor& other, const Scalar& alpha) const {
+  return ember::add(*this, alpha.to_double() == 1 ? other : ember::mul(other, alpha));
 }
 Tensor Tensor::add(const Scalar& other) const { return ember::add(*this, other); }
-Tensor Tensor::sub(const Tensor& other, double alpha) const {
-  return ember::sub(*this, alpha == 1 ? other : ember::mul(other, alpha));
+Tensor Tensor::sub(const Tensor& other, const Scalar& alpha) const {
+  return ember::sub(*this, alpha.to_double() == 1 ? other : ember::mul(other, alpha));
 }
 Tensor Tensor::sub(const Scalar& other) const { return ember::sub(*this, other); }
 Tensor Tensor::mul(const Tensor& other) const { return ember::mul(*this, other); }
@@ -262,11 +262,11 @@ Tensor Tensor::masked_select(const Tensor& mask) const { return ember::masked_se
 Tensor Tensor::nonzero() const { return ember::nonzero(*this); }
 
 // ---- in place
-const Tensor& Tensor::add_(const Tensor& other, double alpha) const {
+const Tensor& Tensor::add_(const Tensor& other, const Scalar& alpha) const {
   return assign(*this, add(other, alpha), "add_");
 }
 const Tensor& Tensor::add_(const Scalar& other) const { return assign(*this, add(other), "add_"); }
-const Tensor& Tensor::sub_(const Tensor& other, double alpha) const {
+const Tensor& Tensor::sub_(const Tensor& other, const Scalar& alpha) const {
   return assign(*this, sub(other, alpha), "sub_");
 }
 const Tensor& Tensor::sub_(const Scalar& other) const { return assign(*this, sub(other), "sub_"); }

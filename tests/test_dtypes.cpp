@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "helpers.h"
@@ -281,4 +282,34 @@ TEST_CASE("a brace list's dtype is libtorch's, whatever C++ types its numbers ha
   CHECK(tensor({true, false}).dtype() == kBool);
   CHECK(tensor({1.0, 2.0}).dtype() == kFloat32);
   CHECK(tensor({1, 2}, kUInt8).dtype() == kUInt8);
+}
+
+TEST_CASE("alpha is a Scalar too: an integer alpha keeps an integer add_ integer") {
+  Tensor i = tensor({1, 2});
+  i.add_(tensor({3, 4}), 2);
+  CHECK(i.dtype() == kInt64);
+  CHECK(values(i) == std::vector<double>{7, 10});
+  CHECK(values(tensor({1.0, 2.0}).sub(tensor({2.0, 2.0}), 0.5)) == std::vector<double>{0, 1});
+  CHECK_THROWS_WITH_AS(i.add_(i, 0.5), doctest::Contains("add_: result type float32"), Error);
+}
+
+TEST_CASE("images load as their uint8 bytes when asked, as torchvision.io.read_image") {
+  Tensor image = tensor({0, 10, 128, 255, 7, 99}, kUInt8).reshape({1, 2, 3});
+  std::string path = (std::filesystem::temp_directory_path() / "ember_test_u8.png").string();
+  data::write_png(path, image);  // uint8 is written as it is
+  Tensor bytes = data::read_image(path, 1, 0, 0, kUInt8);
+  CHECK(bytes.dtype() == kUInt8);
+  CHECK(values(bytes) == std::vector<double>{0, 10, 128, 255, 7, 99});
+  CHECK(testing::mismatch(data::read_image(path, 1), bytes.to(kFloat32) / 255, 0) == "");
+  CHECK_THROWS_WITH_AS(data::read_image(path, 1, 0, 0, kInt64),
+                       doctest::Contains("images load as uint8 or a floating dtype, not int64"),
+                       Error);
+}
+
+TEST_CASE("signed integers wrap around on overflow instead of being undefined") {
+  Tensor big = tensor({int64_t{9223372036854775807}});
+  CHECK((big + 1).item<int64_t>() == std::numeric_limits<int64_t>::min());
+  CHECK((tensor({-2147483647 - 1}, kInt32) - 1).item<int>() == 2147483647);
+  CHECK((-tensor({-2147483647 - 1}, kInt32)).item<int>() == -2147483647 - 1);
+  CHECK((tensor({65536}, kInt32) * tensor({65536}, kInt32)).item<int>() == 0);
 }

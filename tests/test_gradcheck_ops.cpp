@@ -138,12 +138,16 @@ std::vector<Line> ember::testing::op_lines() {
       {"min(Tensor, int64_t, bool)",
        [](const Inputs& x) { return min(x[0], 0).first; },
        {in({3, 4})}},
-      {"amax",
+      {"amax(Tensor, Shape, bool)",
        [](const Inputs& x) {
          return amax(x[0], {0, 2});
        },
        {in({2, 3, 4})}},
-      {"amin", [](const Inputs& x) { return amin(x[0], {1}, true); }, {in({2, 3, 4})}},
+      {"amin(Tensor, Shape, bool)",
+       [](const Inputs& x) { return amin(x[0], {1}, true); },
+       {in({2, 3, 4})}},
+      {"amax(Tensor, I, bool)", [](const Inputs& x) { return amax(x[0], -1); }, {in({2, 3})}},
+      {"amin(Tensor, I, bool)", [](const Inputs& x) { return x[0].amin(0, true); }, {in({2, 3})}},
       {"softmax", [](const Inputs& x) { return softmax(x[0], 1); }, {in({2, 5, 3})}},
       {"softmax", [](const Inputs& x) { return softmax(transpose(x[0], 0, 1), -1); }, {in({4, 3})}},
       {"log_softmax", [](const Inputs& x) { return log_softmax(x[0], -1); }, {in({3, 5})}},

@@ -80,6 +80,17 @@ int main() {
   auto a = x.accessor<float, 2>();
   expect("accessor", torch::tensor({a[1][2], a[0][3]}), {4, -1});
 
+  expect("amax, amin", torch::cat({x.amax(1), x.amin(0)}), {3, 4, 0.5, -2, 2, -1});
+  expect("sum(1), mean(1)", torch::cat({x.sum(1), x.mean(1)}), {5, 4, 1.25, 1});
+  auto y2 = x.clone();
+  y2 += 1;
+  y2 *= 2;
+  expect("+= and *=", y2, {8, 4, 6, 0, 3, -2, 10, 5});
+  auto counts = torch::tensor({1, 2});
+  counts.add_(torch::tensor({3, 4}), /*alpha=*/2);
+  expect("add_ with an integer alpha", counts, {7, 10});
+  if (counts.dtype() != torch::kLong) ++failures;
+
   // bool masks and the integer dtypes, promoted as PyTorch promotes them
   auto m = x > 0;
   if (m.dtype() != torch::kBool || m.sum().dtype() != torch::kLong) ++failures;
