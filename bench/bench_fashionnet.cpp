@@ -23,7 +23,7 @@ double conv_ms(const Shape& input, int64_t out_channels, int reps) {
       {.in_channels = input[1], .out_channels = out_channels, .kernel_size = 3, .padding = 1});
   auto step = [&] {
     x.set_grad(Tensor());
-    conv.zero_grad();
+    conv->zero_grad();
     Tensor y = conv(x);
     y.backward(ones_like(y));
   };

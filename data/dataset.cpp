@@ -36,7 +36,7 @@ Example<> TensorDataset::get(int64_t i, Generator& gen) const {
   return {transform_ ? transform_(sample, gen) : sample, select(targets_, 0, i)};
 }
 
-DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, const DataLoaderOptions& options)
+DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, const DataLoaderConfig& options)
     : dataset_(std::move(dataset)), options_(options), shuffle_gen_(options.seed) {
   if (!dataset_) fail("DataLoader: no dataset");
   if (options_.batch_size < 1)

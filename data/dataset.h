@@ -16,6 +16,7 @@
 #include <optional>
 #include <thread>
 
+#include "../core/options_builder.h"
 #include "../core/random.h"
 #include "../core/tensor.h"
 #include "sampler.h"
@@ -58,7 +59,7 @@ struct Batch {
   Tensor targets;  // (B)
 };
 
-struct DataLoaderOptions {
+struct DataLoaderConfig {
   int64_t batch_size = 64;
   bool shuffle = false;
   uint64_t seed = 0;
@@ -68,9 +69,23 @@ struct DataLoaderOptions {
   std::shared_ptr<const Sampler> sampler = nullptr;
 };
 
+/// libtorch's data::DataLoaderOptions(batch_size), for make_data_loader. workers(0) makes each
+/// batch when it is asked for; workers(n >= 1) also prepares the next one on a background
+/// thread (ember prepares a batch's examples in parallel on its own threads either way).
+class DataLoaderOptions : public OptionsBuilder<DataLoaderOptions, DataLoaderConfig> {
+ public:
+  DataLoaderOptions(int64_t batch_size = 1) { config_.batch_size = batch_size; }  // NOLINT
+  DataLoaderOptions& batch_size(int64_t v) { return set(&DataLoaderConfig::batch_size, v); }
+  DataLoaderOptions& drop_last(bool v) { return set(&DataLoaderConfig::drop_last, v); }
+  DataLoaderOptions& workers(int64_t v) { return set(&DataLoaderConfig::prefetch, v > 0); }
+  int64_t batch_size() const { return config_.batch_size; }
+  bool drop_last() const { return config_.drop_last; }
+  int64_t workers() const { return config_.prefetch ? 1 : 0; }
+};
+
 class DataLoader {
  public:
-  DataLoader(std::shared_ptr<const Dataset> dataset, const DataLoaderOptions& options);
+  DataLoader(std::shared_ptr<const Dataset> dataset, const DataLoaderConfig& options);
   ~DataLoader();
   /// Starts epoch `epoch` (counting from 0). Its order is a function of (seed, epoch) alone: the
   /// (epoch+1)-th torch.randperm(n, generator=g) drawn from g =
@@ -109,7 +124,7 @@ class DataLoader {
   void work();                               // the worker's loop
 
   std::shared_ptr<const Dataset> dataset_;
-  DataLoaderOptions options_;
+  DataLoaderConfig options_;
   int64_t epoch_ = 0, next_batch_ = 0;
   std::vector<int64_t> order_;
   // The shuffling generator after drawing the order of epoch `shuffled_epoch_`, so consecutive

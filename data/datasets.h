@@ -98,14 +98,14 @@ class MNIST : public Dataset {
 /// A DataLoader over a mapped dataset (or any ember Dataset), as libtorch's make_data_loader:
 /// shuffled every epoch unless the Sampler is samplers::SequentialSampler.
 template <typename Sampler = samplers::RandomSampler>
-std::unique_ptr<DataLoader> make_data_loader(MapDataset dataset, DataLoaderOptions options) {
+std::unique_ptr<DataLoader> make_data_loader(MapDataset dataset, DataLoaderConfig options) {
   options.shuffle = std::is_same_v<Sampler, samplers::RandomSampler>;
   if (options.shuffle) options.seed = loader_seed();
   return std::make_unique<DataLoader>(dataset.dataset(), options);
 }
 template <typename Sampler = samplers::RandomSampler>
 std::unique_ptr<DataLoader> make_data_loader(MapDataset dataset, int64_t batch_size) {
-  return make_data_loader<Sampler>(std::move(dataset), DataLoaderOptions{.batch_size = batch_size});
+  return make_data_loader<Sampler>(std::move(dataset), DataLoaderConfig{.batch_size = batch_size});
 }
 template <typename Sampler = samplers::RandomSampler, std::derived_from<Dataset> D>
 std::unique_ptr<DataLoader> make_data_loader(D dataset, int64_t batch_size) {

@@ -2,7 +2,7 @@
 // DataLoader shuffles by itself; a sampler replaces that order, e.g. to give each process of a
 // data-parallel job its own shard (DistributedSampler). It knows nothing of MPI: the process's
 // rank and the number of processes are plain numbers, as in PyTorch.
-// Read next: dataset.h (DataLoaderOptions::sampler).
+// Read next: dataset.h (DataLoaderConfig::sampler).
 #pragma once
 
 #include <cstdint>

@@ -102,11 +102,11 @@ Tensor sync_batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor
       });
 }
 
-SyncBatchNorm::SyncBatchNorm(const nn::BatchNormOptions& o)
+SyncBatchNorm::SyncBatchNorm(const nn::BatchNormConfig& o)
     : SyncBatchNorm(o, {ones({o.num_features}), zeros({o.num_features}), zeros({o.num_features}),
                         ones({o.num_features}), zeros({}, kInt64)}) {}
 
-SyncBatchNorm::SyncBatchNorm(const nn::BatchNormOptions& o, std::array<Tensor, 5> state)
+SyncBatchNorm::SyncBatchNorm(const nn::BatchNormConfig& o, std::array<Tensor, 5> state)
     : Module("SyncBatchNorm"), options(o) {
   if (o.affine) {
     weight = register_parameter("weight", state[0]);
@@ -144,9 +144,9 @@ std::string SyncBatchNorm::extra_repr() const {
 void convert_sync_batchnorm(nn::Module& module) {
   for (auto& [name, child] : module.named_children()) {
     std::shared_ptr<nn::Module> replacement;
-    if (auto bn = std::dynamic_pointer_cast<nn::BatchNorm2d>(child))
+    if (auto bn = std::dynamic_pointer_cast<nn::BatchNorm2dImpl>(child))
       replacement = std::make_shared<SyncBatchNorm>(*bn);
-    if (auto bn = std::dynamic_pointer_cast<nn::BatchNorm1d>(child))
+    if (auto bn = std::dynamic_pointer_cast<nn::BatchNorm1dImpl>(child))
       replacement = std::make_shared<SyncBatchNorm>(*bn);
     if (replacement) {
       replacement->train(child->is_training());

@@ -21,20 +21,20 @@ Tensor sync_batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor
 
 class SyncBatchNorm : public nn::Module {
  public:
-  explicit SyncBatchNorm(const nn::BatchNormOptions& options);
+  explicit SyncBatchNorm(const nn::BatchNormConfig& options);
   /// Takes over a batch norm's parameters and buffers (the same tensors).
   template <int Dims>
-  explicit SyncBatchNorm(const nn::BatchNorm<Dims>& bn)
+  explicit SyncBatchNorm(const nn::BatchNormImpl<Dims>& bn)
       : SyncBatchNorm(bn.options, {bn.weight, bn.bias, bn.running_mean, bn.running_var,
                                    bn.num_batches_tracked}) {}
   /// Training: global statistics (sync_batch_norm); eval: the running statistics.
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
-  nn::BatchNormOptions options;
+  nn::BatchNormConfig options;
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;
 
  private:
-  SyncBatchNorm(const nn::BatchNormOptions& options, std::array<Tensor, 5> state);
+  SyncBatchNorm(const nn::BatchNormConfig& options, std::array<Tensor, 5> state);
 };
 
 /// Replaces every BatchNorm1d/2d child in `module`'s tree by a SyncBatchNorm holding the same

@@ -24,7 +24,7 @@ inline Tensor global_maps(const Tensor& keys, int64_t h, int64_t w) {
 /// The global attention maps of FashionNet's efficient attention block for `input`:
 /// (N, key channels, 14, 14).
 inline Tensor fashion_net_maps(FashionNet& net, const Tensor& input) {
-  auto attention = std::dynamic_pointer_cast<nn::EfficientAttention2d>(net.attn);
+  auto attention = std::dynamic_pointer_cast<nn::EfficientAttention2dImpl>(net.attn);
   check(attention != nullptr, "fashion_net_maps: the network has no efficient attention block");
   Tensor features = (*net.block1)(input);  // (N, 32, 14, 14): the block's input
   int64_t n = features.size(0), h = features.size(2), w = features.size(3);

@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
       Tensor tokens = vit->embed(input);  // (N, 49, 64)
       for (int64_t b = 0; b < block_index; ++b) tokens = (*(*vit->blocks)[b])(tokens);
       auto block = std::dynamic_pointer_cast<examples::ViTBlock>((*vit->blocks)[block_index]);
-      auto attention = std::dynamic_pointer_cast<nn::EfficientSelfAttention>(block->attn);
+      auto attention = std::dynamic_pointer_cast<nn::EfficientSelfAttentionImpl>(block->attn);
       // Each key channel's softmax over the 49 tokens: a global 7x7 map over the patches.
       Tensor k = transpose((*attention->keys)((*block->norm1)(tokens)), 1, 2);  // (N, 64, 49)
       int64_t side = static_cast<int64_t>(std::lround(std::sqrt(double(k.size(2)))));

@@ -43,14 +43,14 @@ double rss_peak_mib() {
 // The measurement itself, in the child: prints "median_ms tracked_mib rss_mib reps".
 int child(const std::string& variant, int64_t s, double target_s) {
   manual_seed(0);
-  nn::AttentionOptions o{
+  nn::AttentionConfig o{
       .in_channels = 64, .key_channels = 64, .value_channels = 64, .head_count = 4};
   std::shared_ptr<nn::Module> block;
   if (variant == "efficient") {
-    block = std::make_shared<nn::EfficientAttention2d>(o);
+    block = nn::EfficientAttention2d(o);
   } else {
     o.blocked = variant == "blocked";
-    block = std::make_shared<nn::DotProductAttention2d>(o);
+    block = nn::DotProductAttention2d(o);
   }
   Tensor x = randn({1, 64, s, s}).requires_grad_();
   auto step = [&] {
@@ -133,7 +133,8 @@ double fitted_exponent(const std::vector<Point>& points, const std::string& vari
                        Value value) {
   std::vector<std::pair<double, double>> xy;
   for (const Point& p : points)
-    if (p.variant == variant) xy.emplace_back(std::log(double(p.size * p.size)), std::log(value(p)));
+    if (p.variant == variant)
+      xy.emplace_back(std::log(double(p.size * p.size)), std::log(value(p)));
   if (xy.size() > last) xy.erase(xy.begin(), xy.end() - static_cast<std::ptrdiff_t>(last));
   if (xy.size() < 2) return NAN;
   double mx = 0, my = 0;
@@ -180,13 +181,13 @@ std::string svg_plot(const std::vector<Point>& points) {
         if (p.variant == c.variant) {
           double n = double(p.size * p.size);
           line << px(n) << ',' << py(value(p)) << ' ';
-          svg << "<circle cx='" << px(n) << "' cy='" << py(value(p)) << "' r='3' fill='"
-              << c.color << "'/>\n";
+          svg << "<circle cx='" << px(n) << "' cy='" << py(value(p)) << "' r='3' fill='" << c.color
+              << "'/>\n";
         }
       svg << "<polyline points='" << line.str() << "' fill='none' stroke='" << c.color
           << "' stroke-width='2'/>\n";
-      svg << "<text x='" << x0 + left + 10 << "' y='" << legend_y << "' fill='" << c.color
-          << "'>" << c.label << "</text>\n";
+      svg << "<text x='" << x0 + left + 10 << "' y='" << legend_y << "' fill='" << c.color << "'>"
+          << c.label << "</text>\n";
       legend_y += 16;
     }
   };
@@ -199,8 +200,9 @@ std::string svg_plot(const std::vector<Point>& points) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"W2: efficient attention, dot-product attention with the full map and in blocks, "
-               "forward+backward, at growing resolution"};
+  CLI::App app{
+      "W2: efficient attention, dot-product attention with the full map and in blocks, "
+      "forward+backward, at growing resolution"};
   std::vector<int64_t> eff_sizes{16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024};
   std::vector<int64_t> dot_sizes{16, 32, 48, 64, 96, 128, 192};
   std::vector<int64_t> blocked_sizes{16, 32, 48, 64, 96, 128};
@@ -237,9 +239,9 @@ int main(int argc, char** argv) {
   std::vector<Point> points;
   std::printf("%-10s %5s %8s %12s %14s %12s %5s\n", "variant", "s", "n", "median ms", "tracked MiB",
               "peak RSS MiB", "reps");
-  for (auto [name, sizes] : {std::pair{std::string("efficient"), eff_sizes},
-                             std::pair{std::string("dot"), dot_sizes},
-                             std::pair{std::string("blocked"), blocked_sizes}}) {
+  for (auto [name, sizes] :
+       {std::pair{std::string("efficient"), eff_sizes}, std::pair{std::string("dot"), dot_sizes},
+        std::pair{std::string("blocked"), blocked_sizes}}) {
     for (int64_t s : sizes) {
       if (name == "dot" && predicted_dot_mib(s) > budget_mib) {
         std::printf("%-10s %5lld %8lld  skipped: predicted %.0f MiB > budget %.0f MiB\n",
@@ -265,9 +267,10 @@ int main(int argc, char** argv) {
   }
   std::printf("fitted exponents over each curve's 4 largest sizes (time, tracked memory):\n");
   for (const Curve& c : kCurves)
-    std::printf("  %-24s time %.2f  memory %.2f\n", c.label,
-                fitted_exponent(points, c.variant, 4, [](const Point& p) { return p.median_ms; }),
-                fitted_exponent(points, c.variant, 4, [](const Point& p) { return p.tracked_mib; }));
+    std::printf(
+        "  %-24s time %.2f  memory %.2f\n", c.label,
+        fitted_exponent(points, c.variant, 4, [](const Point& p) { return p.median_ms; }),
+        fitted_exponent(points, c.variant, 4, [](const Point& p) { return p.tracked_mib; }));
   std::ostringstream out;
   out << "variant,s,n,median_ms,tracked_peak_mib,peak_rss_mib,reps\n";
   for (const Point& p : points)

@@ -18,49 +18,34 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using List = std::initializer_list<std::shared_ptr<nn::Module>>;
-
 class ConvAutoencoder : public nn::Module {
  public:
   explicit ConvAutoencoder(const std::string& decoder_kind) : Module("ConvAutoencoder") {
     using namespace nn;
     auto conv = [](int64_t in, int64_t out, int64_t stride) {
-      return std::make_shared<Conv2d>(Conv2dOptions{.in_channels = in,
-                                                    .out_channels = out,
-                                                    .kernel_size = 3,
-                                                    .stride = stride,
-                                                    .padding = 1});
+      return Conv2d(Conv2dOptions(in, out, 3).stride(stride).padding(1));
     };
     // (N, 1, 28, 28) -> (N, 16, 14, 14) -> (N, 32, 7, 7)
-    encoder = register_module(
-        "encoder", std::make_shared<Sequential>(List{conv(1, 16, 2), std::make_shared<ReLU>(),
-                                                     conv(16, 32, 2), std::make_shared<ReLU>()}));
+    encoder =
+        register_module("encoder", Sequential{conv(1, 16, 2), ReLU(), conv(16, 32, 2), ReLU()});
     if (decoder_kind == "transpose") {
       auto up = [](int64_t in, int64_t out) {  // doubles H and W exactly: (H-1)*2 - 2 + 3 + 1
-        return std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions{.in_channels = in,
-                                                                        .out_channels = out,
-                                                                        .kernel_size = 3,
-                                                                        .stride = 2,
-                                                                        .padding = 1,
-                                                                        .output_padding = 1});
+        return ConvTranspose2d(
+            ConvTranspose2dOptions(in, out, 3).stride(2).padding(1).output_padding(1));
       };
-      decoder = register_module(
-          "decoder", std::make_shared<Sequential>(List{up(32, 16), std::make_shared<ReLU>(),
-                                                       up(16, 1), std::make_shared<Sigmoid>()}));
+      decoder = register_module("decoder", Sequential{up(32, 16), ReLU(), up(16, 1), Sigmoid()});
     } else {
       auto upsample = [](Interpolation mode) {
-        return std::make_shared<Upsample>(InterpolateArgs{.scale_factor = 2.0, .mode = mode});
+        return Upsample(InterpolateArgs{.scale_factor = 2.0, .mode = mode});
       };
       decoder = register_module(
-          "decoder",
-          std::make_shared<Sequential>(List{
-              upsample(Interpolation::Nearest), conv(32, 16, 1), std::make_shared<ReLU>(),
-              upsample(Interpolation::Bilinear), conv(16, 1, 1), std::make_shared<Sigmoid>()}));
+          "decoder", Sequential{upsample(Interpolation::Nearest), conv(32, 16, 1), ReLU(),
+                                upsample(Interpolation::Bilinear), conv(16, 1, 1), Sigmoid()});
     }
   }
-  Tensor forward(const Tensor& x) override { return (*decoder)((*encoder)(x)); }
+  Tensor forward(const Tensor& x) override { return decoder(encoder(x)); }
 
-  std::shared_ptr<nn::Sequential> encoder, decoder;
+  nn::Sequential encoder{nullptr}, decoder{nullptr};
 };
 
 // The IDX images of one split as (N, 1, 28, 28) in [0, 1], the first `limit` if limit > 0.

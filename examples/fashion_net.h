@@ -27,15 +27,14 @@ inline std::shared_ptr<nn::Module> attention_block(const std::string& model,
                                                    const std::string& attention, int64_t channels,
                                                    int64_t heads) {
   check_attention(model, attention);
-  nn::AttentionOptions o{.in_channels = channels,
-                         .key_channels = channels,
-                         .value_channels = channels,
-                         .head_count = heads,
-                         .blocked = attention != "dot-full"};
-  if (attention == "efficient") return std::make_shared<nn::EfficientAttention2d>(o);
-  if (attention == "dot" || attention == "dot-full")
-    return std::make_shared<nn::DotProductAttention2d>(o);
-  return std::make_shared<nn::Identity>();
+  nn::AttentionConfig o{.in_channels = channels,
+                        .key_channels = channels,
+                        .value_channels = channels,
+                        .head_count = heads,
+                        .blocked = attention != "dot-full"};
+  if (attention == "efficient") return nn::EfficientAttention2d(o);
+  if (attention == "dot" || attention == "dot-full") return nn::DotProductAttention2d(o);
+  return nn::Identity();
 }
 
 class FashionNet : public nn::Module {
@@ -47,29 +46,22 @@ class FashionNet : public nn::Module {
   explicit FashionNet(const std::string& attention = "none") : Module("FashionNet") {
     using namespace nn;
     check_attention("FashionNet", attention);
-    using List = std::initializer_list<std::shared_ptr<Module>>;
     block1 = register_module(
-        "block1", std::make_shared<Sequential>(List{
-                      std::make_shared<Conv2d>(Conv2dOptions{
-                          .in_channels = 1, .out_channels = 32, .kernel_size = 3, .padding = 1}),
-                      std::make_shared<BatchNorm2d>(32), std::make_shared<ReLU>(),
-                      std::make_shared<MaxPool2d>(2)}));
+        "block1",
+        Sequential{Conv2d({.in_channels = 1, .out_channels = 32, .kernel_size = 3, .padding = 1}),
+                   BatchNorm2d(32), ReLU(), MaxPool2d(2)});
     attn = register_module("attn", attention_block("FashionNet", attention, 32, 4));
     block2 = register_module(
-        "block2", std::make_shared<Sequential>(List{
-                      std::make_shared<Conv2d>(Conv2dOptions{
-                          .in_channels = 32, .out_channels = 64, .kernel_size = 3, .padding = 1}),
-                      std::make_shared<BatchNorm2d>(64), std::make_shared<ReLU>(),
-                      std::make_shared<MaxPool2d>(2)}));
-    head = register_module(
-        "head", std::make_shared<Sequential>(
-                    List{std::make_shared<Flatten>(), std::make_shared<Linear>(3136, 128),
-                         std::make_shared<ReLU>(), std::make_shared<Linear>(128, 10)}));
+        "block2",
+        Sequential{Conv2d({.in_channels = 32, .out_channels = 64, .kernel_size = 3, .padding = 1}),
+                   BatchNorm2d(64), ReLU(), MaxPool2d(2)});
+    head =
+        register_module("head", Sequential{Flatten(), Linear(3136, 128), ReLU(), Linear(128, 10)});
   }
 
-  Tensor forward(const Tensor& x) override { return (*head)((*block2)((*attn)((*block1)(x)))); }
+  Tensor forward(const Tensor& x) override { return head(block2((*attn)(block1(x)))); }
 
-  std::shared_ptr<nn::Sequential> block1, block2, head;
+  nn::Sequential block1{nullptr}, block2{nullptr}, head{nullptr};
   std::shared_ptr<nn::Module> attn;
 };
 

@@ -15,19 +15,19 @@ class FashionRNN : public nn::Module {
   FashionRNN() : Module("FashionRNN") {
     lstm = register_module(
         "lstm",
-        std::make_shared<nn::LSTM>(nn::LSTMOptions{
-            .input_size = kRows, .hidden_size = kHidden, .num_layers = 2, .batch_first = true}));
-    head = register_module("head", std::make_shared<nn::Linear>(kHidden, 10));
+        nn::LSTM(
+            {.input_size = kRows, .hidden_size = kHidden, .num_layers = 2, .batch_first = true}));
+    head = register_module("head", nn::Linear(kHidden, 10));
   }
 
   /// x: (N, 1, 28, 28) images -> (N, 10) logits.
   Tensor forward(const Tensor& x) override {
-    auto [out, state] = (*lstm)(x.view({x.size(0), kRows, kRows}));
-    return (*head)(select(out, 1, kRows - 1));  // the top layer's last hidden state
+    auto [out, state] = lstm(x.view({x.size(0), kRows, kRows}));
+    return head(select(out, 1, kRows - 1));  // the top layer's last hidden state
   }
 
-  std::shared_ptr<nn::LSTM> lstm;
-  std::shared_ptr<nn::Linear> head;
+  nn::LSTM lstm{nullptr};
+  nn::Linear head{nullptr};
 };
 
 }  // namespace ember::examples

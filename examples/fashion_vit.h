@@ -19,27 +19,24 @@ class ViTBlock : public nn::Module {
  public:
   ViTBlock(int64_t dim, int64_t heads, const std::string& attention) : Module("Block") {
     using namespace nn;
-    norm1 = register_module("norm1", std::make_shared<LayerNorm>(LayerNormOptions{{dim}}));
-    norm2 = register_module("norm2", std::make_shared<LayerNorm>(LayerNormOptions{{dim}}));
-    TokenAttentionOptions o{.embed_dim = dim, .num_heads = heads};
+    norm1 = register_module("norm1", LayerNorm({.normalized_shape = {dim}}));
+    norm2 = register_module("norm2", LayerNorm({.normalized_shape = {dim}}));
+    TokenAttentionConfig o{.embed_dim = dim, .num_heads = heads};
     if (attention == "efficient")
-      attn = register_module("attn", std::make_shared<EfficientSelfAttention>(o));
+      attn = register_module("attn", EfficientSelfAttention(o));
     else
-      attn = register_module("attn", std::make_shared<MultiheadAttention>(o));
-    mlp = register_module(
-        "mlp", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
-                   std::make_shared<Linear>(dim, 2 * dim), std::make_shared<GELU>(),
-                   std::make_shared<Linear>(2 * dim, dim)}));
+      attn = register_module("attn", MultiheadAttention(o));
+    mlp = register_module("mlp", Sequential{Linear(dim, 2 * dim), GELU(), Linear(2 * dim, dim)});
   }
 
   Tensor forward(const Tensor& x) override {
-    Tensor y = x + (*attn)((*norm1)(x));
-    return y + (*mlp)((*norm2)(y));
+    Tensor y = x + (*attn)(norm1(x));
+    return y + mlp(norm2(y));
   }
 
-  std::shared_ptr<nn::LayerNorm> norm1, norm2;
+  nn::LayerNorm norm1{nullptr}, norm2{nullptr};
   std::shared_ptr<nn::Module> attn;
-  std::shared_ptr<nn::Sequential> mlp;
+  nn::Sequential mlp{nullptr};
 };
 
 class FashionViT : public nn::Module {
@@ -54,32 +51,29 @@ class FashionViT : public nn::Module {
       fail("FashionViT: attention must be efficient or dot, got '", attention, "'");
     if (patch_size < 1 || 28 % patch_size != 0)
       fail("FashionViT: the patch size must divide 28, got ", patch_size);
-    patch =
-        register_module("patch", std::make_shared<Conv2d>(Conv2dOptions{.in_channels = 1,
-                                                                        .out_channels = dim,
-                                                                        .kernel_size = patch_size,
-                                                                        .stride = patch_size}));
+    patch = register_module("patch", Conv2d({.in_channels = 1,
+                                             .out_channels = dim,
+                                             .kernel_size = patch_size,
+                                             .stride = patch_size}));
     int64_t tokens = (28 / patch_size) * (28 / patch_size);
     pos = register_parameter("pos", randn({1, tokens, dim}) * 0.02);
-    blocks = register_module("blocks", std::make_shared<Sequential>());
+    blocks = register_module("blocks", Sequential());
     for (int64_t i = 0; i < depth; ++i)
       blocks->push_back(std::make_shared<ViTBlock>(dim, heads, attention));
-    norm = register_module("norm", std::make_shared<LayerNorm>(LayerNormOptions{{dim}}));
-    head = register_module("head", std::make_shared<Linear>(dim, 10));
+    norm = register_module("norm", LayerNorm({.normalized_shape = {dim}}));
+    head = register_module("head", Linear(dim, 10));
   }
 
   /// (N, 1, 28, 28) -> the tokens after the position embedding, (N, 49, dim).
-  Tensor embed(const Tensor& x) { return transpose(flatten((*patch)(x), 2), 1, 2) + pos; }
+  Tensor embed(const Tensor& x) { return transpose(flatten(patch(x), 2), 1, 2) + pos; }
 
-  Tensor forward(const Tensor& x) override {
-    return (*head)(mean((*norm)((*blocks)(embed(x))), {1}));
-  }
+  Tensor forward(const Tensor& x) override { return head(mean(norm(blocks(embed(x))), {1})); }
 
-  std::shared_ptr<nn::Conv2d> patch;
+  nn::Conv2d patch{nullptr};
   Tensor pos;
-  std::shared_ptr<nn::Sequential> blocks;
-  std::shared_ptr<nn::LayerNorm> norm;
-  std::shared_ptr<nn::Linear> head;
+  nn::Sequential blocks{nullptr};
+  nn::LayerNorm norm{nullptr};
+  nn::Linear head{nullptr};
 };
 
 }  // namespace ember::examples

@@ -47,12 +47,12 @@ inline nn::CrossEntropyArgs loss_args(const Config& c) {
 
 /// The optimizer the settings name over `model`'s parameters (SGD with momentum 0.9).
 inline std::unique_ptr<optim::Optimizer> make_optimizer(const Config& c, const nn::Module& model) {
-  optim::AdamOptions adam{.lr = c.lr, .weight_decay = c.weight_decay};
+  optim::AdamConfig adam{.lr = c.lr, .weight_decay = c.weight_decay};
   if (c.optimizer == "adam") return std::make_unique<optim::Adam>(model.parameters(), adam);
   if (c.optimizer == "adamw") return std::make_unique<optim::AdamW>(model.parameters(), adam);
   return std::make_unique<optim::SGD>(
       model.parameters(),
-      optim::SGDOptions{.lr = c.lr, .momentum = 0.9, .weight_decay = c.weight_decay});
+      optim::SGDConfig{.lr = c.lr, .momentum = 0.9, .weight_decay = c.weight_decay});
 }
 
 // A number as text that reads back to the same double.

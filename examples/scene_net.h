@@ -29,43 +29,45 @@ class SceneNet : public nn::Module {
     using namespace nn;
     using Layers = std::vector<std::shared_ptr<Module>>;
     auto conv = [](int64_t in, int64_t out, int64_t dilation = 1) {
-      return Layers{std::make_shared<Conv2d>(Conv2dOptions{.in_channels = in,
-                                                           .out_channels = out,
-                                                           .kernel_size = 3,
-                                                           .padding = dilation,
-                                                           .dilation = dilation}),
-                    std::make_shared<BatchNorm2d>(out), std::make_shared<ReLU>()};
+      return Layers{Conv2d({.in_channels = in,
+                            .out_channels = out,
+                            .kernel_size = 3,
+                            .padding = dilation,
+                            .dilation = dilation}),
+                    BatchNorm2d(out), ReLU()};
     };
     auto sequential = [](std::initializer_list<Layers> parts) {
-      auto s = std::make_shared<Sequential>();
+      auto s = Sequential();
       for (const Layers& part : parts)
         for (const auto& m : part) s->push_back(m);
       return s;
     };
     check_attention("SceneNet", attention);
     stem = register_module("stem", sequential({conv(1, 16), conv(16, 16)}));
-    down = register_module("down", sequential({Layers{std::make_shared<MaxPool2d>(2)}, conv(16, 32),
-                                               conv(32, 32, 2), conv(32, 32, 4)}));
+    down = register_module(
+        "down", sequential({Layers{MaxPool2d(2)}, conv(16, 32), conv(32, 32, 2), conv(32, 32, 4)}));
     attn = register_module("attn", attention_block("SceneNet", attention, 32, 4));
     mid = register_module("mid", sequential({conv(32, 32)}));
     up = register_module(
-        "up", std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions{
-                  .in_channels = 32, .out_channels = 16, .kernel_size = 2, .stride = 2}));
+        "up",
+        ConvTranspose2d({.in_channels = 32, .out_channels = 16, .kernel_size = 2, .stride = 2}));
     head = register_module(
-        "head", sequential({conv(32, 16),
-                            Layers{std::make_shared<Conv2d>(Conv2dOptions{
-                                .in_channels = 16, .out_channels = kClasses, .kernel_size = 1})}}));
+        "head",
+        sequential(
+            {conv(32, 16),
+             Layers{Conv2d({.in_channels = 16, .out_channels = kClasses, .kernel_size = 1})}}));
   }
 
   Tensor forward(const Tensor& x) override {
-    Tensor skip = (*stem)(x);
-    Tensor deep = (*mid)((*attn)((*down)(skip)));
-    return (*head)(cat({(*up)(deep), skip}, 1));
+    Tensor skip = stem(x);
+    Tensor deep = mid((*attn)(down(skip)));
+    return head(cat({up(deep), skip}, 1));
   }
 
   static constexpr int64_t kClasses = 3;  // background, same, other
-  std::shared_ptr<nn::Sequential> stem, down, mid, head;
-  std::shared_ptr<nn::Module> attn, up;
+  nn::Sequential stem{nullptr}, down{nullptr}, mid{nullptr}, head{nullptr};
+  std::shared_ptr<nn::Module> attn;
+  nn::ConvTranspose2d up{nullptr};
 };
 
 }  // namespace ember::examples

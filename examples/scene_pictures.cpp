@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
     examples::Split split = examples::load_scenes(data, c.scenes, c.limit, c.seed);
     auto& test = static_cast<const examples::FashionScenes&>(*split.test);
     auto net = std::dynamic_pointer_cast<examples::SceneNet>(model);
-    auto attention = std::dynamic_pointer_cast<nn::EfficientAttention2d>(net->attn);
+    auto attention = std::dynamic_pointer_cast<nn::EfficientAttention2dImpl>(net->attn);
     if (!attention) maps = 0;  // global maps are efficient attention's
     constexpr int64_t cell = 128, gap = 4;
     int64_t columns = 3 + maps;

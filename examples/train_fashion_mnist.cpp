@@ -219,8 +219,8 @@ void configure(const Config& c, const examples::Ranks& ranks) {
 }
 
 // Each rank's part of the global batch; shuffled by the seed, or by the rank's sampler.
-data::DataLoaderOptions loader_options(const Config& c, const examples::Ranks& ranks,
-                                       int64_t samples) {
+data::DataLoaderConfig loader_options(const Config& c, const examples::Ranks& ranks,
+                                      int64_t samples) {
   return {.batch_size = c.batch_size / ranks.world(),
           .shuffle = ranks.world() == 1 && !c.distributed,
           .seed = c.seed,

@@ -31,8 +31,8 @@ void check_qkv(const char* op, const Tensor& q, const Tensor& k, const Tensor& v
 // maps (B, ..., n_k, n_q)).
 Tensor keep_mask(const char* op, const Tensor& mask, const Tensor& k, int64_t dim) {
   if (!mask.defined()) return {};
-  if ((mask.dtype() != kInt64 && mask.dtype() != kBool) || mask.dim() != 2 || k.dim() < 3 || mask.size(0) != k.size(0) ||
-      mask.size(1) != k.size(-1))
+  if ((mask.dtype() != kInt64 && mask.dtype() != kBool) || mask.dim() != 2 || k.dim() < 3 ||
+      mask.size(0) != k.size(0) || mask.size(1) != k.size(-1))
     fail(op, ": mask must be bool or int64 (B, n_k) = (", k.dim() ? k.size(0) : 0, ", ",
          k.dim() ? k.size(-1) : 0, "), got ", mask.dtype(), " ", shape_str(mask.sizes()));
   Shape shape(k.dim(), 1);
@@ -160,20 +160,20 @@ Tensor F::blocked_dot_product_attention(const Tensor& q, const Tensor& k, const 
 
 namespace {
 
-void check_heads(const char* op, const AttentionOptions& o) {
+void check_heads(const char* op, const AttentionConfig& o) {
   if (o.head_count < 1 || o.key_channels % o.head_count || o.value_channels % o.head_count ||
       o.in_channels < 1)
     fail(op, ": key_channels ", o.key_channels, " and value_channels ", o.value_channels,
          " must divide into ", o.head_count, " heads");
 }
 
-std::shared_ptr<Conv2d> pointwise(int64_t in, int64_t out) {
-  return std::make_shared<Conv2d>(Conv2dOptions{.in_channels = in, .out_channels = out});
+Conv2d pointwise(int64_t in, int64_t out) {
+  return Conv2d(Conv2dConfig{.in_channels = in, .out_channels = out});
 }
 
 }  // namespace
 
-Attention2d::Attention2d(std::string name, const AttentionOptions& o)
+Attention2d::Attention2d(std::string name, const AttentionConfig& o)
     : Module(std::move(name)), options(o) {
   check_heads(this->name().c_str(), o);
   keys = register_module("keys", pointwise(o.in_channels, o.key_channels));
@@ -184,7 +184,7 @@ Attention2d::Attention2d(std::string name, const AttentionOptions& o)
 
 // Project, attend per head, concatenate the heads, reproject, add x.
 Tensor Attention2d::forward(const Tensor& x) {
-  const AttentionOptions& o = options;
+  const AttentionConfig& o = options;
   if (x.dim() != 4 || x.size(1) != o.in_channels)
     fail(name(), ": expected input (N, ", o.in_channels, ", H, W), got ", shape_str(x.sizes()));
   int64_t n = x.size(0), h = x.size(2), w = x.size(3), heads = o.head_count;
@@ -207,17 +207,17 @@ std::string Attention2d::extra_repr() const {
   return out.str();
 }
 
-Tensor EfficientAttention2d::attend(const Tensor& q, const Tensor& k, const Tensor& v) const {
+Tensor EfficientAttention2dImpl::attend(const Tensor& q, const Tensor& k, const Tensor& v) const {
   return F::efficient_attention(q, k, v, options.normalization);
 }
 
-std::string DotProductAttention2d::extra_repr() const {
+std::string DotProductAttention2dImpl::extra_repr() const {
   return Attention2d::extra_repr() +
          (options.blocked ? ", blocked, block_elements=" + std::to_string(options.block_elements)
                           : ", full map");
 }
 
-Tensor DotProductAttention2d::attend(const Tensor& q, const Tensor& k, const Tensor& v) const {
+Tensor DotProductAttention2dImpl::attend(const Tensor& q, const Tensor& k, const Tensor& v) const {
   if (options.blocked)
     return F::blocked_dot_product_attention(q, k, v, options.normalization, {},
                                             options.block_elements);
@@ -226,7 +226,7 @@ Tensor DotProductAttention2d::attend(const Tensor& q, const Tensor& k, const Ten
 
 namespace {
 
-void check_tokens(const char* op, const TokenAttentionOptions& o) {
+void check_tokens(const char* op, const TokenAttentionConfig& o) {
   if (o.num_heads < 1 || o.embed_dim < 1 || o.embed_dim % o.num_heads)
     fail(op, ": embed_dim ", o.embed_dim, " must divide into ", o.num_heads, " heads");
 }
@@ -248,17 +248,17 @@ void check_token_input(const char* op, const Tensor& x, int64_t embed_dim) {
 
 }  // namespace
 
-EfficientSelfAttention::EfficientSelfAttention(const TokenAttentionOptions& o)
+EfficientSelfAttentionImpl::EfficientSelfAttentionImpl(const TokenAttentionConfig& o)
     : Module("EfficientSelfAttention"), options(o) {
   check_tokens("EfficientSelfAttention", o);
-  queries = register_module("queries", std::make_shared<Linear>(o.embed_dim, o.embed_dim));
-  keys = register_module("keys", std::make_shared<Linear>(o.embed_dim, o.embed_dim));
-  values = register_module("values", std::make_shared<Linear>(o.embed_dim, o.embed_dim));
-  reprojection =
-      register_module("reprojection", std::make_shared<Linear>(o.embed_dim, o.embed_dim));
+  queries = register_module("queries", Linear(o.embed_dim, o.embed_dim));
+  keys = register_module("keys", Linear(o.embed_dim, o.embed_dim));
+  values = register_module("values", Linear(o.embed_dim, o.embed_dim));
+  reprojection = register_module("reprojection", Linear(o.embed_dim, o.embed_dim));
 }
 
-Tensor EfficientSelfAttention::forward(const Tensor& x, const Tensor& context, const Tensor& mask) {
+Tensor EfficientSelfAttentionImpl::forward(const Tensor& x, const Tensor& context,
+                                           const Tensor& mask) {
   check_token_input("EfficientSelfAttention", x, options.embed_dim);
   check_token_input("EfficientSelfAttention", context, options.embed_dim);
   int64_t h = options.num_heads;
@@ -267,24 +267,24 @@ Tensor EfficientSelfAttention::forward(const Tensor& x, const Tensor& context, c
   return (*reprojection)(from_heads(out));
 }
 
-std::string EfficientSelfAttention::extra_repr() const {
+std::string EfficientSelfAttentionImpl::extra_repr() const {
   return "embed_dim=" + std::to_string(options.embed_dim) +
          ", num_heads=" + std::to_string(options.num_heads);
 }
 
-MultiheadAttention::MultiheadAttention(const TokenAttentionOptions& o)
+MultiheadAttentionImpl::MultiheadAttentionImpl(const TokenAttentionConfig& o)
     : Module("MultiheadAttention"), options(o) {
   check_tokens("MultiheadAttention", o);
   int64_t e = o.embed_dim;
   in_proj_weight = register_parameter("in_proj_weight", empty({3 * e, e}));
   in_proj_bias = register_parameter("in_proj_bias", zeros({3 * e}));
-  out_proj = register_module("out_proj", std::make_shared<Linear>(e, e));
+  out_proj = register_module("out_proj", Linear(e, e));
   init::xavier_uniform_(in_proj_weight);  // PyTorch's initialisation of this module
   init::zeros_(out_proj->bias);
 }
 
-Tensor MultiheadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value,
-                                   const Tensor& key_padding_mask) {
+Tensor MultiheadAttentionImpl::forward(const Tensor& query, const Tensor& key, const Tensor& value,
+                                       const Tensor& key_padding_mask) {
   int64_t e = options.embed_dim, h = options.num_heads;
   for (const Tensor* t : {&query, &key, &value}) check_token_input("MultiheadAttention", *t, e);
   auto project = [&](const Tensor& x, int64_t part) {
@@ -297,7 +297,7 @@ Tensor MultiheadAttention::forward(const Tensor& query, const Tensor& key, const
   return (*out_proj)(from_heads(out));
 }
 
-std::string MultiheadAttention::extra_repr() const {
+std::string MultiheadAttentionImpl::extra_repr() const {
   return "embed_dim=" + std::to_string(options.embed_dim) +
          ", num_heads=" + std::to_string(options.num_heads);
 }

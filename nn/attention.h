@@ -48,7 +48,7 @@ Tensor blocked_dot_product_attention(const Tensor& q, const Tensor& k, const Ten
 
 }  // namespace functional
 
-struct AttentionOptions {
+struct AttentionConfig {
   int64_t in_channels = 0, key_channels = 0, value_channels = 0, head_count = 1;
   Normalization normalization = Normalization::Softmax;
   /// DotProductAttention2d only: blocked_dot_product_attention (memory linear in the positions)
@@ -67,38 +67,40 @@ class Attention2d : public Module {
  public:
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
-  AttentionOptions options;
-  std::shared_ptr<Conv2d> keys, queries, values, reprojection;
+  AttentionConfig options;
+  Conv2d keys{nullptr}, queries{nullptr}, values{nullptr}, reprojection{nullptr};
 
  protected:
-  Attention2d(std::string name, const AttentionOptions& options);
+  Attention2d(std::string name, const AttentionConfig& options);
   /// q, k: (N, heads, d_k, HW); v: (N, heads, d_v, HW) -> (N, heads, d_v, HW).
   virtual Tensor attend(const Tensor& q, const Tensor& k, const Tensor& v) const = 0;
 };
 
 /// The reference module: efficient attention per head.
-class EfficientAttention2d : public Attention2d {
+class EfficientAttention2dImpl : public Attention2d {
  public:
-  explicit EfficientAttention2d(const AttentionOptions& options)
+  explicit EfficientAttention2dImpl(const AttentionConfig& options)
       : Attention2d("EfficientAttention2d", options) {}
 
  protected:
   Tensor attend(const Tensor& q, const Tensor& k, const Tensor& v) const override;
 };
+using EfficientAttention2d = ModuleHolder<EfficientAttention2dImpl>;
 
 /// The same block with dot-product attention (the non-local form): per head,
 /// softmax(QᵀK / sqrt(d_k)) over the keys, blocked or with the full map (options.blocked).
-class DotProductAttention2d : public Attention2d {
+class DotProductAttention2dImpl : public Attention2d {
  public:
-  explicit DotProductAttention2d(const AttentionOptions& options)
+  explicit DotProductAttention2dImpl(const AttentionConfig& options)
       : Attention2d("DotProductAttention2d", options) {}
   std::string extra_repr() const override;
 
  protected:
   Tensor attend(const Tensor& q, const Tensor& k, const Tensor& v) const override;
 };
+using DotProductAttention2d = ModuleHolder<DotProductAttention2dImpl>;
 
-struct TokenAttentionOptions {
+struct TokenAttentionConfig {
   int64_t embed_dim = 0, num_heads = 1;
   Normalization normalization = Normalization::Softmax;
 };
@@ -106,30 +108,32 @@ struct TokenAttentionOptions {
 /// Efficient attention over tokens: x (B, N, E) -> (B, N, E), with linear projections
 /// (queries, keys, values, reprojection; no residual, as nn.MultiheadAttention). Cross-attention:
 /// forward(x, context) takes queries from x and keys/values from context (B, M, E).
-class EfficientSelfAttention : public Module {
+class EfficientSelfAttentionImpl : public Module {
  public:
-  explicit EfficientSelfAttention(const TokenAttentionOptions& options);
+  explicit EfficientSelfAttentionImpl(const TokenAttentionConfig& options);
   Tensor forward(const Tensor& x) override { return forward(x, x, {}); }
   /// mask: (B, M) bool (true = ignore that context position) or int64 (nonzero = ignore).
   Tensor forward(const Tensor& x, const Tensor& context, const Tensor& mask);
   std::string extra_repr() const override;
-  TokenAttentionOptions options;
-  std::shared_ptr<Linear> queries, keys, values, reprojection;
+  TokenAttentionConfig options;
+  Linear queries{nullptr}, keys{nullptr}, values{nullptr}, reprojection{nullptr};
 };
+using EfficientSelfAttention = ModuleHolder<EfficientSelfAttentionImpl>;
 
 /// Dot-product multi-head attention with torch.nn.MultiheadAttention's parameters (in_proj_weight
 /// (3E, E), in_proj_bias, out_proj) and batch_first layout: query (B, N, E), key and value
 /// (B, M, E) -> (B, N, E). key_padding_mask: (B, M) bool or int64, true / nonzero = ignore.
-class MultiheadAttention : public Module {
+class MultiheadAttentionImpl : public Module {
  public:
-  explicit MultiheadAttention(const TokenAttentionOptions& options);
+  explicit MultiheadAttentionImpl(const TokenAttentionConfig& options);
   Tensor forward(const Tensor& x) override { return forward(x, x, x, {}); }
   Tensor forward(const Tensor& query, const Tensor& key, const Tensor& value,
                  const Tensor& key_padding_mask);
   std::string extra_repr() const override;
-  TokenAttentionOptions options;
+  TokenAttentionConfig options;
   Tensor in_proj_weight, in_proj_bias;
-  std::shared_ptr<Linear> out_proj;
+  Linear out_proj{nullptr};
 };
+using MultiheadAttention = ModuleHolder<MultiheadAttentionImpl>;
 
 }  // namespace ember::nn

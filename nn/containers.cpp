@@ -3,64 +3,65 @@
 
 namespace ember::nn {
 
-Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules)
+SequentialImpl::SequentialImpl(std::initializer_list<std::shared_ptr<Module>> modules)
     : Module("Sequential") {
   for (const auto& m : modules) push_back(m);
 }
 
-void Sequential::push_back(std::shared_ptr<Module> module) {
+void SequentialImpl::push_back(std::shared_ptr<Module> module) {
   add_child(std::to_string(children().size()), std::move(module));
 }
 
-Tensor Sequential::forward(const Tensor& x) {
+Tensor SequentialImpl::forward(const Tensor& x) {
   Tensor y = x;
   for (const auto& m : children()) y = (*m)(y);
   return y;
 }
 
-void ModuleList::push_back(std::shared_ptr<Module> module) {
+void ModuleListImpl::push_back(std::shared_ptr<Module> module) {
   add_child(std::to_string(children().size()), std::move(module));
 }
 
-ModuleDict::ModuleDict(std::initializer_list<std::pair<std::string, std::shared_ptr<Module>>> items)
+ModuleDictImpl::ModuleDictImpl(
+    std::initializer_list<std::pair<std::string, std::shared_ptr<Module>>> items)
     : Module("ModuleDict") {
   for (const auto& [key, module] : items) insert(key, module);
 }
 
-void ModuleDict::insert(const std::string& key, std::shared_ptr<Module> module) {
+void ModuleDictImpl::insert(const std::string& key, std::shared_ptr<Module> module) {
   if (contains(key))
     replace_module(key, std::move(module));
   else
     add_child(key, std::move(module));
 }
 
-std::shared_ptr<Module> ModuleDict::operator[](const std::string& key) const {
+std::shared_ptr<Module> ModuleDictImpl::operator[](const std::string& key) const {
   for (const auto& [name, module] : named_children())
     if (name == key) return module;
   fail("ModuleDict: no module named '", key, "'");
 }
 
-bool ModuleDict::contains(const std::string& key) const {
+bool ModuleDictImpl::contains(const std::string& key) const {
   for (const auto& [name, module] : named_children())
     if (name == key) return true;
   return false;
 }
 
-std::vector<std::string> ModuleDict::keys() const {
+std::vector<std::string> ModuleDictImpl::keys() const {
   std::vector<std::string> out;
   for (const auto& [name, module] : named_children()) out.push_back(name);
   return out;
 }
 
-ParameterList::ParameterList(const std::vector<Tensor>& tensors) : Module("ParameterList") {
+ParameterListImpl::ParameterListImpl(const std::vector<Tensor>& tensors) : Module("ParameterList") {
   for (const Tensor& t : tensors) append(t);
 }
 
-Tensor ParameterList::append(const Tensor& tensor) {
+Tensor ParameterListImpl::append(const Tensor& tensor) {
   return register_parameter(std::to_string(size()), tensor);
 }
 
-Tensor ParameterList::operator[](size_t i) const {
+Tensor ParameterListImpl::operator[](size_t i) const {
   auto params = parameters(false);
   check(i < params.size(), "ParameterList: index ", i, " out of range for ", params.size(),
         " parameters");

@@ -50,7 +50,7 @@ std::string conv_repr(int64_t in, int64_t out, Pair kernel, Pair stride, Pair pa
 
 }  // namespace
 
-Linear::Linear(const LinearOptions& o) : Module("Linear"), options(o) {
+LinearImpl::LinearImpl(const LinearConfig& o) : Module("Linear"), options(o) {
   if (o.in_features < 0 || o.out_features < 0)
     fail("Linear: feature counts must be non-negative, got ", o.in_features, " and ",
          o.out_features);
@@ -59,17 +59,17 @@ Linear::Linear(const LinearOptions& o) : Module("Linear"), options(o) {
   reset_parameters();
 }
 
-void Linear::reset_parameters() { default_init(weight, bias); }
+void LinearImpl::reset_parameters() { default_init(weight, bias); }
 
-Tensor Linear::forward(const Tensor& x) { return F::linear(x, weight, bias); }
+Tensor LinearImpl::forward(const Tensor& x) { return F::linear(x, weight, bias); }
 
-std::string Linear::extra_repr() const {
+std::string LinearImpl::extra_repr() const {
   return "in_features=" + std::to_string(options.in_features) +
          ", out_features=" + std::to_string(options.out_features) +
          ", bias=" + (options.bias ? "True" : "False");
 }
 
-Conv2d::Conv2d(const Conv2dOptions& o) : Module("Conv2d"), options(o) {
+Conv2dImpl::Conv2dImpl(const Conv2dConfig& o) : Module("Conv2d"), options(o) {
   check_groups("Conv2d", o.in_channels, o.out_channels, o.groups);
   weight = register_parameter("weight", empty({o.out_channels, o.in_channels / o.groups,
                                                o.kernel_size.h, o.kernel_size.w}));
@@ -77,9 +77,9 @@ Conv2d::Conv2d(const Conv2dOptions& o) : Module("Conv2d"), options(o) {
   reset_parameters();
 }
 
-void Conv2d::reset_parameters() { default_init(weight, bias); }
+void Conv2dImpl::reset_parameters() { default_init(weight, bias); }
 
-Tensor Conv2d::forward(const Tensor& x) {
+Tensor Conv2dImpl::forward(const Tensor& x) {
   return F::conv2d(x, weight, bias,
                    {.stride = options.stride,
                     .padding = options.padding,
@@ -87,13 +87,13 @@ Tensor Conv2d::forward(const Tensor& x) {
                     .groups = options.groups});
 }
 
-std::string Conv2d::extra_repr() const {
-  const Conv2dOptions& o = options;
+std::string Conv2dImpl::extra_repr() const {
+  const Conv2dConfig& o = options;
   return conv_repr(o.in_channels, o.out_channels, o.kernel_size, o.stride, o.padding, o.dilation,
                    /*output_padding=*/0, o.groups, o.bias);
 }
 
-Conv1d::Conv1d(const Conv1dOptions& o) : Module("Conv1d"), options(o) {
+Conv1dImpl::Conv1dImpl(const Conv1dConfig& o) : Module("Conv1d"), options(o) {
   check_groups("Conv1d", o.in_channels, o.out_channels, o.groups);
   weight = register_parameter("weight",
                               empty({o.out_channels, o.in_channels / o.groups, o.kernel_size}));
@@ -101,7 +101,7 @@ Conv1d::Conv1d(const Conv1dOptions& o) : Module("Conv1d"), options(o) {
   default_init(weight, bias);
 }
 
-Tensor Conv1d::forward(const Tensor& x) {
+Tensor Conv1dImpl::forward(const Tensor& x) {
   return F::conv1d(x, weight, bias,
                    {.stride = options.stride,
                     .padding = options.padding,
@@ -109,8 +109,8 @@ Tensor Conv1d::forward(const Tensor& x) {
                     .groups = options.groups});
 }
 
-std::string Conv1d::extra_repr() const {  // as PyTorch's: one-element tuples
-  const Conv1dOptions& o = options;
+std::string Conv1dImpl::extra_repr() const {  // as PyTorch's: one-element tuples
+  const Conv1dConfig& o = options;
   std::ostringstream s;
   s << o.in_channels << ", " << o.out_channels << ", kernel_size=(" << o.kernel_size
     << ",), stride=(" << o.stride << ",)";
@@ -121,7 +121,7 @@ std::string Conv1d::extra_repr() const {  // as PyTorch's: one-element tuples
   return s.str();
 }
 
-ConvTranspose2d::ConvTranspose2d(const ConvTranspose2dOptions& o)
+ConvTranspose2dImpl::ConvTranspose2dImpl(const ConvTranspose2dConfig& o)
     : Module("ConvTranspose2d"), options(o) {
   check_groups("ConvTranspose2d", o.in_channels, o.out_channels, o.groups);
   weight = register_parameter("weight", empty({o.in_channels, o.out_channels / o.groups,
@@ -131,9 +131,9 @@ ConvTranspose2d::ConvTranspose2d(const ConvTranspose2dOptions& o)
 }
 
 // PyTorch's fan in of this weight is out/groups * kh * kw (its dim 1), as default_init reads it.
-void ConvTranspose2d::reset_parameters() { default_init(weight, bias); }
+void ConvTranspose2dImpl::reset_parameters() { default_init(weight, bias); }
 
-Tensor ConvTranspose2d::forward(const Tensor& x) {
+Tensor ConvTranspose2dImpl::forward(const Tensor& x) {
   return F::conv_transpose2d(x, weight, bias,
                              {.stride = options.stride,
                               .padding = options.padding,
@@ -142,14 +142,14 @@ Tensor ConvTranspose2d::forward(const Tensor& x) {
                               .dilation = options.dilation});
 }
 
-std::string ConvTranspose2d::extra_repr() const {
-  const ConvTranspose2dOptions& o = options;
+std::string ConvTranspose2dImpl::extra_repr() const {
+  const ConvTranspose2dConfig& o = options;
   return conv_repr(o.in_channels, o.out_channels, o.kernel_size, o.stride, o.padding, o.dilation,
                    o.output_padding, o.groups, o.bias);
 }
 
 template <int Dims>
-BatchNorm<Dims>::BatchNorm(const BatchNormOptions& o)
+BatchNormImpl<Dims>::BatchNormImpl(const BatchNormConfig& o)
     : Module(Dims == 1 ? "BatchNorm1d" : "BatchNorm2d"), options(o) {
   if (o.affine) {
     weight = register_parameter("weight", ones({o.num_features}));
@@ -163,7 +163,7 @@ BatchNorm<Dims>::BatchNorm(const BatchNormOptions& o)
 }
 
 template <int Dims>
-Tensor BatchNorm<Dims>::forward(const Tensor& x) {
+Tensor BatchNormImpl<Dims>::forward(const Tensor& x) {
   bool rank_ok = Dims == 1 ? (x.dim() == 2 || x.dim() == 3) : x.dim() == 4;
   if (!rank_ok || x.size(1) != options.num_features)
     fail(name(), ": expected input (N, ", options.num_features, Dims == 1 ? "[, L])" : ", H, W)",
@@ -180,7 +180,7 @@ Tensor BatchNorm<Dims>::forward(const Tensor& x) {
 }
 
 template <int Dims>
-std::string BatchNorm<Dims>::extra_repr() const {
+std::string BatchNormImpl<Dims>::extra_repr() const {
   std::ostringstream out;
   out << options.num_features << ", eps=" << options.eps << ", momentum=" << options.momentum
       << ", affine=" << (options.affine ? "True" : "False")
@@ -188,21 +188,21 @@ std::string BatchNorm<Dims>::extra_repr() const {
   return out.str();
 }
 
-template class BatchNorm<1>;
-template class BatchNorm<2>;
+template class BatchNormImpl<1>;
+template class BatchNormImpl<2>;
 
-LayerNorm::LayerNorm(const LayerNormOptions& o) : Module("LayerNorm"), options(o) {
+LayerNormImpl::LayerNormImpl(const LayerNormConfig& o) : Module("LayerNorm"), options(o) {
   if (o.elementwise_affine) {
     weight = register_parameter("weight", ones(o.normalized_shape));
     bias = register_parameter("bias", zeros(o.normalized_shape));
   }
 }
 
-Tensor LayerNorm::forward(const Tensor& x) {
+Tensor LayerNormImpl::forward(const Tensor& x) {
   return F::layer_norm(x, options.normalized_shape, weight, bias, options.eps);
 }
 
-std::string LayerNorm::extra_repr() const {
+std::string LayerNormImpl::extra_repr() const {
   std::ostringstream out;
   const Shape& s = options.normalized_shape;
   out << "(";
@@ -212,7 +212,7 @@ std::string LayerNorm::extra_repr() const {
   return out.str();
 }
 
-GroupNorm::GroupNorm(const GroupNormOptions& o) : Module("GroupNorm"), options(o) {
+GroupNormImpl::GroupNormImpl(const GroupNormConfig& o) : Module("GroupNorm"), options(o) {
   if (o.num_groups < 1 || o.num_channels % o.num_groups)
     fail("GroupNorm: ", o.num_channels, " channels cannot be split into ", o.num_groups, " groups");
   if (o.affine) {
@@ -221,64 +221,68 @@ GroupNorm::GroupNorm(const GroupNormOptions& o) : Module("GroupNorm"), options(o
   }
 }
 
-Tensor GroupNorm::forward(const Tensor& x) {
+Tensor GroupNormImpl::forward(const Tensor& x) {
   return F::group_norm(x, options.num_groups, weight, bias, options.eps);
 }
 
-std::string GroupNorm::extra_repr() const {
+std::string GroupNormImpl::extra_repr() const {
   std::ostringstream out;
   out << options.num_groups << ", " << options.num_channels << ", eps=" << options.eps
       << ", affine=" << (options.affine ? "True" : "False");
   return out.str();
 }
 
-Tensor MaxPool2d::forward(const Tensor& x) {
+Tensor MaxPool2dImpl::forward(const Tensor& x) {
   return F::max_pool2d(
       x, options.kernel_size,
       {.stride = options.stride, .padding = options.padding, .dilation = options.dilation});
 }
 
-std::string MaxPool2d::extra_repr() const {
+std::string MaxPool2dImpl::extra_repr() const {
   return "kernel_size=" + pair_str(options.kernel_size) +
          ", stride=" + pair_str(options.stride.value_or(options.kernel_size)) +
          ", padding=" + pair_str(options.padding);
 }
 
-Tensor MaxPool1d::forward(const Tensor& x) {
+Tensor MaxPool1dImpl::forward(const Tensor& x) {
   return F::max_pool1d(
       x, options.kernel_size,
       {.stride = options.stride, .padding = options.padding, .dilation = options.dilation});
 }
 
-Tensor AvgPool1d::forward(const Tensor& x) {
+Tensor AvgPool1dImpl::forward(const Tensor& x) {
   return F::avg_pool1d(x, options.kernel_size,
                        {.stride = options.stride, .padding = options.padding});
 }
 
-Tensor AvgPool2d::forward(const Tensor& x) {
+Tensor AvgPool2dImpl::forward(const Tensor& x) {
   return F::avg_pool2d(x, options.kernel_size,
                        {.stride = options.stride, .padding = options.padding});
 }
 
-std::string AvgPool2d::extra_repr() const {
+std::string AvgPool2dImpl::extra_repr() const {
   return "kernel_size=" + pair_str(options.kernel_size) +
          ", stride=" + pair_str(options.stride.value_or(options.kernel_size)) +
          ", padding=" + pair_str(options.padding);
 }
 
-Tensor AdaptiveAvgPool2d::forward(const Tensor& x) {
+Tensor AdaptiveAvgPool2dImpl::forward(const Tensor& x) {
   return F::adaptive_avg_pool2d(x, output_size);
 }
 
-std::string AdaptiveAvgPool2d::extra_repr() const { return "output_size=" + pair_str(output_size); }
+std::string AdaptiveAvgPool2dImpl::extra_repr() const {
+  return "output_size=" + pair_str(output_size);
+}
 
-Tensor AdaptiveMaxPool2d::forward(const Tensor& x) {
+Tensor AdaptiveMaxPool2dImpl::forward(const Tensor& x) {
   return F::adaptive_max_pool2d(x, output_size);
 }
 
-std::string AdaptiveMaxPool2d::extra_repr() const { return "output_size=" + pair_str(output_size); }
+std::string AdaptiveMaxPool2dImpl::extra_repr() const {
+  return "output_size=" + pair_str(output_size);
+}
 
-std::string Upsample::extra_repr() const {
+std::string UpsampleImpl::extra_repr() const {
   auto py_float = [](std::ostream& out, double v) {  // as Python's repr: 2.0, 1.5
     std::ostringstream f;
     f << v;
@@ -300,62 +304,62 @@ std::string Upsample::extra_repr() const {
   return out.str();
 }
 
-Dropout2d::Dropout2d(double p_) : Module("Dropout2d"), p(p_) {
+Dropout2dImpl::Dropout2dImpl(double p_) : Module("Dropout2d"), p(p_) {
   check(p >= 0 && p <= 1, "Dropout2d: probability must be in [0, 1], got ", p);
 }
 
-Tensor Dropout2d::forward(const Tensor& x) { return F::dropout2d(x, p, is_training()); }
+Tensor Dropout2dImpl::forward(const Tensor& x) { return F::dropout2d(x, p, is_training()); }
 
-std::string Dropout2d::extra_repr() const {
+std::string Dropout2dImpl::extra_repr() const {
   std::ostringstream out;
   out << "p=" << p;
   return out.str();
 }
 
-Dropout::Dropout(double p_) : Module("Dropout"), p(p_) {
+DropoutImpl::DropoutImpl(double p_) : Module("Dropout"), p(p_) {
   check(p >= 0 && p <= 1, "Dropout: probability must be in [0, 1], got ", p);
 }
 
-Tensor Dropout::forward(const Tensor& x) { return F::dropout(x, p, is_training()); }
+Tensor DropoutImpl::forward(const Tensor& x) { return F::dropout(x, p, is_training()); }
 
-std::string Dropout::extra_repr() const {
+std::string DropoutImpl::extra_repr() const {
   std::ostringstream out;
   out << "p=" << p;
   return out.str();
 }
 
-Embedding::Embedding(const EmbeddingOptions& o) : Module("Embedding"), options(o) {
+EmbeddingImpl::EmbeddingImpl(const EmbeddingConfig& o) : Module("Embedding"), options(o) {
   weight = register_parameter("weight", randn({o.num_embeddings, o.embedding_dim}));
 }
 
-Tensor Embedding::forward(const Tensor& indices) { return F::embedding(indices, weight); }
+Tensor EmbeddingImpl::forward(const Tensor& indices) { return F::embedding(indices, weight); }
 
-std::string Embedding::extra_repr() const {
+std::string EmbeddingImpl::extra_repr() const {
   return std::to_string(options.num_embeddings) + ", " + std::to_string(options.embedding_dim);
 }
 
-PReLU::PReLU(const PReLUOptions& o) : Module("PReLU"), options(o) {
+PReLUImpl::PReLUImpl(const PReLUConfig& o) : Module("PReLU"), options(o) {
   if (o.num_parameters < 1)
     fail("PReLU: num_parameters must be at least 1, got ", o.num_parameters);
   weight = register_parameter("weight", full({o.num_parameters}, o.init));
 }
 
-std::string PReLU::extra_repr() const {
+std::string PReLUImpl::extra_repr() const {
   return "num_parameters=" + std::to_string(options.num_parameters);
 }
 
-std::string LeakyReLU::extra_repr() const {
+std::string LeakyReLUImpl::extra_repr() const {
   std::ostringstream out;
   out << "negative_slope=" << slope;
   return out.str();
 }
 
-GELU::GELU(std::string approx) : Module("GELU"), approximate(std::move(approx)) {
+GELUImpl::GELUImpl(std::string approx) : Module("GELU"), approximate(std::move(approx)) {
   if (approximate != "none" && approximate != "tanh")
     fail("GELU: approximate must be 'none' or 'tanh', got '", approximate, "'");
 }
 
-std::string Flatten::extra_repr() const {
+std::string FlattenImpl::extra_repr() const {
   return "start_dim=" + std::to_string(start_dim) + ", end_dim=" + std::to_string(end_dim);
 }
 

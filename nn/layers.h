@@ -1,5 +1,5 @@
 // The layers, as torch::nn, with options as aggregate structs:
-//   auto conv = std::make_shared<nn::Conv2d>(nn::Conv2dOptions{.in_channels = 1,
+//   auto conv = nn::Conv2d(nn::Conv2dConfig{.in_channels = 1,
 //                                            .out_channels = 32, .kernel_size = 3, .padding = 1});
 // Parameter and buffer names match PyTorch's (weight, bias, running_mean, ...), and every layer
 // starts from PyTorch's default initialisation. Formulas live in the nn::functional
@@ -16,25 +16,26 @@
 
 namespace ember::nn {
 
-struct LinearOptions {
+struct LinearConfig {
   int64_t in_features = 0, out_features = 0;
   bool bias = true;
 };
 
 /// y = x W^T + b. weight: (out, in); bias: (out).
-class Linear : public Module {
+class LinearImpl : public Module {
  public:
-  explicit Linear(const LinearOptions& options);
-  Linear(int64_t in_features, int64_t out_features, bool bias = true)
-      : Linear(LinearOptions{in_features, out_features, bias}) {}
+  explicit LinearImpl(const LinearConfig& options);
+  LinearImpl(int64_t in_features, int64_t out_features, bool bias = true)
+      : LinearImpl(LinearConfig{in_features, out_features, bias}) {}
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   void reset_parameters();
-  LinearOptions options;
+  LinearConfig options;
   Tensor weight, bias;
 };
+using Linear = ModuleHolder<LinearImpl>;
 
-struct Conv2dOptions {
+struct Conv2dConfig {
   int64_t in_channels = 0, out_channels = 0;
   Pair kernel_size = 1, stride = 1, padding = 0, dilation = 1;
   int64_t groups = 1;
@@ -42,33 +43,35 @@ struct Conv2dOptions {
 };
 
 /// 2-D convolution. weight: (out, in/groups, kh, kw); bias: (out).
-class Conv2d : public Module {
+class Conv2dImpl : public Module {
  public:
-  explicit Conv2d(const Conv2dOptions& options);
+  explicit Conv2dImpl(const Conv2dConfig& options);
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   void reset_parameters();
-  Conv2dOptions options;
+  Conv2dConfig options;
   Tensor weight, bias;
 };
+using Conv2d = ModuleHolder<Conv2dImpl>;
 
-struct Conv1dOptions {
+struct Conv1dConfig {
   int64_t in_channels = 0, out_channels = 0, kernel_size = 1;
   int64_t stride = 1, padding = 0, dilation = 1, groups = 1;
   bool bias = true;
 };
 
 /// 1-d convolution over (N, C, L). weight: (out, in/groups, k); bias: (out).
-class Conv1d : public Module {
+class Conv1dImpl : public Module {
  public:
-  explicit Conv1d(const Conv1dOptions& options);
+  explicit Conv1dImpl(const Conv1dConfig& options);
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
-  Conv1dOptions options;
+  Conv1dConfig options;
   Tensor weight, bias;
 };
+using Conv1d = ModuleHolder<Conv1dImpl>;
 
-struct ConvTranspose2dOptions {
+struct ConvTranspose2dConfig {
   int64_t in_channels = 0, out_channels = 0;
   Pair kernel_size = 1, stride = 1, padding = 0, output_padding = 0;
   int64_t groups = 1;
@@ -78,17 +81,18 @@ struct ConvTranspose2dOptions {
 
 /// Transposed 2-D convolution (a decoder's learned upsampling). weight: (in, out/groups, kh, kw);
 /// bias: (out). See functional::conv_transpose2d for the output size.
-class ConvTranspose2d : public Module {
+class ConvTranspose2dImpl : public Module {
  public:
-  explicit ConvTranspose2d(const ConvTranspose2dOptions& options);
+  explicit ConvTranspose2dImpl(const ConvTranspose2dConfig& options);
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   void reset_parameters();
-  ConvTranspose2dOptions options;
+  ConvTranspose2dConfig options;
   Tensor weight, bias;
 };
+using ConvTranspose2d = ModuleHolder<ConvTranspose2dImpl>;
 
-struct BatchNormOptions {
+struct BatchNormConfig {
   int64_t num_features = 0;
   double eps = 1e-5, momentum = 0.1;
   bool affine = true, track_running_stats = true;
@@ -97,203 +101,227 @@ struct BatchNormOptions {
 /// Batch normalisation over (N, C) (Dims = 1, also (N, C, L)) or (N, C, H, W) (Dims = 2).
 /// Training uses batch statistics and updates running_mean / running_var; eval uses those.
 template <int Dims>
-class BatchNorm : public Module {
+class BatchNormImpl : public Module {
  public:
-  explicit BatchNorm(const BatchNormOptions& options);
-  explicit BatchNorm(int64_t num_features) : BatchNorm(BatchNormOptions{num_features}) {}
+  explicit BatchNormImpl(const BatchNormConfig& options);
+  explicit BatchNormImpl(int64_t num_features) : BatchNormImpl(BatchNormConfig{num_features}) {}
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
-  BatchNormOptions options;
+  BatchNormConfig options;
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;
 };
-using BatchNorm1d = BatchNorm<1>;
-using BatchNorm2d = BatchNorm<2>;
+using BatchNorm1dImpl = BatchNormImpl<1>;
+using BatchNorm2dImpl = BatchNormImpl<2>;
+using BatchNorm1d = ModuleHolder<BatchNorm1dImpl>;
+using BatchNorm2d = ModuleHolder<BatchNorm2dImpl>;
 
-struct LayerNormOptions {
+struct LayerNormConfig {
   Shape normalized_shape;
   double eps = 1e-5;
   bool elementwise_affine = true;
 };
 
-class LayerNorm : public Module {
+class LayerNormImpl : public Module {
  public:
-  explicit LayerNorm(const LayerNormOptions& options);
+  explicit LayerNormImpl(const LayerNormConfig& options);
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
-  LayerNormOptions options;
+  LayerNormConfig options;
   Tensor weight, bias;
 };
+using LayerNorm = ModuleHolder<LayerNormImpl>;
 
-struct GroupNormOptions {
+struct GroupNormConfig {
   int64_t num_groups = 1, num_channels = 0;
   double eps = 1e-5;
   bool affine = true;
 };
 
-class GroupNorm : public Module {
+class GroupNormImpl : public Module {
  public:
-  explicit GroupNorm(const GroupNormOptions& options);
+  explicit GroupNormImpl(const GroupNormConfig& options);
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
-  GroupNormOptions options;
+  GroupNormConfig options;
   Tensor weight, bias;
 };
+using GroupNorm = ModuleHolder<GroupNormImpl>;
 
-struct Pool2dOptions {
+struct Pool2dConfig {
   Pair kernel_size = 1;
   std::optional<Pair> stride = std::nullopt;  // defaults to kernel_size
   Pair padding = 0, dilation = 1;
 };
 
-class MaxPool2d : public Module {
+class MaxPool2dImpl : public Module {
  public:
-  explicit MaxPool2d(const Pool2dOptions& options) : Module("MaxPool2d"), options(options) {}
-  explicit MaxPool2d(int64_t kernel_size) : MaxPool2d(Pool2dOptions{.kernel_size = kernel_size}) {}
+  explicit MaxPool2dImpl(const Pool2dConfig& options) : Module("MaxPool2d"), options(options) {}
+  explicit MaxPool2dImpl(int64_t kernel_size)
+      : MaxPool2dImpl(Pool2dConfig{.kernel_size = kernel_size}) {}
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
-  Pool2dOptions options;
+  Pool2dConfig options;
 };
+using MaxPool2d = ModuleHolder<MaxPool2dImpl>;
 
-class AvgPool2d : public Module {
+class AvgPool2dImpl : public Module {
  public:
-  explicit AvgPool2d(const Pool2dOptions& options) : Module("AvgPool2d"), options(options) {}
-  explicit AvgPool2d(int64_t kernel_size) : AvgPool2d(Pool2dOptions{.kernel_size = kernel_size}) {}
+  explicit AvgPool2dImpl(const Pool2dConfig& options) : Module("AvgPool2d"), options(options) {}
+  explicit AvgPool2dImpl(int64_t kernel_size)
+      : AvgPool2dImpl(Pool2dConfig{.kernel_size = kernel_size}) {}
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
-  Pool2dOptions options;
+  Pool2dConfig options;
 };
+using AvgPool2d = ModuleHolder<AvgPool2dImpl>;
 
-struct Pool1dOptions {
+struct Pool1dConfig {
   int64_t kernel_size = 1;
   std::optional<int64_t> stride = std::nullopt;  // defaults to kernel_size
   int64_t padding = 0, dilation = 1;
 };
 
-class MaxPool1d : public Module {
+class MaxPool1dImpl : public Module {
  public:
-  explicit MaxPool1d(const Pool1dOptions& options) : Module("MaxPool1d"), options(options) {}
+  explicit MaxPool1dImpl(const Pool1dConfig& options) : Module("MaxPool1d"), options(options) {}
   Tensor forward(const Tensor& x) override;
-  Pool1dOptions options;
+  Pool1dConfig options;
 };
+using MaxPool1d = ModuleHolder<MaxPool1dImpl>;
 
-class AvgPool1d : public Module {
+class AvgPool1dImpl : public Module {
  public:
-  explicit AvgPool1d(const Pool1dOptions& options) : Module("AvgPool1d"), options(options) {}
+  explicit AvgPool1dImpl(const Pool1dConfig& options) : Module("AvgPool1d"), options(options) {}
   Tensor forward(const Tensor& x) override;
-  Pool1dOptions options;
+  Pool1dConfig options;
 };
+using AvgPool1d = ModuleHolder<AvgPool1dImpl>;
 
-class AdaptiveAvgPool2d : public Module {
+class AdaptiveAvgPool2dImpl : public Module {
  public:
-  explicit AdaptiveAvgPool2d(Pair output_size)
+  explicit AdaptiveAvgPool2dImpl(Pair output_size)
       : Module("AdaptiveAvgPool2d"), output_size(output_size) {}
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   Pair output_size;
 };
+using AdaptiveAvgPool2d = ModuleHolder<AdaptiveAvgPool2dImpl>;
 
-class AdaptiveMaxPool2d : public Module {
+class AdaptiveMaxPool2dImpl : public Module {
  public:
-  explicit AdaptiveMaxPool2d(Pair output_size)
+  explicit AdaptiveMaxPool2dImpl(Pair output_size)
       : Module("AdaptiveMaxPool2d"), output_size(output_size) {}
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   Pair output_size;
 };
+using AdaptiveMaxPool2d = ModuleHolder<AdaptiveMaxPool2dImpl>;
 
 /// Resizes (N, C, H, W) by nearest or bilinear interpolation; see functional::interpolate.
-class Upsample : public Module {
+class UpsampleImpl : public Module {
  public:
-  explicit Upsample(const InterpolateArgs& options) : Module("Upsample"), options(options) {}
+  explicit UpsampleImpl(const InterpolateArgs& options) : Module("Upsample"), options(options) {}
   Tensor forward(const Tensor& x) override { return functional::interpolate(x, options); }
   std::string extra_repr() const override;
   InterpolateArgs options;
 };
+using Upsample = ModuleHolder<UpsampleImpl>;
 
 /// Zeroes whole channels with probability p when training; see functional::dropout2d.
-class Dropout2d : public Module {
+class Dropout2dImpl : public Module {
  public:
-  explicit Dropout2d(double p = 0.5);
+  explicit Dropout2dImpl(double p = 0.5);
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   double p;
 };
+using Dropout2d = ModuleHolder<Dropout2dImpl>;
 
-class Dropout : public Module {
+class DropoutImpl : public Module {
  public:
-  explicit Dropout(double p = 0.5);
+  explicit DropoutImpl(double p = 0.5);
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   double p;
 };
+using Dropout = ModuleHolder<DropoutImpl>;
 
-struct EmbeddingOptions {
+struct EmbeddingConfig {
   int64_t num_embeddings = 0, embedding_dim = 0;
 };
 
 /// A lookup table: int64 indices (...) -> (..., embedding_dim). weight ~ N(0, 1), as PyTorch.
-class Embedding : public Module {
+class EmbeddingImpl : public Module {
  public:
-  explicit Embedding(const EmbeddingOptions& options);
+  explicit EmbeddingImpl(const EmbeddingConfig& options);
   Tensor forward(const Tensor& indices) override;
   std::string extra_repr() const override;
-  EmbeddingOptions options;
+  EmbeddingConfig options;
   Tensor weight;
 };
+using Embedding = ModuleHolder<EmbeddingImpl>;
 
 /// Activations and shape layers without parameters.
-class ReLU : public Module {
+class ReLUImpl : public Module {
  public:
-  ReLU() : Module("ReLU") {}
+  ReLUImpl() : Module("ReLU") {}
   Tensor forward(const Tensor& x) override { return relu(x); }
 };
-class LeakyReLU : public Module {
+using ReLU = ModuleHolder<ReLUImpl>;
+class LeakyReLUImpl : public Module {
  public:
-  explicit LeakyReLU(double negative_slope = 0.01) : Module("LeakyReLU"), slope(negative_slope) {}
+  explicit LeakyReLUImpl(double negative_slope = 0.01)
+      : Module("LeakyReLU"), slope(negative_slope) {}
   Tensor forward(const Tensor& x) override { return functional::leaky_relu(x, slope); }
   std::string extra_repr() const override;
   double slope;
 };
-class GELU : public Module {
+using LeakyReLU = ModuleHolder<LeakyReLUImpl>;
+class GELUImpl : public Module {
  public:
   /// approximate: "none" (exact, with erf) or "tanh".
-  explicit GELU(std::string approximate = "none");
+  explicit GELUImpl(std::string approximate = "none");
   Tensor forward(const Tensor& x) override { return functional::gelu(x, approximate == "tanh"); }
   std::string extra_repr() const override { return "approximate='" + approximate + "'"; }
   std::string approximate;
 };
-class SiLU : public Module {
+using GELU = ModuleHolder<GELUImpl>;
+class SiLUImpl : public Module {
  public:
-  SiLU() : Module("SiLU") {}
+  SiLUImpl() : Module("SiLU") {}
   Tensor forward(const Tensor& x) override { return functional::silu(x); }
 };
-class Hardswish : public Module {
+using SiLU = ModuleHolder<SiLUImpl>;
+class HardswishImpl : public Module {
  public:
-  Hardswish() : Module("Hardswish") {}
+  HardswishImpl() : Module("Hardswish") {}
   Tensor forward(const Tensor& x) override { return functional::hardswish(x); }
 };
-class Mish : public Module {
+using Hardswish = ModuleHolder<HardswishImpl>;
+class MishImpl : public Module {
  public:
-  Mish() : Module("Mish") {}
+  MishImpl() : Module("Mish") {}
   Tensor forward(const Tensor& x) override { return functional::mish(x); }
 };
-struct PReLUOptions {
+using Mish = ModuleHolder<MishImpl>;
+struct PReLUConfig {
   int64_t num_parameters = 1;  // 1, or the input's channel count (dim 1)
   double init = 0.25;
 };
 /// max(0, x) + weight * min(0, x) with a learned slope: parameter "weight" (num_parameters).
-class PReLU : public Module {
+class PReLUImpl : public Module {
  public:
-  explicit PReLU(const PReLUOptions& options = {});
+  explicit PReLUImpl(const PReLUConfig& options = {});
   Tensor forward(const Tensor& x) override { return functional::prelu(x, weight); }
   std::string extra_repr() const override;
-  PReLUOptions options;
+  PReLUConfig options;
   Tensor weight;
 };
+using PReLU = ModuleHolder<PReLUImpl>;
 /// (N, C r², H, W) -> (N, C, H r, W r); see functional::pixel_shuffle.
-class PixelShuffle : public Module {
+class PixelShuffleImpl : public Module {
  public:
-  explicit PixelShuffle(int64_t upscale_factor)
+  explicit PixelShuffleImpl(int64_t upscale_factor)
       : Module("PixelShuffle"), upscale_factor(upscale_factor) {}
   Tensor forward(const Tensor& x) override { return functional::pixel_shuffle(x, upscale_factor); }
   std::string extra_repr() const override {
@@ -301,35 +329,41 @@ class PixelShuffle : public Module {
   }
   int64_t upscale_factor;
 };
-class Sigmoid : public Module {
+using PixelShuffle = ModuleHolder<PixelShuffleImpl>;
+class SigmoidImpl : public Module {
  public:
-  Sigmoid() : Module("Sigmoid") {}
+  SigmoidImpl() : Module("Sigmoid") {}
   Tensor forward(const Tensor& x) override { return sigmoid(x); }
 };
-class Tanh : public Module {
+using Sigmoid = ModuleHolder<SigmoidImpl>;
+class TanhImpl : public Module {
  public:
-  Tanh() : Module("Tanh") {}
+  TanhImpl() : Module("Tanh") {}
   Tensor forward(const Tensor& x) override { return tanh(x); }
 };
-class Softmax : public Module {
+using Tanh = ModuleHolder<TanhImpl>;
+class SoftmaxImpl : public Module {
  public:
-  explicit Softmax(int64_t dim) : Module("Softmax"), dim(dim) {}
+  explicit SoftmaxImpl(int64_t dim) : Module("Softmax"), dim(dim) {}
   Tensor forward(const Tensor& x) override { return softmax(x, dim); }
   std::string extra_repr() const override { return "dim=" + std::to_string(dim); }
   int64_t dim;
 };
-class Flatten : public Module {
+using Softmax = ModuleHolder<SoftmaxImpl>;
+class FlattenImpl : public Module {
  public:
-  explicit Flatten(int64_t start_dim = 1, int64_t end_dim = -1)
+  explicit FlattenImpl(int64_t start_dim = 1, int64_t end_dim = -1)
       : Module("Flatten"), start_dim(start_dim), end_dim(end_dim) {}
   Tensor forward(const Tensor& x) override { return flatten(x, start_dim, end_dim); }
   std::string extra_repr() const override;
   int64_t start_dim, end_dim;
 };
-class Identity : public Module {
+using Flatten = ModuleHolder<FlattenImpl>;
+class IdentityImpl : public Module {
  public:
-  Identity() : Module("Identity") {}
+  IdentityImpl() : Module("Identity") {}
   Tensor forward(const Tensor& x) override { return x; }
 };
+using Identity = ModuleHolder<IdentityImpl>;
 
 }  // namespace ember::nn

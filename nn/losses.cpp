@@ -5,27 +5,28 @@ namespace ember::nn {
 
 namespace F = functional;
 
-CrossEntropyLoss::CrossEntropyLoss(CrossEntropyArgs o) : Loss("CrossEntropyLoss"), options(o) {
+CrossEntropyLossImpl::CrossEntropyLossImpl(CrossEntropyArgs o)
+    : Loss("CrossEntropyLoss"), options(o) {
   if (options.weight.defined()) options.weight = register_buffer("weight", options.weight);
 }
 
-Tensor CrossEntropyLoss::forward(const Tensor& input, const Tensor& target) {
+Tensor CrossEntropyLossImpl::forward(const Tensor& input, const Tensor& target) {
   return F::cross_entropy(input, target, options);
 }
 
-NLLLoss::NLLLoss(NLLLossArgs o) : Loss("NLLLoss"), options(o) {
+NLLLossImpl::NLLLossImpl(NLLLossArgs o) : Loss("NLLLoss"), options(o) {
   if (options.weight.defined()) options.weight = register_buffer("weight", options.weight);
 }
 
-Tensor NLLLoss::forward(const Tensor& input, const Tensor& target) {
+Tensor NLLLossImpl::forward(const Tensor& input, const Tensor& target) {
   return F::nll_loss(input, target, options);
 }
 
-Tensor MSELoss::forward(const Tensor& input, const Tensor& target) {
+Tensor MSELossImpl::forward(const Tensor& input, const Tensor& target) {
   return F::mse_loss(input, target, reduction);
 }
 
-Tensor BCEWithLogitsLoss::forward(const Tensor& input, const Tensor& target) {
+Tensor BCEWithLogitsLossImpl::forward(const Tensor& input, const Tensor& target) {
   return F::binary_cross_entropy_with_logits(input, target, reduction);
 }
 

@@ -22,33 +22,38 @@ class Loss : public Module {
   }
 };
 
-class CrossEntropyLoss : public Loss {
+class CrossEntropyLossImpl : public Loss {
  public:
-  explicit CrossEntropyLoss(CrossEntropyArgs options = {});
+  explicit CrossEntropyLossImpl(CrossEntropyArgs options = {});
   Tensor forward(const Tensor& input, const Tensor& target) override;
   CrossEntropyArgs options;
 };
+using CrossEntropyLoss = ModuleHolder<CrossEntropyLossImpl>;
 
-class NLLLoss : public Loss {
+class NLLLossImpl : public Loss {
  public:
-  explicit NLLLoss(NLLLossArgs options = {});
+  explicit NLLLossImpl(NLLLossArgs options = {});
   Tensor forward(const Tensor& input, const Tensor& target) override;
   NLLLossArgs options;
 };
+using NLLLoss = ModuleHolder<NLLLossImpl>;
 
-class MSELoss : public Loss {
+class MSELossImpl : public Loss {
  public:
-  explicit MSELoss(Reduction reduction = Reduction::Mean) : Loss("MSELoss"), reduction(reduction) {}
+  explicit MSELossImpl(Reduction reduction = Reduction::Mean)
+      : Loss("MSELoss"), reduction(reduction) {}
   Tensor forward(const Tensor& input, const Tensor& target) override;
   Reduction reduction;
 };
+using MSELoss = ModuleHolder<MSELossImpl>;
 
-class BCEWithLogitsLoss : public Loss {
+class BCEWithLogitsLossImpl : public Loss {
  public:
-  explicit BCEWithLogitsLoss(Reduction reduction = Reduction::Mean)
+  explicit BCEWithLogitsLossImpl(Reduction reduction = Reduction::Mean)
       : Loss("BCEWithLogitsLoss"), reduction(reduction) {}
   Tensor forward(const Tensor& input, const Tensor& target) override;
   Reduction reduction;
 };
+using BCEWithLogitsLoss = ModuleHolder<BCEWithLogitsLossImpl>;
 
 }  // namespace ember::nn

@@ -1,6 +1,10 @@
 // Module: registration, traversal, train/eval, state_dict and printing; see module.h.
 #include "module.h"
 
+#include <cxxabi.h>
+
+#include <cstdlib>
+#include <memory>
 #include <sstream>
 #include <unordered_set>
 
@@ -238,6 +242,14 @@ void save(const Module& module, const std::string& path, const Metadata& metadat
 
 void load(Module& module, const std::string& path, bool strict) {
   module.load_state_dict(load_safetensors(path), strict);
+}
+
+void detail::fail_empty_holder(const std::type_info& impl) {
+  int status = 0;
+  std::unique_ptr<char, decltype(&std::free)> name(
+      abi::__cxa_demangle(impl.name(), nullptr, nullptr, &status), &std::free);
+  fail("ModuleHolder<", status == 0 ? name.get() : impl.name(),
+       ">: the handle is empty (made from nullptr and not yet given a module)");
 }
 
 }  // namespace ember::nn

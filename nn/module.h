@@ -1,8 +1,9 @@
 // Module: the base of every layer, with torch::nn::Module's vocabulary: named, ordered
 // parameters, buffers and submodules; train/eval; zero_grad; state_dict with PyTorch's dotted
 // names ("block1.0.weight"), so weights move between ember and PyTorch through safetensors.
-// Layers derive from it once and define forward; modules are held by std::shared_ptr.
-// Read next: nn/layers.h.
+// Layers derive from it once and define forward; modules are held by std::shared_ptr, or by
+// the handles of module_holder.h (nn::Linear for LinearImpl), as libtorch holds them.
+// Read next: nn/module_holder.h, nn/layers.h.
 #pragma once
 
 #include <functional>
@@ -16,6 +17,7 @@
 #include "../core/profiler.h"
 #include "../core/safetensors.h"
 #include "../core/tensor.h"
+#include "module_holder.h"
 
 namespace ember::nn {
 
@@ -43,6 +45,12 @@ class Module : public std::enable_shared_from_this<Module> {
     add_child(name, module);
     return module;
   }
+  /// The same for a handle: fc = register_module("fc", nn::Linear(784, 10)).
+  template <typename M>
+  ModuleHolder<M> register_module(const std::string& name, ModuleHolder<M> module) {
+    add_child(name, module.ptr());
+    return module;
+  }
 
   /// Puts `module` in place of the child registered as `name`, as libtorch's replace_module.
   /// NOTE: a parent that kept its own handle to the old child still calls the old one.
@@ -59,7 +67,7 @@ class Module : public std::enable_shared_from_this<Module> {
   std::vector<std::shared_ptr<Module>> modules();
 
   /// Calls fn on this module, then on each descendant, depth first, as libtorch's apply:
-  ///   model->apply([](nn::Module& m) { if (auto* c = dynamic_cast<nn::Conv2d*>(&m)) ...; });
+  ///   model->apply([](nn::Module& m) { if (auto* c = dynamic_cast<nn::Conv2dImpl*>(&m)) ...; });
   /// The second form also passes each module's dotted name ("" for this one).
   void apply(const std::function<void(Module&)>& fn);
   void apply(const std::function<void(const std::string&, Module&)>& fn,

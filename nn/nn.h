@@ -1,4 +1,5 @@
-// Everything in ember::nn: Module, the layers, functional ops, initialisers.
+// Everything in ember::nn: Module and its handles, the layers and their option builders,
+// functional ops, initialisers.
 #pragma once
 
 #include "attention.h"
@@ -8,5 +9,7 @@
 #include "layers.h"
 #include "losses.h"
 #include "module.h"
+#include "module_holder.h"
+#include "options.h"
 #include "recurrent.h"
 #include "utils.h"

@@ -42,7 +42,7 @@ Tensor F::gru_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const T
   return gru_update(F::linear(x, w_ih, b_ih), h, w_hh, b_hh);
 }
 
-RNNBase::RNNBase(const char* name, const RNNOptions& o, int64_t gates) : Module(name), options(o) {
+RNNBase::RNNBase(const char* name, const RNNConfig& o, int64_t gates) : Module(name), options(o) {
   check(o.input_size > 0 && o.hidden_size > 0 && o.num_layers > 0, name,
         ": input_size, hidden_size and num_layers must be positive, got ", o.input_size, ", ",
         o.hidden_size, ", ", o.num_layers);
@@ -117,7 +117,7 @@ std::string RNNBase::extra_repr() const {
 namespace {
 
 // Input as (seq, batch, feature): from batch first, or from an unbatched (seq, feature).
-Tensor time_major(const Tensor& input, const RNNOptions& o, const std::string& who) {
+Tensor time_major(const Tensor& input, const RNNConfig& o, const std::string& who) {
   if (!((input.dim() == 2 || input.dim() == 3) && input.size(-1) == o.input_size &&
         input.is_floating_point()))
     fail(who, ": expected a floating input of (seq, batch, ", o.input_size,
@@ -129,13 +129,13 @@ Tensor time_major(const Tensor& input, const RNNOptions& o, const std::string& w
 }
 
 // The output back in the caller's layout.
-Tensor caller_layout(const Tensor& out, const Tensor& input, const RNNOptions& o) {
+Tensor caller_layout(const Tensor& out, const Tensor& input, const RNNConfig& o) {
   if (input.dim() == 2) return squeeze(out, 1);
   return o.batch_first ? transpose(out, 0, 1) : out;
 }
 
 // An initial state: given (checked, unbatched ones given a batch dim) or zeros.
-Tensor initial_state(const Tensor& given, const Tensor& input, int64_t batch, const RNNOptions& o,
+Tensor initial_state(const Tensor& given, const Tensor& input, int64_t batch, const RNNConfig& o,
                      const std::string& who) {
   int64_t layers = o.num_layers * (o.bidirectional ? 2 : 1);
   Shape want{layers, batch, o.hidden_size};
@@ -153,15 +153,15 @@ Tensor state_layout(const Tensor& state, const Tensor& input) {
 
 }  // namespace
 
-LSTM::LSTM(const LSTMOptions& o) : RNNBase("LSTM", o, 4) {}
+LSTMImpl::LSTMImpl(const RNNConfig& o) : RNNBase("LSTM", o, 4) {}
 
-std::vector<Tensor> LSTM::step(const Tensor& xp, const std::vector<Tensor>& s,
-                               const Weights& w) const {
+std::vector<Tensor> LSTMImpl::step(const Tensor& xp, const std::vector<Tensor>& s,
+                                   const Weights& w) const {
   auto [h, c] = lstm_update(xp, s[0], s[1], w.w_hh, w.b_hh);
   return {h, c};
 }
 
-std::tuple<Tensor, std::tuple<Tensor, Tensor>> LSTM::forward(
+std::tuple<Tensor, std::tuple<Tensor, Tensor>> LSTMImpl::forward(
     const Tensor& input, const std::optional<std::tuple<Tensor, Tensor>>& hx) {
   Tensor x = time_major(input, options, name());
   Tensor h0 = initial_state(hx ? std::get<0>(*hx) : Tensor(), input, x.size(1), options, name());
@@ -171,14 +171,14 @@ std::tuple<Tensor, std::tuple<Tensor, Tensor>> LSTM::forward(
           {state_layout(last[0], input), state_layout(last[1], input)}};
 }
 
-GRU::GRU(const GRUOptions& o) : RNNBase("GRU", o, 3) {}
+GRUImpl::GRUImpl(const RNNConfig& o) : RNNBase("GRU", o, 3) {}
 
-std::vector<Tensor> GRU::step(const Tensor& xp, const std::vector<Tensor>& s,
-                              const Weights& w) const {
+std::vector<Tensor> GRUImpl::step(const Tensor& xp, const std::vector<Tensor>& s,
+                                  const Weights& w) const {
   return {gru_update(xp, s[0], w.w_hh, w.b_hh)};
 }
 
-std::tuple<Tensor, Tensor> GRU::forward(const Tensor& input, const Tensor& hx) {
+std::tuple<Tensor, Tensor> GRUImpl::forward(const Tensor& input, const Tensor& hx) {
   Tensor x = time_major(input, options, name());
   auto [out, last] = run(x, {initial_state(hx, input, x.size(1), options, name())}, 1);
   return {caller_layout(out, input, options), state_layout(last[0], input)};

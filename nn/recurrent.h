@@ -17,7 +17,7 @@
 
 namespace ember::nn {
 
-struct RNNOptions {
+struct RNNConfig {
   int64_t input_size = 0, hidden_size = 0;
   int64_t num_layers = 1;
   bool bias = true;
@@ -25,8 +25,6 @@ struct RNNOptions {
   double dropout = 0.0;      // on each layer's output but the last, in training
   bool bidirectional = false;
 };
-using LSTMOptions = RNNOptions;
-using GRUOptions = RNNOptions;
 
 namespace functional {
 /// One LSTM step: (h', c') from x (batch, input) and (h, c) (batch, hidden).
@@ -42,7 +40,7 @@ Tensor gru_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tens
 /// layers (with dropout between them) and directions, batch_first and unbatched input.
 class RNNBase : public Module {
  public:
-  RNNOptions options;
+  RNNConfig options;
   /// The four parameters of layer l in a direction (bias ones undefined without bias).
   struct Weights {
     Tensor w_ih, w_hh, b_ih, b_hh;
@@ -50,7 +48,7 @@ class RNNBase : public Module {
   const Weights& weights(int64_t layer, bool reverse = false) const;
 
  protected:
-  RNNBase(const char* name, const RNNOptions& options, int64_t gates);
+  RNNBase(const char* name, const RNNConfig& options, int64_t gates);
   /// Runs every layer over input (seq, batch, feature) from the initial states (one per
   /// state kind, each (layers * directions, batch, hidden)); returns the output and the final
   /// states in the same layout.
@@ -65,9 +63,9 @@ class RNNBase : public Module {
   std::vector<Weights> weights_;  // layer-major: l0, l0_reverse, l1, ...
 };
 
-class LSTM : public RNNBase {
+class LSTMImpl : public RNNBase {
  public:
-  explicit LSTM(const LSTMOptions& options);
+  explicit LSTMImpl(const RNNConfig& options);
   /// (output, (h_n, c_n)) as libtorch's: output (seq, batch, directions * hidden), or batch
   /// first; h_n and c_n (layers * directions, batch, hidden). Without hx, zeros.
   std::tuple<Tensor, std::tuple<Tensor, Tensor>> forward(
@@ -82,10 +80,11 @@ class LSTM : public RNNBase {
   std::vector<Tensor> step(const Tensor& x_projected, const std::vector<Tensor>& states,
                            const Weights& w) const override;
 };
+using LSTM = ModuleHolder<LSTMImpl>;
 
-class GRU : public RNNBase {
+class GRUImpl : public RNNBase {
  public:
-  explicit GRU(const GRUOptions& options);
+  explicit GRUImpl(const RNNConfig& options);
   /// (output, h_n), shaped as LSTM's.
   std::tuple<Tensor, Tensor> forward(const Tensor& input, const Tensor& hx = {});
   auto operator()(const Tensor& input, const Tensor& hx = {}) {
@@ -97,5 +96,6 @@ class GRU : public RNNBase {
   std::vector<Tensor> step(const Tensor& x_projected, const std::vector<Tensor>& states,
                            const Weights& w) const override;
 };
+using GRU = ModuleHolder<GRUImpl>;
 
 }  // namespace ember::nn

@@ -42,7 +42,7 @@ constexpr OptimizerRules kAdamW{kAdamWName, check_options<kAdamWName>, check_sta
 
 }  // namespace
 
-Options option_map(const AdamOptions& o) {
+Options option_map(const AdamConfig& o) {
   return {{"lr", o.lr},
           {"beta1", o.beta1},
           {"beta2", o.beta2},
@@ -51,13 +51,13 @@ Options option_map(const AdamOptions& o) {
           {"amsgrad", o.amsgrad ? 1.0 : 0.0}};
 }
 
-Adam::Adam(const std::vector<Tensor>& params, const AdamOptions& o)
+Adam::Adam(const std::vector<Tensor>& params, const AdamConfig& o)
     : Adam(std::vector<OptimizerParamGroup>{params}, o, false) {}
 
-Adam::Adam(const std::vector<OptimizerParamGroup>& groups, const AdamOptions& defaults)
+Adam::Adam(const std::vector<OptimizerParamGroup>& groups, const AdamConfig& defaults)
     : Adam(groups, defaults, false) {}
 
-Adam::Adam(const std::vector<OptimizerParamGroup>& groups, const AdamOptions& defaults,
+Adam::Adam(const std::vector<OptimizerParamGroup>& groups, const AdamConfig& defaults,
            bool decoupled)
     : Optimizer(groups, option_map(defaults), decoupled ? kAdamW : kAdam), decoupled_(decoupled) {}
 

@@ -1,7 +1,8 @@
 // Optimizers with PyTorch's update rules. As in PyTorch, parameters come in groups and each group
 // holds its hyperparameters by name (group.options["lr"]), which is what LR schedulers change;
-// typed option structs fill them:  optim::Adam adam(model->parameters(), {.lr = 1e-3});
-// Read next: optim/scheduler.h.
+// typed option structs fill them (optim/options.h):  optim::Adam adam(model->parameters(), {.lr =
+// 1e-3}) or, as libtorch spells it, optim::Adam adam(model->parameters(),
+// optim::AdamOptions(1e-3)). Read next: optim/scheduler.h.
 #pragma once
 
 #include <map>
@@ -14,10 +15,10 @@
 #include "../core/safetensors.h"
 #include "../core/tensor.h"
 #include "../nn/utils.h"
+#include "options.h"
 
 namespace ember::optim {
 
-using Options = std::map<std::string, double>;
 /// One parameter's state ("step", "exp_avg", ...), as torch.optim keeps it.
 using State = std::map<std::string, Tensor>;
 
@@ -41,10 +42,10 @@ struct ParamGroup {
 
 /// A group for an optimizer's constructor, libtorch's spelling: the parameters, and optionally the
 /// group's own options, which replace the optimizer's defaults for it (all of them, as in
-/// libtorch). Typed options (SGDOptions, AdamOptions, RMSpropOptions) by value or unique_ptr:
+/// libtorch). Typed options (SGDConfig, AdamConfig, RMSpropConfig) by value or unique_ptr:
 ///   std::vector<optim::OptimizerParamGroup> groups;
 ///   groups.emplace_back(backbone->parameters());
-///   groups.emplace_back(head->parameters(), std::make_unique<optim::AdamOptions>(head_options));
+///   groups.emplace_back(head->parameters(), std::make_unique<optim::AdamConfig>(head_options));
 ///   optim::Adam adam(groups, {.lr = 1e-3});
 struct OptimizerParamGroup {
   OptimizerParamGroup(std::vector<Tensor> params) : params(std::move(params)) {}  // NOLINT
@@ -113,60 +114,59 @@ void Optimizer::for_each_param(Fn fn) {
     }
 }
 
-struct SGDOptions {
-  double lr = 1e-3, momentum = 0, dampening = 0, weight_decay = 0;
-  bool nesterov = false;
-};
-
-Options option_map(const SGDOptions& options);
-
 class SGD : public Optimizer {
  public:
-  SGD(const std::vector<Tensor>& params, const SGDOptions& options);
-  SGD(const std::vector<OptimizerParamGroup>& groups, const SGDOptions& defaults);
+  SGD(const std::vector<Tensor>& params, const SGDConfig& options);
+  SGD(const std::vector<OptimizerParamGroup>& groups, const SGDConfig& defaults);
+  /// libtorch's spellings: SGD(params, SGDOptions(0.1).momentum(0.9)) and SGD(params, 0.1).
+  SGD(const std::vector<Tensor>& params, const SGDOptions& options)
+      : SGD(params, options.config()) {}
+  SGD(const std::vector<OptimizerParamGroup>& groups, const SGDOptions& defaults)
+      : SGD(groups, defaults.config()) {}
   void step() override;
 };
-
-struct AdamOptions {
-  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
-  bool amsgrad = false;
-};
-
-Options option_map(const AdamOptions& options);
 
 /// Adam; weight_decay is added to the gradient (L2), as torch.optim.Adam.
 class Adam : public Optimizer {
  public:
-  Adam(const std::vector<Tensor>& params, const AdamOptions& options);
-  Adam(const std::vector<OptimizerParamGroup>& groups, const AdamOptions& defaults);
+  Adam(const std::vector<Tensor>& params, const AdamConfig& options);
+  Adam(const std::vector<OptimizerParamGroup>& groups, const AdamConfig& defaults);
+  /// libtorch's spellings: Adam(params, AdamOptions(1e-3).betas({0.9, 0.99})), Adam(params, 1e-3).
+  Adam(const std::vector<Tensor>& params, const AdamOptions& options)
+      : Adam(params, options.config()) {}
+  Adam(const std::vector<OptimizerParamGroup>& groups, const AdamOptions& defaults)
+      : Adam(groups, defaults.config()) {}
   void step() override;
 
  protected:
-  Adam(const std::vector<OptimizerParamGroup>& groups, const AdamOptions& defaults, bool decoupled);
+  Adam(const std::vector<OptimizerParamGroup>& groups, const AdamConfig& defaults, bool decoupled);
   bool decoupled_;
 };
 
 /// Adam with decoupled weight decay (p *= 1 - lr * weight_decay), as torch.optim.AdamW.
 class AdamW : public Adam {
  public:
-  AdamW(const std::vector<Tensor>& params, AdamOptions options = {.weight_decay = 1e-2})
+  AdamW(const std::vector<Tensor>& params, AdamConfig options = {.weight_decay = 1e-2})
       : Adam(std::vector<OptimizerParamGroup>{params}, options, /*decoupled=*/true) {}
   AdamW(const std::vector<OptimizerParamGroup>& groups,
-        AdamOptions defaults = {.weight_decay = 1e-2})
+        AdamConfig defaults = {.weight_decay = 1e-2})
       : Adam(groups, defaults, /*decoupled=*/true) {}
+  /// libtorch's spelling: AdamW(params, AdamWOptions(1e-3).weight_decay(0.05)).
+  AdamW(const std::vector<Tensor>& params, const AdamWOptions& options)
+      : AdamW(params, options.config()) {}
+  AdamW(const std::vector<OptimizerParamGroup>& groups, const AdamWOptions& defaults)
+      : AdamW(groups, defaults.config()) {}
 };
-
-struct RMSpropOptions {
-  double lr = 1e-2, alpha = 0.99, eps = 1e-8, weight_decay = 0, momentum = 0;
-  bool centered = false;
-};
-
-Options option_map(const RMSpropOptions& options);
 
 class RMSprop : public Optimizer {
  public:
-  RMSprop(const std::vector<Tensor>& params, const RMSpropOptions& options);
-  RMSprop(const std::vector<OptimizerParamGroup>& groups, const RMSpropOptions& defaults);
+  RMSprop(const std::vector<Tensor>& params, const RMSpropConfig& options);
+  RMSprop(const std::vector<OptimizerParamGroup>& groups, const RMSpropConfig& defaults);
+  /// libtorch's spellings: RMSprop(params, RMSpropOptions(1e-2).alpha(0.9)), RMSprop(params, 1e-2).
+  RMSprop(const std::vector<Tensor>& params, const RMSpropOptions& options)
+      : RMSprop(params, options.config()) {}
+  RMSprop(const std::vector<OptimizerParamGroup>& groups, const RMSpropOptions& defaults)
+      : RMSprop(groups, defaults.config()) {}
   void step() override;
 };
 

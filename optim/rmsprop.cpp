@@ -35,7 +35,7 @@ void check_state(const Options& o, const Tensor& param, const State& state,
 
 }  // namespace
 
-Options option_map(const RMSpropOptions& o) {
+Options option_map(const RMSpropConfig& o) {
   return {{"lr", o.lr},
           {"alpha", o.alpha},
           {"eps", o.eps},
@@ -44,10 +44,10 @@ Options option_map(const RMSpropOptions& o) {
           {"centered", o.centered ? 1.0 : 0.0}};
 }
 
-RMSprop::RMSprop(const std::vector<Tensor>& params, const RMSpropOptions& o)
+RMSprop::RMSprop(const std::vector<Tensor>& params, const RMSpropConfig& o)
     : Optimizer(params, option_map(o), {"RMSprop", check_options, check_state}) {}
 
-RMSprop::RMSprop(const std::vector<OptimizerParamGroup>& groups, const RMSpropOptions& defaults)
+RMSprop::RMSprop(const std::vector<OptimizerParamGroup>& groups, const RMSpropConfig& defaults)
     : Optimizer(groups, option_map(defaults), {"RMSprop", check_options, check_state}) {}
 
 // g += wd p;  s = a s + (1 - a) g^2;  centered: ga = a ga + (1 - a) g, avg = sqrt(s - ga^2) + eps,

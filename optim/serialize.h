@@ -33,7 +33,7 @@ void load(std::vector<Tensor>& tensors, const std::string& path);
 void load(nn::Module& module, const std::string& path);
 void load(optim::Optimizer& optimizer, const std::string& path);
 
-/// A module held by its handle, as libtorch's torch::save(model, path) takes it.
+/// A module held by a shared_ptr or a handle, as libtorch's torch::save(model, path) takes it.
 template <typename M>
 requires std::is_base_of_v<nn::Module, M>
 void save(const std::shared_ptr<M>& module, const std::string& path) {
@@ -43,6 +43,14 @@ template <typename M>
 requires std::is_base_of_v<nn::Module, M>
 void load(const std::shared_ptr<M>& module, const std::string& path) {
   ember::load(static_cast<nn::Module&>(*module), path);
+}
+template <typename M>
+void save(const nn::ModuleHolder<M>& module, const std::string& path) {
+  ember::save(module.ptr(), path);
+}
+template <typename M>
+void load(const nn::ModuleHolder<M>& module, const std::string& path) {
+  ember::load(module.ptr(), path);
 }
 
 }  // namespace ember

@@ -27,7 +27,7 @@ void check_state(const Options&, const Tensor& param, const State& state,
 
 }  // namespace
 
-Options option_map(const SGDOptions& o) {
+Options option_map(const SGDConfig& o) {
   return {{"lr", o.lr},
           {"momentum", o.momentum},
           {"dampening", o.dampening},
@@ -35,10 +35,10 @@ Options option_map(const SGDOptions& o) {
           {"nesterov", o.nesterov ? 1.0 : 0.0}};
 }
 
-SGD::SGD(const std::vector<Tensor>& params, const SGDOptions& o)
+SGD::SGD(const std::vector<Tensor>& params, const SGDConfig& o)
     : Optimizer(params, option_map(o), {"SGD", check_options, check_state}) {}
 
-SGD::SGD(const std::vector<OptimizerParamGroup>& groups, const SGDOptions& defaults)
+SGD::SGD(const std::vector<OptimizerParamGroup>& groups, const SGDConfig& defaults)
     : Optimizer(groups, option_map(defaults), {"SGD", check_options, check_state}) {}
 
 // d = g + wd p;  buf = momentum buf + (1 - dampening) d  (buf = d at the first step);

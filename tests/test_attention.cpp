@@ -88,16 +88,16 @@ TEST_CASE("with scaling normalization, the 2-D modules agree when they share wei
   manual_seed(2);
   for (int64_t heads : {1, 2, 4}) {
     CAPTURE(heads);
-    nn::AttentionOptions o{.in_channels = 6,
-                           .key_channels = 8,
-                           .value_channels = 4,
-                           .head_count = heads,
-                           .normalization = Normalization::Scaling};
+    nn::AttentionConfig o{.in_channels = 6,
+                          .key_channels = 8,
+                          .value_channels = 4,
+                          .head_count = heads,
+                          .normalization = Normalization::Scaling};
     nn::EfficientAttention2d efficient(o);
     nn::DotProductAttention2d dot(o);
-    efficient.to(kFloat64);
-    dot.to(kFloat64);
-    dot.load_state_dict(efficient.state_dict());
+    efficient->to(kFloat64);
+    dot->to(kFloat64);
+    dot->load_state_dict(efficient->state_dict());
     Tensor x = randn({3, 6, 5, 4}, kFloat64);
     CHECK_CLOSE_ABS(efficient(x), dot(x), 1e-12, 1e-12);
   }
@@ -210,7 +210,8 @@ TEST_CASE("masked key positions are ignored") {
   }
   CHECK_THROWS_WITH_AS(
       F::efficient_attention(q, k, v, Normalization::Softmax, zeros({2, 7}, kInt64)),
-      doctest::Contains("efficient_attention: mask must be bool or int64 (B, n_k) = (2, 8)"), Error);
+      doctest::Contains("efficient_attention: mask must be bool or int64 (B, n_k) = (2, 8)"),
+      Error);
   CHECK_THROWS_WITH_AS(F::dot_product_attention(q, k, randn({2, 2, 5, 7}, kFloat64)),
                        doctest::Contains("dot_product_attention: expected q (..., d_k, n_q)"),
                        Error);
@@ -245,13 +246,13 @@ TEST_CASE("blocked dot-product attention equals the full map: values, gradients,
         }
       }
   // The module option picks it, with the same weights and result.
-  nn::AttentionOptions o{.in_channels = 3, .key_channels = 4, .value_channels = 2, .head_count = 2};
+  nn::AttentionConfig o{.in_channels = 3, .key_channels = 4, .value_channels = 2, .head_count = 2};
   o.blocked = false;
   nn::DotProductAttention2d full(o);
   o.blocked = true;
   o.block_elements = 20;
   nn::DotProductAttention2d blocked(o);
-  blocked.load_state_dict(full.state_dict());
+  blocked->load_state_dict(full->state_dict());
   Tensor x = randn({2, 3, 3, 4});
   CHECK_CLOSE_ABS(blocked(x), full(x), 1e-5, 1e-6);
   CHECK_THROWS_WITH_AS(F::blocked_dot_product_attention(q0, k0, v0, Normalization::Softmax, {}, 0),
@@ -290,9 +291,9 @@ TEST_CASE("gradcheck and gradgradcheck of the functionals and both modules") {
   // The modules, with respect to the input and every parameter: gradcheck perturbs copies of
   // its inputs, so fn rebuilds the block from those copies through the functionals (a twin that
   // is first checked to equal the module itself).
-  nn::AttentionOptions o{.in_channels = 3, .key_channels = 4, .value_channels = 2, .head_count = 2};
-  std::vector<std::shared_ptr<nn::Module>> modules{std::make_shared<nn::EfficientAttention2d>(o),
-                                                   std::make_shared<nn::DotProductAttention2d>(o)};
+  nn::AttentionConfig o{.in_channels = 3, .key_channels = 4, .value_channels = 2, .head_count = 2};
+  std::vector<std::shared_ptr<nn::Module>> modules{nn::EfficientAttention2d(o),
+                                                   nn::DotProductAttention2d(o)};
   for (const auto& m : modules) {
     CAPTURE(m->name());
     m->to(kFloat64);

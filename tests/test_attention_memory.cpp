@@ -38,15 +38,15 @@ double fitted_exponent(const std::vector<double>& n, const std::vector<double>& 
 }  // namespace
 
 TEST_CASE("memory: efficient attention grows linearly in n, dot-product attention with n^2") {
-  nn::AttentionOptions o{.in_channels = 8, .key_channels = 8, .value_channels = 8, .head_count = 1};
+  nn::AttentionConfig o{.in_channels = 8, .key_channels = 8, .value_channels = 8, .head_count = 1};
   nn::EfficientAttention2d efficient(o);
   o.blocked = false;  // the full map
   nn::DotProductAttention2d dot(o);
   std::vector<double> n, eff_peak, dot_peak;
   for (int64_t s : {16, 24, 32, 48, 64}) {
     n.push_back(double(s * s));
-    eff_peak.push_back(double(peak_bytes(efficient, 8, s)));
-    dot_peak.push_back(double(peak_bytes(dot, 8, s)));
+    eff_peak.push_back(double(peak_bytes(*efficient, 8, s)));
+    dot_peak.push_back(double(peak_bytes(*dot, 8, s)));
     MESSAGE("n = ", s * s, ": efficient peak ", eff_peak.back() / 1048576.0,
             " MiB, dot-product peak ", dot_peak.back() / 1048576.0, " MiB");
   }

@@ -23,41 +23,38 @@ TEST_CASE("the 2-D modules, MultiheadAttention and EfficientSelfAttention match 
   std::map<std::string, std::function<std::shared_ptr<nn::Module>()>> makers{
       {"efficient2d",
        [] {
-         return std::make_shared<nn::EfficientAttention2d>(nn::AttentionOptions{
+         return nn::EfficientAttention2d(nn::AttentionConfig{
              .in_channels = 6, .key_channels = 8, .value_channels = 4, .head_count = 2});
        }},
       {"dot2d",  // the default, blocked: one query per block, so many blocks
        [] {
-         return std::make_shared<nn::DotProductAttention2d>(
-             nn::AttentionOptions{.in_channels = 6,
-                                  .key_channels = 8,
-                                  .value_channels = 4,
-                                  .head_count = 2,
-                                  .block_elements = 1});
+         return nn::DotProductAttention2d(nn::AttentionConfig{.in_channels = 6,
+                                                              .key_channels = 8,
+                                                              .value_channels = 4,
+                                                              .head_count = 2,
+                                                              .block_elements = 1});
        }},
       {"dot2d_full",  // the same golden values through the full map
        [] {
-         return std::make_shared<nn::DotProductAttention2d>(
-             nn::AttentionOptions{.in_channels = 6,
-                                  .key_channels = 8,
-                                  .value_channels = 4,
-                                  .head_count = 2,
-                                  .blocked = false});
+         return nn::DotProductAttention2d(nn::AttentionConfig{.in_channels = 6,
+                                                              .key_channels = 8,
+                                                              .value_channels = 4,
+                                                              .head_count = 2,
+                                                              .blocked = false});
        }},
       {"mha",
        [] {
-         return std::make_shared<nn::MultiheadAttention>(
-             nn::TokenAttentionOptions{.embed_dim = 8, .num_heads = 2});
+         return nn::MultiheadAttention(nn::TokenAttentionConfig{.embed_dim = 8, .num_heads = 2});
        }},
       {"esa_self",
        [] {
-         return std::make_shared<nn::EfficientSelfAttention>(
-             nn::TokenAttentionOptions{.embed_dim = 8, .num_heads = 2});
+         return nn::EfficientSelfAttention(
+             nn::TokenAttentionConfig{.embed_dim = 8, .num_heads = 2});
        }},
       {"esa_cross",
        [] {
-         return std::make_shared<nn::EfficientSelfAttention>(
-             nn::TokenAttentionOptions{.embed_dim = 8, .num_heads = 2});
+         return nn::EfficientSelfAttention(
+             nn::TokenAttentionConfig{.embed_dim = 8, .num_heads = 2});
        }},
   };
   for (const auto& [name, make] : makers) {
@@ -73,12 +70,12 @@ TEST_CASE("the 2-D modules, MultiheadAttention and EfficientSelfAttention match 
       Tensor out, kv;
       if (name == "mha") {
         kv = clone(g.at(key + "key")).requires_grad_();
-        out = std::dynamic_pointer_cast<nn::MultiheadAttention>(m)->forward(x, kv, kv,
-                                                                            g.at(key + "mask"));
+        out = std::dynamic_pointer_cast<nn::MultiheadAttentionImpl>(m)->forward(x, kv, kv,
+                                                                                g.at(key + "mask"));
       } else if (name == "esa_cross") {
         kv = clone(g.at(key + "key")).requires_grad_();
-        out = std::dynamic_pointer_cast<nn::EfficientSelfAttention>(m)->forward(x, kv,
-                                                                                g.at(key + "mask"));
+        out = std::dynamic_pointer_cast<nn::EfficientSelfAttentionImpl>(m)->forward(
+            x, kv, g.at(key + "mask"));
       } else {
         out = (*m)(x);
       }
@@ -99,16 +96,16 @@ TEST_CASE("EfficientSelfAttention: self, masked and cross-attention over tokens"
   nn::EfficientSelfAttention att({.embed_dim = 8, .num_heads = 2});
   Tensor x = randn({2, 5, 8}), context = randn({2, 7, 8});
   CHECK(ember::testing::shape(att(x)) == Shape{2, 5, 8});
-  CHECK(ember::testing::shape(att.forward(x, context, {})) == Shape{2, 5, 8});
+  CHECK(ember::testing::shape(att->forward(x, context, {})) == Shape{2, 5, 8});
   Tensor mask = tensor({{0, 0, 0, 0, 0, 1, 1}, {0, 0, 0, 0, 0, 0, 1}}, kInt64);
   // Masked context positions have no influence: changing them changes nothing.
   Tensor changed = clone(context);
   changed.copy_(where(reshape(eq(mask, 1.0), {2, 7, 1}), randn({2, 7, 8}) * 10.0, context));
-  CHECK_CLOSE_ABS(att.forward(x, context, mask), att.forward(x, changed, mask), 1e-5, 1e-6);
-  CHECK(ember::testing::mismatch(att.forward(x, context, {}), att.forward(x, changed, {}), 1e-3,
+  CHECK_CLOSE_ABS(att->forward(x, context, mask), att->forward(x, changed, mask), 1e-5, 1e-6);
+  CHECK(ember::testing::mismatch(att->forward(x, context, {}), att->forward(x, changed, {}), 1e-3,
                                  1e-3) != "");
   nn::MultiheadAttention mha({.embed_dim = 8, .num_heads = 2});
-  CHECK_CLOSE_ABS(mha.forward(x, context, context, mask), mha.forward(x, changed, changed, mask),
+  CHECK_CLOSE_ABS(mha->forward(x, context, context, mask), mha->forward(x, changed, changed, mask),
                   1e-5, 1e-6);
   CHECK_THROWS_WITH_AS(nn::MultiheadAttention({.embed_dim = 8, .num_heads = 3}),
                        "MultiheadAttention: embed_dim 8 must divide into 3 heads", Error);

@@ -19,27 +19,23 @@ namespace {
 
 // W1's FashionNet without attention, with the parameter names PyTorch gives it.
 struct FashionNet : nn::Module {
-  std::shared_ptr<nn::Sequential> block1, block2, head;
+  nn::Sequential block1{nullptr}, block2{nullptr}, head{nullptr};
   std::shared_ptr<nn::Module> attn;
   FashionNet() : Module("FashionNet") {
     using namespace nn;
     block1 = register_module(
-        "block1", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
-                      std::make_shared<Conv2d>(Conv2dOptions{
+        "block1", Sequential(std::initializer_list<std::shared_ptr<Module>>{
+                      Conv2d(Conv2dConfig{
                           .in_channels = 1, .out_channels = 32, .kernel_size = 3, .padding = 1}),
-                      std::make_shared<BatchNorm2d>(32), std::make_shared<ReLU>(),
-                      std::make_shared<MaxPool2d>(2)}));
-    attn = register_module("attn", std::make_shared<Identity>());
+                      BatchNorm2d(32), ReLU(), MaxPool2d(2)}));
+    attn = register_module("attn", Identity());
     block2 = register_module(
-        "block2", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
-                      std::make_shared<Conv2d>(Conv2dOptions{
+        "block2", Sequential(std::initializer_list<std::shared_ptr<Module>>{
+                      Conv2d(Conv2dConfig{
                           .in_channels = 32, .out_channels = 64, .kernel_size = 3, .padding = 1}),
-                      std::make_shared<BatchNorm2d>(64), std::make_shared<ReLU>(),
-                      std::make_shared<MaxPool2d>(2)}));
-    head = register_module(
-        "head", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
-                    std::make_shared<Flatten>(), std::make_shared<Linear>(3136, 128),
-                    std::make_shared<ReLU>(), std::make_shared<Linear>(128, 10)}));
+                      BatchNorm2d(64), ReLU(), MaxPool2d(2)}));
+    head = register_module("head", Sequential(std::initializer_list<std::shared_ptr<Module>>{
+                                       Flatten(), Linear(3136, 128), ReLU(), Linear(128, 10)}));
   }
   Tensor forward(const Tensor& x) override { return (*head)((*block2)((*attn)((*block1)(x)))); }
 };
@@ -63,7 +59,7 @@ TEST_CASE("FashionNet with weights written by PyTorch gives PyTorch's outputs") 
   CHECK(loss.item<double>() == doctest::Approx(g.at("train.loss").item<double>()).epsilon(1e-5));
   loss.backward();
   CHECK_CLOSE_ABS(x.grad(), g.at("train.grad.x"), 1e-3, 1e-6);
-  auto conv1 = std::dynamic_pointer_cast<nn::Conv2d>((*model->block1)[0]);
+  auto conv1 = std::dynamic_pointer_cast<nn::Conv2dImpl>((*model->block1)[0]);
   CHECK_CLOSE_ABS(conv1->weight.grad(), g.at("train.grad.block1.0.weight"), 1e-3, 1e-5);
 }
 

@@ -230,12 +230,10 @@ TEST_CASE("random numbers, initial weights and shuffles are PyTorch's for the sa
 
   manual_seed(1);
   std::vector<std::pair<std::string, std::shared_ptr<nn::Module>>> modules = {
-      {"linear", std::make_shared<nn::Linear>(20, 5)},
-      {"conv", std::make_shared<nn::Conv2d>(
-                   nn::Conv2dOptions{.in_channels = 3, .out_channels = 8, .kernel_size = 3})},
-      {"mha", std::make_shared<nn::MultiheadAttention>(
-                  nn::TokenAttentionOptions{.embed_dim = 16, .num_heads = 4})},
-      {"conv_transpose", std::make_shared<nn::ConvTranspose2d>(nn::ConvTranspose2dOptions{
+      {"linear", nn::Linear(20, 5)},
+      {"conv", nn::Conv2d(nn::Conv2dConfig{.in_channels = 3, .out_channels = 8, .kernel_size = 3})},
+      {"mha", nn::MultiheadAttention(nn::TokenAttentionConfig{.embed_dim = 16, .num_heads = 4})},
+      {"conv_transpose", nn::ConvTranspose2d(nn::ConvTranspose2dConfig{
                              .in_channels = 4, .out_channels = 6, .kernel_size = 3, .groups = 2})}};
   for (auto& [name, module] : modules)
     for (auto& [key, value] : module->state_dict()) same("module." + name + "." + key, value);
@@ -266,11 +264,10 @@ TEST_CASE("random numbers, initial weights and shuffles are PyTorch's for the sa
   // ulps from ember's (the README says so); LayerNorm and BatchNorm2d: exact constants.
   manual_seed(4);
   nn::Embedding embedding({.num_embeddings = 10, .embedding_dim = 8});
-  CHECK_CLOSE_ABS(embedding.weight, golden.at("module.embedding.weight"), 1e-6, 1e-6);
+  CHECK_CLOSE_ABS(embedding->weight, golden.at("module.embedding.weight"), 1e-6, 1e-6);
   std::vector<std::pair<std::string, std::shared_ptr<nn::Module>>> constant_init = {
-      {"layer_norm",
-       std::make_shared<nn::LayerNorm>(nn::LayerNormOptions{.normalized_shape = {6}})},
-      {"batch_norm", std::make_shared<nn::BatchNorm2d>(3)}};
+      {"layer_norm", nn::LayerNorm(nn::LayerNormConfig{.normalized_shape = {6}})},
+      {"batch_norm", nn::BatchNorm2d(3)}};
   for (auto& [name, module] : constant_init)
     for (auto& [key, value] : module->state_dict()) same("module." + name + "." + key, value);
   // DistributedSampler: PyTorch's shards, padded (or cut) as PyTorch pads them.

@@ -82,13 +82,13 @@ TEST_CASE("loss modules give PyTorch's losses and gradients, options included") 
     Tensor target;
     bool log_softmax_first;  // PyTorch's NLL cases were given log_softmax(x)
   };
-  std::map<std::string, Case> cases{{"ce_weighted_spatial_mean", {&ce_mean, pixel_t, false}},
-                                    {"ce_weighted_spatial_sum", {&ce_sum, pixel_t, false}},
-                                    {"nll_weighted_mean", {&nll_mean, row_t, true}},
-                                    {"nll_weighted_sum", {&nll_sum, row_t, true}},
-                                    {"nll_mean", {&nll_plain, target, true}},
-                                    {"mse_mean", {&mse, prob, false}},
-                                    {"bce_logits_none", {&bce_none, prob, false}}};
+  std::map<std::string, Case> cases{{"ce_weighted_spatial_mean", {ce_mean.get(), pixel_t, false}},
+                                    {"ce_weighted_spatial_sum", {ce_sum.get(), pixel_t, false}},
+                                    {"nll_weighted_mean", {nll_mean.get(), row_t, true}},
+                                    {"nll_weighted_sum", {nll_sum.get(), row_t, true}},
+                                    {"nll_mean", {nll_plain.get(), target, true}},
+                                    {"mse_mean", {mse.get(), prob, false}},
+                                    {"bce_logits_none", {bce_none.get(), prob, false}}};
   for (const auto& [name, c] : cases) {
     CAPTURE(name);
     std::string key = "loss." + name + ".";
@@ -99,9 +99,9 @@ TEST_CASE("loss modules give PyTorch's losses and gradients, options included") 
     CHECK_CLOSE_ABS(x.grad(), g.at(key + "grad"), 1e-12, 1e-14);
   }
   // The class weight is the module's buffer, as PyTorch's; it moves with to(dtype).
-  CHECK(ce_mean.state_dict().count("weight"));
-  ce_mean.to(kFloat32);
-  CHECK(ce_mean.options.weight.dtype() == kFloat32);
+  CHECK(ce_mean->state_dict().count("weight"));
+  ce_mean->to(kFloat32);
+  CHECK(ce_mean->options.weight.dtype() == kFloat32);
   CHECK_THROWS_WITH_AS(
       nn::NLLLoss({.weight = ones({2}, kFloat64)})(zeros({2, 3}, kFloat64), tensor({0, 1}, kInt64)),
       "nll_loss: expected a weight of 3 float64 values, got float64 [2]", Error);

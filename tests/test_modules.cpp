@@ -10,39 +10,38 @@
 using namespace ember;
 
 TEST_CASE("ModuleDict and ParameterList name their entries as PyTorch does") {
-  auto dict = std::make_shared<nn::ModuleDict>(
-      std::initializer_list<std::pair<std::string, std::shared_ptr<nn::Module>>>{
-          {"encoder", std::make_shared<nn::Linear>(nn::LinearOptions{4, 3})},
-          {"decoder", std::make_shared<nn::Linear>(nn::LinearOptions{3, 4})}});
+  auto dict =
+      nn::ModuleDict(std::initializer_list<std::pair<std::string, std::shared_ptr<nn::Module>>>{
+          {"encoder", nn::Linear(nn::LinearConfig{4, 3})},
+          {"decoder", nn::Linear(nn::LinearConfig{3, 4})}});
   CHECK(dict->keys() == std::vector<std::string>{"encoder", "decoder"});
   CHECK(dict->contains("decoder"));
   CHECK((*dict)["encoder"]->name() == "Linear");
-  dict->insert("encoder", std::make_shared<nn::Linear>(nn::LinearOptions{4, 2}));
+  dict->insert("encoder", nn::Linear(nn::LinearConfig{4, 2}));
   CHECK(dict->size() == 2);
   CHECK(shape_of(dict->state_dict().at("encoder.weight")) == Shape{2, 4});
   CHECK_THROWS_WITH_AS((*dict)["middle"], "ModuleDict: no module named 'middle'", Error);
 
-  nn::ParameterList list({zeros({2}), ones({3, 1})});
-  list.append(zeros({5}));
-  CHECK(list.size() == 3);
+  nn::ParameterList list(std::vector<Tensor>{zeros({2}), ones({3, 1})});
+  list->append(zeros({5}));
+  CHECK(list->size() == 3);
   CHECK(list[1].requires_grad());
-  CHECK(shape_of(list.state_dict().at("2")) == Shape{5});
+  CHECK(shape_of(list->state_dict().at("2")) == Shape{5});
   CHECK_THROWS_WITH_AS(list[3], "ParameterList: index 3 out of range for 3 parameters", Error);
 }
 
 TEST_CASE("Module::apply visits the module and every descendant, parents first") {
-  auto lin = std::make_shared<nn::Linear>(nn::LinearOptions{2, 2});
-  nn::Sequential seq(
-      lin, std::make_shared<nn::ReLU>(),
-      std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(nn::LinearOptions{2, 1}),
-                                       std::make_shared<nn::Identity>()));
+  auto lin = nn::Linear(nn::LinearConfig{2, 2});
+  nn::Sequential seq(lin, nn::ReLU(),
+                     nn::Sequential(nn::Linear(nn::LinearConfig{2, 1}), nn::Identity()));
   std::vector<std::string> seen;
-  seq.apply([&](const std::string& name, nn::Module& m) { seen.push_back(name + ":" + m.name()); });
+  seq->apply(
+      [&](const std::string& name, nn::Module& m) { seen.push_back(name + ":" + m.name()); });
   CHECK(seen == std::vector<std::string>{":Sequential", "0:Linear", "1:ReLU", "2:Sequential",
                                          "2.0:Linear", "2.1:Identity"});
   // The common use: initialise every Linear.
-  seq.apply([](nn::Module& m) {
-    if (auto* l = dynamic_cast<nn::Linear*>(&m)) l->weight.detach().fill_(0.5);
+  seq->apply([](nn::Module& m) {
+    if (auto* l = dynamic_cast<nn::LinearImpl*>(&m)) l->weight.detach().fill_(0.5);
   });
   CHECK(lin->weight.sum().item<double>() == 2.0);
 }
@@ -93,13 +92,13 @@ TEST_CASE("save and load as libtorch spells them: a tensor, a list, a module, an
   CHECK(back[1].dtype() == kInt64);
   CHECK(testing::values(back[1]) == testing::values(list[1]));
 
-  auto model = std::make_shared<nn::Linear>(3, 2);
+  auto model = nn::Linear(3, 2);
   optim::Adam adam(model->parameters(), {.lr = 0.1});
   (*model)(ones({4, 3})).sum().backward();
   adam.step();
   ember::save(model, (dir / "model").string());
   ember::save(adam, (dir / "adam").string());
-  auto other = std::make_shared<nn::Linear>(3, 2);
+  auto other = nn::Linear(3, 2);
   optim::Adam other_adam(other->parameters(), {.lr = 0.1});
   ember::load(other, (dir / "model").string());
   ember::load(other_adam, (dir / "adam").string());

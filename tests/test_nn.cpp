@@ -19,142 +19,130 @@ using testing::with_prefix;
 
 // PyTorch's ReflectionPad2d, ReplicationPad2d, ConstantPad2d, ... as functional::pad.
 std::shared_ptr<nn::Module> padding(std::vector<int64_t> pads, nn::PadMode mode, double value = 0) {
-  return std::make_shared<nn::Functional>(
-      [=](const Tensor& x) { return nn::functional::pad(x, pads, mode, value); });
+  return nn::Functional([=](const Tensor& x) { return nn::functional::pad(x, pads, mode, value); });
 }
 
 std::map<std::string, std::function<std::shared_ptr<nn::Module>()>> layers() {
   using namespace nn;
   return {
-      {"linear", [] { return std::make_shared<Linear>(5, 3); }},
+      {"linear", [] { return Linear(5, 3); }},
       {"conv1d",
        [] {
-         return std::make_shared<Conv1d>(Conv1dOptions{3, 4, 3, 2, 1});
+         return Conv1d(Conv1dConfig{3, 4, 3, 2, 1});
        }},
       {"conv1d_groups",
        [] {
-         return std::make_shared<Conv1d>(Conv1dOptions{4, 6, 2, 1, 0, 2, 2, false});
+         return Conv1d(Conv1dConfig{4, 6, 2, 1, 0, 2, 2, false});
        }},
       {"max_pool1d",
        [] {
-         return std::make_shared<MaxPool1d>(Pool1dOptions{3, 2, 1});
+         return MaxPool1d(Pool1dConfig{3, 2, 1});
        }},
-      {"avg_pool1d", [] { return std::make_shared<AvgPool1d>(Pool1dOptions{2}); }},
+      {"avg_pool1d", [] { return AvgPool1d(Pool1dConfig{2}); }},
       {"conv",
        [] {
-         return std::make_shared<Conv2d>(
-             Conv2dOptions{.in_channels = 3, .out_channels = 4, .kernel_size = 3, .padding = 1});
+         return Conv2d(
+             Conv2dConfig{.in_channels = 3, .out_channels = 4, .kernel_size = 3, .padding = 1});
        }},
       {"conv_strided",
        [] {
-         return std::make_shared<Conv2d>(Conv2dOptions{.in_channels = 4,
-                                                       .out_channels = 6,
-                                                       .kernel_size = {3, 2},
-                                                       .stride = {2, 1},
-                                                       .padding = {1, 0},
-                                                       .dilation = {1, 2},
-                                                       .groups = 2});
+         return Conv2d(Conv2dConfig{.in_channels = 4,
+                                    .out_channels = 6,
+                                    .kernel_size = {3, 2},
+                                    .stride = {2, 1},
+                                    .padding = {1, 0},
+                                    .dilation = {1, 2},
+                                    .groups = 2});
        }},
       {"conv_nobias",
        [] {
-         return std::make_shared<Conv2d>(
-             Conv2dOptions{.in_channels = 2, .out_channels = 3, .kernel_size = 1, .bias = false});
+         return Conv2d(
+             Conv2dConfig{.in_channels = 2, .out_channels = 3, .kernel_size = 1, .bias = false});
        }},
-      {"bn1d", [] { return std::make_shared<BatchNorm1d>(4); }},
+      {"bn1d", [] { return BatchNorm1d(4); }},
       {"layernorm",
        [] {
-         return std::make_shared<LayerNorm>(LayerNormOptions{.normalized_shape = {4, 5}});
+         return LayerNorm(LayerNormConfig{.normalized_shape = {4, 5}});
        }},
-      {"groupnorm",
-       [] {
-         return std::make_shared<GroupNorm>(GroupNormOptions{.num_groups = 2, .num_channels = 4});
-       }},
+      {"groupnorm", [] { return GroupNorm(GroupNormConfig{.num_groups = 2, .num_channels = 4}); }},
       {"maxpool",
-       [] {
-         return std::make_shared<MaxPool2d>(
-             Pool2dOptions{.kernel_size = 3, .stride = 2, .padding = 1});
-       }},
-      {"maxpool2", [] { return std::make_shared<MaxPool2d>(2); }},
+       [] { return MaxPool2d(Pool2dConfig{.kernel_size = 3, .stride = 2, .padding = 1}); }},
+      {"maxpool2", [] { return MaxPool2d(2); }},
       {"avgpool",
-       [] {
-         return std::make_shared<AvgPool2d>(
-             Pool2dOptions{.kernel_size = 3, .stride = 2, .padding = 1});
-       }},
+       [] { return AvgPool2d(Pool2dConfig{.kernel_size = 3, .stride = 2, .padding = 1}); }},
       {"adaptive",
        [] {
-         return std::make_shared<AdaptiveAvgPool2d>(Pair{3, 2});
+         return AdaptiveAvgPool2d(Pair{3, 2});
        }},
       {"embedding",
        [] {
-         return std::make_shared<Embedding>(EmbeddingOptions{10, 4});
+         return Embedding(EmbeddingConfig{10, 4});
        }},
-      {"relu", [] { return std::make_shared<ReLU>(); }},
-      {"leaky_relu", [] { return std::make_shared<LeakyReLU>(0.2); }},
-      {"gelu", [] { return std::make_shared<GELU>(); }},
-      {"gelu_tanh", [] { return std::make_shared<GELU>("tanh"); }},
-      {"silu", [] { return std::make_shared<SiLU>(); }},
-      {"sigmoid", [] { return std::make_shared<Sigmoid>(); }},
-      {"tanh", [] { return std::make_shared<Tanh>(); }},
-      {"softmax", [] { return std::make_shared<Softmax>(1); }},
-      {"flatten", [] { return std::make_shared<Flatten>(); }},
-      {"hardswish", [] { return std::make_shared<Hardswish>(); }},
-      {"mish", [] { return std::make_shared<Mish>(); }},
-      {"prelu", [] { return std::make_shared<PReLU>(PReLUOptions{.num_parameters = 3}); }},
-      {"prelu1", [] { return std::make_shared<PReLU>(); }},
-      {"pixel_shuffle", [] { return std::make_shared<PixelShuffle>(2); }},
+      {"relu", [] { return ReLU(); }},
+      {"leaky_relu", [] { return LeakyReLU(0.2); }},
+      {"gelu", [] { return GELU(); }},
+      {"gelu_tanh", [] { return GELU("tanh"); }},
+      {"silu", [] { return SiLU(); }},
+      {"sigmoid", [] { return Sigmoid(); }},
+      {"tanh", [] { return Tanh(); }},
+      {"softmax", [] { return Softmax(1); }},
+      {"flatten", [] { return Flatten(); }},
+      {"hardswish", [] { return Hardswish(); }},
+      {"mish", [] { return Mish(); }},
+      {"prelu", [] { return PReLU(PReLUConfig{.num_parameters = 3}); }},
+      {"prelu1", [] { return PReLU(); }},
+      {"pixel_shuffle", [] { return PixelShuffle(2); }},
       {"conv_transpose",
        [] {
-         return std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions{.in_channels = 3,
-                                                                         .out_channels = 4,
-                                                                         .kernel_size = 3,
-                                                                         .stride = 2,
-                                                                         .padding = 1,
-                                                                         .output_padding = 1});
+         return ConvTranspose2d(ConvTranspose2dConfig{.in_channels = 3,
+                                                      .out_channels = 4,
+                                                      .kernel_size = 3,
+                                                      .stride = 2,
+                                                      .padding = 1,
+                                                      .output_padding = 1});
        }},
       {"conv_transpose_groups",
        [] {
-         return std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions{.in_channels = 4,
-                                                                         .out_channels = 6,
-                                                                         .kernel_size = {3, 2},
-                                                                         .stride = {2, 1},
-                                                                         .padding = {0, 1},
-                                                                         .output_padding = {1, 0},
-                                                                         .groups = 2,
-                                                                         .dilation = {1, 2}});
+         return ConvTranspose2d(ConvTranspose2dConfig{.in_channels = 4,
+                                                      .out_channels = 6,
+                                                      .kernel_size = {3, 2},
+                                                      .stride = {2, 1},
+                                                      .padding = {0, 1},
+                                                      .output_padding = {1, 0},
+                                                      .groups = 2,
+                                                      .dilation = {1, 2}});
        }},
       {"conv_transpose_nobias",
        [] {
-         return std::make_shared<ConvTranspose2d>(ConvTranspose2dOptions{
+         return ConvTranspose2d(ConvTranspose2dConfig{
              .in_channels = 2, .out_channels = 3, .kernel_size = 2, .stride = 2, .bias = false});
        }},
       {"adaptive_max",
        [] {
-         return std::make_shared<AdaptiveMaxPool2d>(Pair{3, 2});
+         return AdaptiveMaxPool2d(Pair{3, 2});
        }},
-      {"adaptive_max_even", [] { return std::make_shared<AdaptiveMaxPool2d>(2); }},
-      {"upsample_nearest",
-       [] { return std::make_shared<Upsample>(InterpolateArgs{.scale_factor = 2.0}); }},
+      {"adaptive_max_even", [] { return AdaptiveMaxPool2d(2); }},
+      {"upsample_nearest", [] { return Upsample(InterpolateArgs{.scale_factor = 2.0}); }},
       {"upsample_nearest_size",
        [] {
-         return std::make_shared<Upsample>(InterpolateArgs{.size = Pair{5, 7}});
+         return Upsample(InterpolateArgs{.size = Pair{5, 7}});
        }},
       {"upsample_nearest_frac",
        [] {
-         return std::make_shared<Upsample>(InterpolateArgs{.scale_factor = ScalePair{1.7, 0.6}});
+         return Upsample(InterpolateArgs{.scale_factor = ScalePair{1.7, 0.6}});
        }},
       {"upsample_bilinear",
        [] {
-         return std::make_shared<Upsample>(
-             InterpolateArgs{.size = Pair{5, 7}, .mode = Interpolation::Bilinear});
+         return Upsample(InterpolateArgs{.size = Pair{5, 7}, .mode = Interpolation::Bilinear});
        }},
       {"upsample_bilinear_down",
        [] {
-         return std::make_shared<Upsample>(
+         return Upsample(
              InterpolateArgs{.scale_factor = ScalePair{0.6, 1.5}, .mode = Interpolation::Bilinear});
        }},
       {"upsample_bilinear_corners",
        [] {
-         return std::make_shared<Upsample>(InterpolateArgs{
+         return Upsample(InterpolateArgs{
              .scale_factor = 1.5, .mode = Interpolation::Bilinear, .align_corners = true});
        }},
       {"pad_reflect",
@@ -179,10 +167,9 @@ std::map<std::string, std::function<std::shared_ptr<nn::Module>()>> layers() {
 }  // namespace
 
 TEST_CASE("Module: named parameters, buffers, children, train/eval, state_dict") {
-  auto net = std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
-      std::make_shared<nn::Conv2d>(
-          nn::Conv2dOptions{.in_channels = 1, .out_channels = 2, .kernel_size = 3}),
-      std::make_shared<nn::BatchNorm2d>(2), std::make_shared<nn::ReLU>()});
+  auto net = nn::Sequential(std::initializer_list<std::shared_ptr<nn::Module>>{
+      nn::Conv2d(nn::Conv2dConfig{.in_channels = 1, .out_channels = 2, .kernel_size = 3}),
+      nn::BatchNorm2d(2), nn::ReLU()});
   std::vector<std::string> names;
   for (auto& [name, p] : net->named_parameters()) names.push_back(name);
   CHECK(names == std::vector<std::string>{"0.weight", "0.bias", "1.weight", "1.bias"});
@@ -219,13 +206,13 @@ TEST_CASE("Module: named parameters, buffers, children, train/eval, state_dict")
   CHECK(net->parameters()[0].grad().defined());
   net->zero_grad();
   CHECK(!net->parameters()[0].grad().defined());
-  auto conv = std::dynamic_pointer_cast<nn::Conv2d>((*net)[0]);
+  auto conv = std::dynamic_pointer_cast<nn::Conv2dImpl>((*net)[0]);
   net->to(kFloat64);
   CHECK(conv->weight.dtype() == kFloat64);
   CHECK((*net)(randn({1, 1, 5, 5}, kFloat64)).dtype() == kFloat64);
   CHECK_THROWS_WITH_AS(net->register_parameter("bad.name", zeros({1})),
                        doctest::Contains("contain no '.'"), Error);
-  CHECK_THROWS_WITH_AS(nn::ModuleList().forward(zeros({1})),
+  CHECK_THROWS_WITH_AS(nn::ModuleList()->forward(zeros({1})),
                        doctest::Contains("ModuleList: this module has no forward(Tensor)"), Error);
 }
 
@@ -261,8 +248,8 @@ TEST_CASE("BatchNorm2d matches PyTorch over 3 training steps, then in eval") {
     std::string key = "bn2d." + tag + ".";
     double rtol = tag == "f64" ? 1e-10 : 1e-5, atol = tag == "f64" ? 1e-12 : 1e-5;
     nn::BatchNorm2d bn({.num_features = 3, .momentum = 0.2});
-    if (tag == "f64") bn.to(kFloat64);
-    bn.load_state_dict(with_prefix(g, key + "param."));
+    if (tag == "f64") bn->to(kFloat64);
+    bn->load_state_dict(with_prefix(g, key + "param."));
     for (int step = 0; step < 3; ++step) {
       std::string s = key + "train" + std::to_string(step) + ".";
       Tensor x = g.at(s + "x").requires_grad_();
@@ -270,11 +257,11 @@ TEST_CASE("BatchNorm2d matches PyTorch over 3 training steps, then in eval") {
       CHECK_CLOSE_ABS(out, g.at(s + "out"), rtol, atol);
       out.backward(g.at(s + "gout"));
       CHECK_CLOSE_ABS(x.grad(), g.at(s + "grad.x"), rtol, atol);
-      CHECK_CLOSE_ABS(bn.running_mean, g.at(s + "running_mean"), rtol, atol);
-      CHECK_CLOSE_ABS(bn.running_var, g.at(s + "running_var"), rtol, atol);
+      CHECK_CLOSE_ABS(bn->running_mean, g.at(s + "running_mean"), rtol, atol);
+      CHECK_CLOSE_ABS(bn->running_var, g.at(s + "running_var"), rtol, atol);
     }
-    CHECK(bn.num_batches_tracked.item<int64_t>() == 3);
-    bn.eval();
+    CHECK(bn->num_batches_tracked.item<int64_t>() == 3);
+    bn->eval();
     CHECK_CLOSE_ABS(bn(g.at(key + "eval.x")), g.at(key + "eval.out"), rtol, atol);
   }
 }
@@ -293,7 +280,7 @@ TEST_CASE("dropout: training only, seeded, and unbiased") {
   CHECK(std::abs(kept - 0.7) <= 5 * sigma);
   CHECK(std::abs(mean(a).item<double>() - 1.0) <= 5 * sigma / 0.7);
   nn::Dropout layer(0.3);
-  layer.eval();
+  layer->eval();
   CHECK(layer(x).is_same(x));
   CHECK_THROWS_WITH_AS(nn::Dropout(1.5), "Dropout: probability must be in [0, 1], got 1.5", Error);
 }
@@ -321,12 +308,10 @@ TEST_CASE("a small CNN fits a fixed batch of 64 random images") {
   manual_seed(0);
   Tensor images = randn({64, 1, 12, 12});
   Tensor labels = randint(0, 10, {64});
-  auto net = std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
-      std::make_shared<nn::Conv2d>(
-          nn::Conv2dOptions{.in_channels = 1, .out_channels = 16, .kernel_size = 3, .padding = 1}),
-      std::make_shared<nn::BatchNorm2d>(16), std::make_shared<nn::ReLU>(),
-      std::make_shared<nn::MaxPool2d>(2), std::make_shared<nn::Flatten>(),
-      std::make_shared<nn::Linear>(16 * 36, 10)});
+  auto net = nn::Sequential(std::initializer_list<std::shared_ptr<nn::Module>>{
+      nn::Conv2d(
+          nn::Conv2dConfig{.in_channels = 1, .out_channels = 16, .kernel_size = 3, .padding = 1}),
+      nn::BatchNorm2d(16), nn::ReLU(), nn::MaxPool2d(2), nn::Flatten(), nn::Linear(16 * 36, 10)});
   optim::Adam adam(net->parameters(), {.lr = 1e-2});
   double first = 0, last = 0;
   for (int step = 0; step < 60; ++step) {

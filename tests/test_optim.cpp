@@ -22,36 +22,36 @@ using Factory = std::function<std::unique_ptr<optim::Optimizer>(const std::vecto
 std::map<std::string, Factory> optimizers() {
   using namespace optim;
   return {
-      {"sgd", [](const auto& p) { return std::make_unique<SGD>(p, SGDOptions{.lr = 0.05}); }},
+      {"sgd", [](const auto& p) { return std::make_unique<SGD>(p, SGDConfig{.lr = 0.05}); }},
       {"sgd_momentum",
        [](const auto& p) {
          return std::make_unique<SGD>(
-             p, SGDOptions{.lr = 0.05, .momentum = 0.9, .dampening = 0.1, .weight_decay = 0.01});
+             p, SGDConfig{.lr = 0.05, .momentum = 0.9, .dampening = 0.1, .weight_decay = 0.01});
        }},
       {"sgd_nesterov",
        [](const auto& p) {
-         return std::make_unique<SGD>(p, SGDOptions{.lr = 0.01, .momentum = 0.9, .nesterov = true});
+         return std::make_unique<SGD>(p, SGDConfig{.lr = 0.01, .momentum = 0.9, .nesterov = true});
        }},
-      {"adam", [](const auto& p) { return std::make_unique<Adam>(p, AdamOptions{.lr = 0.01}); }},
+      {"adam", [](const auto& p) { return std::make_unique<Adam>(p, AdamConfig{.lr = 0.01}); }},
       {"adam_amsgrad_wd",
        [](const auto& p) {
          return std::make_unique<Adam>(
-             p, AdamOptions{
+             p, AdamConfig{
                     .lr = 0.01, .beta1 = 0.8, .beta2 = 0.99, .weight_decay = 0.1, .amsgrad = true});
        }},
       {"adamw",
        [](const auto& p) {
-         return std::make_unique<AdamW>(p, AdamOptions{.lr = 0.01, .weight_decay = 0.05});
+         return std::make_unique<AdamW>(p, AdamConfig{.lr = 0.01, .weight_decay = 0.05});
        }},
       {"rmsprop",
-       [](const auto& p) { return std::make_unique<RMSprop>(p, RMSpropOptions{.lr = 0.01}); }},
+       [](const auto& p) { return std::make_unique<RMSprop>(p, RMSpropConfig{.lr = 0.01}); }},
       {"rmsprop_centered_momentum",
        [](const auto& p) {
-         return std::make_unique<RMSprop>(p, RMSpropOptions{.lr = 0.01,
-                                                            .alpha = 0.9,
-                                                            .weight_decay = 0.01,
-                                                            .momentum = 0.5,
-                                                            .centered = true});
+         return std::make_unique<RMSprop>(p, RMSpropConfig{.lr = 0.01,
+                                                           .alpha = 0.9,
+                                                           .weight_decay = 0.01,
+                                                           .momentum = 0.5,
+                                                           .centered = true});
        }},
   };
 }
@@ -128,7 +128,7 @@ TEST_CASE("optimizers built from OptimizerParamGroups, as libtorch builds them")
   std::vector<optim::OptimizerParamGroup> groups;
   groups.emplace_back(std::vector<Tensor>{a});
   groups.emplace_back(std::vector<Tensor>{b},
-                      std::make_unique<optim::SGDOptions>(optim::SGDOptions{.lr = 1.0}));
+                      std::make_unique<optim::SGDConfig>(optim::SGDConfig{.lr = 1.0}));
   optim::SGD sgd(groups, {.lr = 0.1, .momentum = 0.9});
   REQUIRE(sgd.param_groups().size() == 2);
   CHECK(sgd.param_groups()[0].options.at("momentum") == 0.9);  // the defaults
@@ -138,9 +138,9 @@ TEST_CASE("optimizers built from OptimizerParamGroups, as libtorch builds them")
   sgd.step();
   CHECK(values(a) == std::vector<double>{0.9f, 0.9f});
   CHECK(values(b) == std::vector<double>{0, 0});
-  optim::AdamW adamw({{std::vector<Tensor>{a}, optim::AdamOptions{.lr = 0.5}}});
+  optim::AdamW adamw({{std::vector<Tensor>{a}, optim::AdamConfig{.lr = 0.5}}});
   CHECK(adamw.param_groups()[0].options.at("lr") == 0.5);
-  CHECK_THROWS_WITH_AS(optim::Adam(groups, {}),
+  CHECK_THROWS_WITH_AS(optim::Adam(groups, optim::AdamConfig{}),
                        "Adam: group 1's options lack 'amsgrad' (options of another optimizer?)",
                        Error);
 }

@@ -67,7 +67,7 @@ TEST_CASE("Device: the CPU, names parsed as torch.device does, CUDA refused with
   CHECK(Device("cuda:1").index() == 1);
   CHECK(!cuda::is_available());
   Device device(cuda::is_available() ? kCUDA : kCPU);  // the libtorch idiom
-  auto model = std::make_shared<nn::Linear>(2, 3);
+  auto model = nn::Linear(2, 3);
   model->to(device);
   model->to(device, kFloat64);
   CHECK(model->weight.dtype() == kFloat64);

@@ -102,9 +102,9 @@ TEST_CASE("profiler: backward formulas appear in the engine's order, leaves last
 
 TEST_CASE("profiler: module calls under the module's name, optimizer steps") {
   manual_seed(0);
-  auto net = std::make_shared<nn::Sequential>();
-  net->push_back(std::make_shared<nn::Linear>(4, 3));
-  net->push_back(std::make_shared<nn::ReLU>());
+  auto net = nn::Sequential();
+  net->push_back(nn::Linear(4, 3));
+  net->push_back(nn::ReLU());
   optim::SGD sgd(net->parameters(), {.lr = 0.1});
   profiler::Profile profile;
   sgd.zero_grad();

@@ -15,7 +15,7 @@ namespace {
 
 struct Case {
   const char* name;
-  nn::RNNOptions options;
+  nn::RNNConfig options;
   bool lstm;
 };
 
@@ -47,9 +47,9 @@ TEST_CASE("LSTM and GRU match torch.nn from the same weights, forward and backwa
       double tol = std::string(tag) == "f32" ? 1e-5 : 1e-10;
       std::shared_ptr<nn::RNNBase> module;
       if (c.lstm)
-        module = std::make_shared<nn::LSTM>(c.options);
+        module = nn::LSTM(c.options);
       else
-        module = std::make_shared<nn::GRU>(c.options);
+        module = nn::GRU(c.options);
       if (std::string(tag) == "f64") module->to(kFloat64);
       TensorMap params;
       for (const auto& [name, t] : g)
@@ -61,13 +61,13 @@ TEST_CASE("LSTM and GRU match torch.nn from the same weights, forward and backwa
       Tensor c0 = with_state && c.lstm ? clone(g.at(key + "c0")).requires_grad_() : Tensor();
       Tensor out, hn, cn;
       if (c.lstm) {
-        auto& lstm = static_cast<nn::LSTM&>(*module);
+        auto& lstm = static_cast<nn::LSTMImpl&>(*module);
         std::tuple<Tensor, std::tuple<Tensor, Tensor>> r =
             with_state ? lstm(x, std::tuple{h0, c0}) : lstm(x);
         out = std::get<0>(r);
         std::tie(hn, cn) = std::get<1>(r);
       } else {
-        std::tie(out, hn) = static_cast<nn::GRU&>(*module)(x, h0);
+        std::tie(out, hn) = static_cast<nn::GRUImpl&>(*module)(x, h0);
       }
       CHECK_CLOSE_ABS(out, g.at(key + "out"), tol, tol);
       CHECK_CLOSE_ABS(hn, g.at(key + "hn"), tol, tol);
@@ -91,12 +91,12 @@ TEST_CASE("LSTM and GRU match torch.nn from the same weights, forward and backwa
 TEST_CASE("recurrent layers: PyTorch's names, initialisation bound and clear errors") {
   nn::LSTM lstm({.input_size = 3, .hidden_size = 4, .num_layers = 2, .bidirectional = true});
   std::vector<std::string> names;
-  for (const auto& [name, p] : lstm.named_parameters()) names.push_back(name);
+  for (const auto& [name, p] : lstm->named_parameters()) names.push_back(name);
   CHECK(names.size() == 16);
   CHECK(names[0] == "weight_ih_l0");
   CHECK(names[4] == "weight_ih_l0_reverse");
-  CHECK(shape_of(lstm.weights(1).w_ih) == Shape{16, 8});  // layer 1 reads both directions
-  for (const Tensor& p : lstm.parameters()) CHECK(max(abs(p)).item<double>() <= 0.5);
+  CHECK(shape_of(lstm->weights(1).w_ih) == Shape{16, 8});  // layer 1 reads both directions
+  for (const Tensor& p : lstm->parameters()) CHECK(max(abs(p)).item<double>() <= 0.5);
   CHECK_THROWS_WITH_AS(lstm(zeros({5, 2, 4})),
                        doctest::Contains("LSTM: expected a floating input of (seq, batch, 3)"),
                        Error);

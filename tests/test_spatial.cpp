@@ -78,7 +78,7 @@ TEST_CASE("dropout2d drops whole channels with probability p and scales the rest
   CHECK(std::abs(static_cast<double>(dropped) - expected) < 5 * sigma);
   CHECK(values(F::dropout2d(x, 0.3, false)) == values(x));
   nn::Dropout2d layer(0.3);
-  layer.eval();
+  layer->eval();
   CHECK(values(layer(x)) == values(x));
   CHECK_THROWS_WITH_AS(F::dropout2d(ones({3, 4}), 0.5), doctest::Contains("(N, C, H, W)"), Error);
 }
@@ -110,14 +110,14 @@ TEST_CASE("the new layers print as PyTorch's and refuse bad arguments clearly") 
                           .stride = 2,
                           .padding = 1,
                           .output_padding = 1});
-  CHECK(repr(up).rfind("ConvTranspose2d(4, 2, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), "
-                       "output_padding=(1, 1))",
-                       0) == 0);
-  CHECK(repr(nn::Upsample({.scale_factor = 2.0}))
+  CHECK(repr(*up).rfind("ConvTranspose2d(4, 2, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), "
+                        "output_padding=(1, 1))",
+                        0) == 0);
+  CHECK(repr(*nn::Upsample({.scale_factor = 2.0}))
             .rfind("Upsample(scale_factor=2.0, mode='nearest')", 0) == 0);
-  CHECK(repr(nn::Upsample({.size = nn::Pair{5, 7}, .mode = nn::Interpolation::Bilinear}))
+  CHECK(repr(*nn::Upsample({.size = nn::Pair{5, 7}, .mode = nn::Interpolation::Bilinear}))
             .rfind("Upsample(size=(5, 7), mode='bilinear')", 0) == 0);
-  CHECK(repr(nn::AdaptiveMaxPool2d(2)).rfind("AdaptiveMaxPool2d(output_size=(2, 2))", 0) == 0);
+  CHECK(repr(*nn::AdaptiveMaxPool2d(2)).rfind("AdaptiveMaxPool2d(output_size=(2, 2))", 0) == 0);
 
   Tensor x = zeros({1, 2, 3, 3});
   CHECK_THROWS_WITH_AS(F::pad(x, {3, 0}, nn::PadMode::Reflect),

@@ -11,19 +11,15 @@
 #include "../fashion_net.h"
 
 using namespace ember;
-using List = std::initializer_list<std::shared_ptr<nn::Module>>;
 
 namespace {
 
-std::shared_ptr<nn::Sequential> small_net(bool batch_norm) {
+nn::Sequential small_net(bool batch_norm) {
   manual_seed(3);  // the same weights every time
-  auto conv = std::make_shared<nn::Conv2d>(
-      nn::Conv2dOptions{.in_channels = 1, .out_channels = 4, .kernel_size = 3, .padding = 1});
-  std::shared_ptr<nn::Module> norm = std::make_shared<nn::Identity>();
-  if (batch_norm) norm = std::make_shared<nn::BatchNorm2d>(4);
-  auto net = std::make_shared<nn::Sequential>(
-      List{conv, norm, std::make_shared<nn::ReLU>(), std::make_shared<nn::Flatten>(),
-           std::make_shared<nn::Linear>(4 * 6 * 6, 3)});
+  nn::Conv2d conv({.in_channels = 1, .out_channels = 4, .kernel_size = 3, .padding = 1});
+  std::shared_ptr<nn::Module> norm = nn::Identity();
+  if (batch_norm) norm = nn::BatchNorm2d(4);
+  nn::Sequential net(conv, norm, nn::ReLU(), nn::Flatten(), nn::Linear(4 * 6 * 6, 3));
   net->to(kFloat64);
   return net;
 }
@@ -45,9 +41,9 @@ int main() {
   // tour:begin average
   for (bool batch_norm : {false, true}) {
     auto net = small_net(batch_norm);
-    auto whole = gradients(*net, x, y);                                        // one process
-    auto rank0 = gradients(*net, x.narrow(0, 0, 4), y.narrow(0, 0, 4));        // two ranks,
-    auto rank1 = gradients(*net, x.narrow(0, 4, 4), y.narrow(0, 4, 4));        // half each
+    auto whole = gradients(*net, x, y);                                  // one process
+    auto rank0 = gradients(*net, x.narrow(0, 0, 4), y.narrow(0, 0, 4));  // two ranks,
+    auto rank1 = gradients(*net, x.narrow(0, 4, 4), y.narrow(0, 4, 4));  // half each
     double worst = 0;
     for (size_t i = 0; i < whole.size(); ++i) {
       Tensor averaged = (rank0[i] + rank1[i]) * 0.5;  // what all_reduce(Average) computes

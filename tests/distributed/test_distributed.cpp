@@ -22,14 +22,11 @@ int rank() { return dist::get_rank(); }
 int world() { return dist::get_world_size(); }
 
 // The same small network on every rank, from rank-independent weights.
-std::shared_ptr<nn::Sequential> small_net() {
+nn::Sequential small_net() {
   manual_seed(7);
-  using List = std::initializer_list<std::shared_ptr<nn::Module>>;
-  return std::make_shared<nn::Sequential>(
-      List{std::make_shared<nn::Conv2d>(nn::Conv2dOptions{
-               .in_channels = 2, .out_channels = 4, .kernel_size = 3, .padding = 1}),
-           std::make_shared<nn::BatchNorm2d>(4), std::make_shared<nn::ReLU>(),
-           std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(4 * 5 * 5, 3)});
+  return nn::Sequential{
+      nn::Conv2d({.in_channels = 2, .out_channels = 4, .kernel_size = 3, .padding = 1}),
+      nn::BatchNorm2d(4), nn::ReLU(), nn::Flatten(), nn::Linear(4 * 5 * 5, 3)};
 }
 
 }  // namespace
@@ -172,17 +169,17 @@ TEST_CASE("SyncBatchNorm on 2 ranks equals BatchNorm2d over both ranks' samples"
   Tensor whole = randn({4, 3, 2, 2}, kFloat64) * 2.0 + 1.0;  // the same on both ranks
   Tensor gout = randn({4, 3, 2, 2}, kFloat64);
   nn::BatchNorm2d reference({.num_features = 3, .momentum = 0.3});
-  reference.to(kFloat64);
+  reference->to(kFloat64);
   {
     NoGradGuard no_grad;
-    reference.weight.copy_(tensor({0.5, -1.0, 2.0}, kFloat64));
+    reference->weight.copy_(tensor({0.5, -1.0, 2.0}, kFloat64));
   }
   Tensor x_all = whole.detach().requires_grad_();
   Tensor y_all = reference(x_all);
   (y_all * gout).sum().backward();
 
   // Each rank holds half the batch; the loss is each rank's part of sum(y * gout).
-  dist::SyncBatchNorm sync(reference.options);
+  dist::SyncBatchNorm sync(reference->options);
   sync.to(kFloat64);
   {
     NoGradGuard no_grad;
@@ -193,12 +190,12 @@ TEST_CASE("SyncBatchNorm on 2 ranks equals BatchNorm2d over both ranks' samples"
   (y * narrow(gout, 0, 2 * rank(), 2)).sum().backward();
   CHECK_CLOSE(y, narrow(y_all, 0, 2 * rank(), 2), 1e-12);
   CHECK_CLOSE(x.grad(), narrow(x_all.grad(), 0, 2 * rank(), 2), 1e-12);
-  CHECK_CLOSE(sync.running_mean, reference.running_mean, 1e-12);
-  CHECK_CLOSE(sync.running_var, reference.running_var, 1e-12);
+  CHECK_CLOSE(sync.running_mean, reference->running_mean, 1e-12);
+  CHECK_CLOSE(sync.running_var, reference->running_var, 1e-12);
   // The weight gradient: each rank's part, summed over ranks, is the whole batch's.
   Tensor dw = sync.weight.grad().clone();
   dist::all_reduce(dw);
-  CHECK_CLOSE(dw, reference.weight.grad(), 1e-12);
+  CHECK_CLOSE(dw, reference->weight.grad(), 1e-12);
 
   // convert_sync_batchnorm: the same tensors, now synchronised.
   auto net = small_net();

@@ -1,6 +1,7 @@
 // An outside project's libtorch data pipeline and optimizer groups, with one line added
 // (namespace torch = ember): MNIST through map(Normalize<>) and map(Stack<>), a data loader, a
-// range-for over its batches, and an optimizer built from parameter groups. The only ember call
+// range-for over its batches (DataLoaderOptions), and an optimizer built from parameter groups
+// (SGDOptions). The only ember call
 // is the setup that writes a tiny MNIST-format folder to read.
 #include <ember/ember.h>
 
@@ -26,15 +27,16 @@ int main() {
                      .map(torch::data::transforms::Normalize<>(0.5, 0.5))
                      .map(torch::data::transforms::Stack<>());
   const size_t dataset_size = dataset.size().value();
-  auto loader = torch::data::make_data_loader(std::move(dataset), /*batch_size=*/16);
+  auto loader = torch::data::make_data_loader(
+      std::move(dataset), torch::data::DataLoaderOptions().batch_size(16).workers(2));
 
   auto w = torch::zeros({16, 4}, torch::TensorOptions().requires_grad(true));
   auto b = torch::zeros({4}, torch::TensorOptions().requires_grad(true));
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(std::vector<torch::Tensor>{w});
-  groups.emplace_back(std::vector<torch::Tensor>{b}, std::make_unique<torch::optim::SGDOptions>(
-                                                         torch::optim::SGDOptions{.lr = 0.5}));
-  torch::optim::SGD optimizer(groups, torch::optim::SGDOptions{.lr = 0.1});
+  groups.emplace_back(std::vector<torch::Tensor>{b},
+                      std::make_unique<torch::optim::SGDOptions>(/*lr=*/0.5));
+  torch::optim::SGD optimizer(groups, torch::optim::SGDOptions(0.1));
 
   double first = 0, last = 0;
   for (int epoch = 0; epoch < 30; ++epoch) {
