@@ -1,6 +1,6 @@
 // An outside project's first-week libtorch code, with one line added (namespace torch = ember):
-// sorting, scans, tiling, triangles, einsum, indexing, bool masks and integer dtypes, from_blob
-// and sampling as libtorch spells them. Each result is
+// sorting, scans, tiling, triangles, einsum, indexing, bool masks and integer dtypes, from_blob,
+// sampling, compound assignment and devices as libtorch spells them. Each result is
 // compared with the numbers PyTorch printed for the same expression (torch 1.13, float32; float64
 // for the gradient), written beside it.
 #include <ember/ember.h>
@@ -86,6 +86,20 @@ int main() {
   y2 += 1;
   y2 *= 2;
   expect("+= and *=", y2, {8, 4, 6, 0, 3, -2, 10, 5});
+  auto y3 = x.clone();
+  y3 -= 1;
+  y3 /= 2;
+  expect("-= and /=", y3, {1, 0, 0.5, -1, -0.25, -1.5, 1.5, 0.25});
+  auto s = torch::zeros({2, 3});
+  s.scatter_(1, torch::tensor({{2}, {0}}), torch::ones({2, 1}));
+  expect("scatter_", s, {0, 0, 1, 1, 0, 0});
+  torch::Device device(torch::cuda::is_available() ? torch::kCUDA : torch::kCPU);
+  torch::nn::Linear layer(4, 1);
+  layer->to(device);
+  auto on_device = x.to(device);
+  if (!(on_device.device() == device) || !(layer->weight.device() == torch::Device(torch::kCPU)))
+    ++failures;
+  expect("x.to(device)", on_device, {3, 1, 2, -1, 0.5, -2, 4, 1.5});
   auto counts = torch::tensor({1, 2});
   counts.add_(torch::tensor({3, 4}), /*alpha=*/2);
   expect("add_ with an integer alpha", counts, {7, 10});
