@@ -33,12 +33,6 @@ std::vector<int> parse_list(const std::string& text) {
 
 // float32 FMA flop per cycle per core: two FMA pipes of 256 bits (AVX2 CPUs and Zen 4, which
 // splits 512-bit FMAs in two) or of 512 bits (Intel AVX-512 server cores, AMD Zen 5).
-int flop_per_cycle() {
-  auto f = ember::blas::cpu_features();
-  bool full_avx512 = f.avx512f && (f.intel || (f.amd && f.family >= 0x1a));
-  return full_avx512 ? 64 : 32;
-}
-
 struct Row {
   int threads, n;
   double ember_gf, cblas_gf, invariant_gf;
@@ -155,15 +149,14 @@ int main(int argc, char** argv) {
     for (const Thin& t : kThin) std::printf("thin %s %.2f\n", t.name, thin_gflops(t));
     return 0;
   }
-  double mhz = ember::bench::cpu_mhz();
-  int fpc = flop_per_cycle();
   std::printf(
-      "W3 sgemm, median of interleaved reps\n%s\ncpu MHz %.0f (peak = threads x MHz x %d)\n",
-      ember::to_string(ember::blas_info()).c_str(), mhz, fpc);
+      "W3 sgemm, median of interleaved reps\n%s\nFMA peak %.1f GFLOP/s per thread "
+      "(ember::profiler::fma_peak_gflops)\n",
+      ember::to_string(ember::blas_info()).c_str(), ember::profiler::fma_peak_gflops(1));
   std::printf("%7s %5s %12s %12s %12s %8s %10s %16s\n", "threads", "n", "ember GF/s", "cblas GF/s",
               "peak GF/s", "ember/cblas", "ember/peak", "invariant/cblas");
   for (const Row& r : measure(parse_list(sizes), parse_list(threads), 2.0)) {
-    double peak = r.threads * mhz * 1e6 * fpc / 1e9;
+    double peak = ember::profiler::fma_peak_gflops(r.threads);
     std::printf("%7d %5d %12.1f %12.1f %12.1f %8.3f %10.3f %16.3f\n", r.threads, r.n, r.ember_gf,
                 r.cblas_gf, peak, r.ember_gf / r.cblas_gf, peak > 0 ? r.ember_gf / peak : 0.0,
                 r.invariant_gf / r.cblas_gf);

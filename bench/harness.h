@@ -40,15 +40,4 @@ inline std::vector<double> interleaved(const std::vector<std::function<void()>>&
   return out;
 }
 
-/// The highest "cpu MHz" in /proc/cpuinfo (the nominal clock in a VM), or 0 if unknown.
-inline double cpu_mhz() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  double best = 0;
-  while (std::getline(in, line))
-    if (line.rfind("cpu MHz", 0) == 0)
-      best = std::max(best, std::stod(line.substr(line.find(':') + 1)));
-  return best;
-}
-
 }  // namespace ember::bench

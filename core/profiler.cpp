@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -20,7 +22,9 @@
 #include <unordered_set>
 
 #include "atomic_file.h"
+#include "blas.h"
 #include "error.h"
+#include "parallel.h"
 
 namespace ember::profiler {
 
@@ -42,6 +46,7 @@ struct Record {
   const char* suffix;
   int64_t start_ns, duration_ns, self_ns;
   int thread, depth;
+  Work work;
 };
 
 // Records in blocks of pages of their own (mmap), returned with clear().
@@ -86,6 +91,7 @@ struct Frame {
   const char* suffix;
   int64_t start_ns;
   int64_t child_ns = 0;  // time spent in the scopes opened directly inside this one
+  Work work;             // counted: no enclosing scope on this thread counts, no parallel body
 };
 
 // What every thread shares: the events of the recording Profile.
@@ -105,12 +111,28 @@ Session& session() {
 // What each thread keeps for itself.
 struct ThreadState {
   std::vector<Frame> stack;
+  int counting = 0;      // open frames of this thread that own their work (0 or 1)
   int64_t session = -1;  // the session `index` was given in
   int index = 0;
 };
 thread_local ThreadState this_thread;
 
 }  // namespace
+
+double fma_peak_gflops(int threads) {
+  static const double mhz = [] {  // the highest clock any core reports
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    double best = 0;
+    while (std::getline(in, line))
+      if (line.rfind("cpu MHz", 0) == 0)
+        best = std::max(best, std::atof(line.c_str() + line.find(':') + 1));
+    return best;
+  }();
+  blas::CpuFeatures f = blas::cpu_features();
+  bool full_avx512 = f.avx512f && (f.intel || (f.amd && f.family >= 0x1a));
+  return threads * mhz * (full_avx512 ? 64 : 32) / 1e3;
+}
 
 const char* Scope::intern(const std::string& name) {
   Session& s = session();
@@ -120,14 +142,25 @@ const char* Scope::intern(const std::string& name) {
 
 void Scope::open(const char* name, const char* suffix) {
   session_ = session().id.load(std::memory_order_relaxed);
-  this_thread.stack.push_back({name, suffix, now_ns()});
+  this_thread.stack.push_back({name, suffix, now_ns(), 0, {}});
   open_ = true;
+}
+
+void Scope::own(const Work& work) {
+  if (this_thread.stack.empty() || this_thread.stack.back().work.flops != 0 ||
+      this_thread.stack.back().work.bytes != 0)
+    return;  // no scope to own it, or the scope counted already
+  if (this_thread.counting != 0 || in_parallel_region() || (work.flops == 0 && work.bytes == 0))
+    return;  // an enclosing scope, or the parallel_for around this body, counts it
+  this_thread.stack.back().work = work;
+  ++this_thread.counting;
 }
 
 void Scope::close() {
   int64_t end = now_ns();
   Frame frame = this_thread.stack.back();
   this_thread.stack.pop_back();
+  this_thread.counting -= frame.work.flops != 0 || frame.work.bytes != 0;
   int64_t duration = end - frame.start_ns;
   if (!this_thread.stack.empty()) this_thread.stack.back().child_ns += duration;
   Session& s = session();
@@ -139,7 +172,7 @@ void Scope::close() {
   }
   s.log.push({frame.name, frame.suffix, frame.start_ns - s.start_ns, duration,
               duration - frame.child_ns, this_thread.index,
-              static_cast<int>(this_thread.stack.size())});
+              static_cast<int>(this_thread.stack.size()), frame.work});
 }
 
 Profile::Profile() {
@@ -148,6 +181,7 @@ Profile::Profile() {
   if (detail::recording.load()) fail("profiler: a Profile is already recording");
   ++s.id;
   s.start_ns = now_ns();
+  wall_ns_ = -s.start_ns;
   s.log.clear();
   s.next_thread = 1;
   this_thread.session = s.id;  // the starting thread is thread 0
@@ -164,9 +198,10 @@ void Profile::stop() {
   {
     std::lock_guard lock(s.mutex);
     detail::recording.store(false);
+    wall_ns_ += now_ns();
     s.log.for_each([&](const Record& r) {
       events_.push_back({r.suffix ? std::string(r.name) + " " + r.suffix : r.name, r.start_ns,
-                         r.duration_ns, r.self_ns, r.thread, r.depth});
+                         r.duration_ns, r.self_ns, r.thread, r.depth, r.work});
     });
     s.log.clear();
   }
@@ -183,6 +218,8 @@ std::vector<Summary> Profile::averages() const {
     ++row.calls;
     row.total_ns += e.duration_ns;
     row.self_ns += e.self_ns;
+    row.work.flops += e.work.flops;
+    row.work.bytes += e.work.bytes;
   }
   std::vector<Summary> rows;
   for (auto& [name, row] : by_name) rows.push_back(row);
@@ -191,28 +228,47 @@ std::vector<Summary> Profile::averages() const {
   return rows;
 }
 
+Work Profile::total_work() const {
+  Work total;
+  for (const Event& e : events_) {
+    total.flops += e.work.flops;
+    total.bytes += e.work.bytes;
+  }
+  return total;
+}
+
 std::string Profile::table(size_t rows) const {
   auto all = averages();
   int64_t self_total = 0;
   for (const Summary& row : all) self_total += row.self_ns;
+  double peak = fma_peak_gflops(get_num_threads());
   auto ms = [](int64_t ns) { return static_cast<double>(ns) / 1e6; };
   auto share = [&](int64_t ns) { return self_total ? 100.0 * ns / self_total : 0.0; };
+  auto per_ns = [](int64_t count, int64_t ns) { return ns ? static_cast<double>(count) / ns : 0; };
   std::ostringstream out;
-  char line[160];
-  std::snprintf(line, sizeof line, "%-32s %7s %10s %7s %10s\n", "name", "calls", "self ms",
-                "self %", "total ms");
+  char line[200];
+  std::snprintf(line, sizeof line, "%-32s %7s %10s %7s %10s %9s %7s %8s\n", "name", "calls",
+                "self ms", "self %", "total ms", "GFLOP/s", "% peak", "GB/s");
   out << line;
   int64_t rest_calls = 0, rest_self = 0;
   for (size_t i = 0; i < all.size(); ++i) {
+    const Summary& row = all[i];
     if (i >= rows) {
-      rest_calls += all[i].calls;
-      rest_self += all[i].self_ns;
+      rest_calls += row.calls;
+      rest_self += row.self_ns;
       continue;
     }
-    std::snprintf(line, sizeof line, "%-32s %7lld %10.3f %6.1f%% %10.3f\n", all[i].name.c_str(),
-                  static_cast<long long>(all[i].calls), ms(all[i].self_ns), share(all[i].self_ns),
-                  ms(all[i].total_ns));
+    std::snprintf(line, sizeof line, "%-32s %7lld %10.3f %6.1f%% %10.3f", row.name.c_str(),
+                  static_cast<long long>(row.calls), ms(row.self_ns), share(row.self_ns),
+                  ms(row.total_ns));
     out << line;
+    if (row.work.flops || row.work.bytes) {
+      double gflops = per_ns(row.work.flops, row.total_ns);
+      std::snprintf(line, sizeof line, " %9.2f %6.1f%% %8.2f", gflops,
+                    peak > 0 ? 100 * gflops / peak : 0.0, per_ns(row.work.bytes, row.total_ns));
+      out << line;
+    }
+    out << "\n";
   }
   if (all.size() > rows) {
     std::snprintf(line, sizeof line, "%-32s %7lld %10.3f %6.1f%%\n",
@@ -222,6 +278,14 @@ std::string Profile::table(size_t rows) const {
   }
   std::snprintf(line, sizeof line, "%-32s %7zu %10.3f\n", "self time of every event",
                 events_.size(), ms(self_total));
+  out << line;
+  Work total = total_work();
+  double gflops = per_ns(total.flops, wall_ns_);
+  std::snprintf(line, sizeof line,
+                "counted work: %.3f GFLOP and %.3f GB in %.3f ms of wall time: %.2f GFLOP/s, "
+                "%.1f%% of the FMA peak (%.1f GFLOP/s on %d threads)\n",
+                total.flops / 1e9, total.bytes / 1e9, ms(wall_ns_), gflops,
+                peak > 0 ? 100 * gflops / peak : 0.0, peak, get_num_threads());
   out << line;
   return out.str();
 }

@@ -178,6 +178,13 @@ struct ConvShape {
         rows(c / groups_ * w.kh * w.kw),
         kk(w.kh * w.kw),
         direct(kk == 1 && w.sh == 1 && w.sw == 1 && w.ph == 0 && w.pw == 0) {}
+
+  // The direct convolution's multiply-adds, whichever algorithm runs: each output element sums
+  // (c / groups) * kh * kw products. The input gradient and the weight gradient take as many.
+  int64_t multiply_adds() const { return n * out * l * rows; }
+  int64_t input_numel() const { return n * c * h * wd; }
+  int64_t weight_numel() const { return out * rows; }
+  int64_t output_numel() const { return n * out * l; }
 };
 
 // A sample's columns (C*kh*kw, L): the sample itself when direct, else built into `buffer`.
@@ -205,6 +212,9 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
   Tensor x = contiguous(x_in), weight = contiguous(weight_in);
   Tensor bias = bias_in.defined() ? contiguous(bias_in) : bias_in;
   ConvShape s(x, weight, w, groups);
+  scope.count({.flops = 2 * s.multiply_adds(),
+               .bytes = int64_t(element_size(x.dtype())) *
+                        (s.input_numel() + s.weight_numel() + s.output_numel())});
   if (winograd_fits(x, weight, w, groups)) return winograd_conv2d(x, weight, bias, w);
   Tensor y = empty({s.n, s.out, s.oh, s.ow}, x.dtype());
   if (y.numel() == 0) return y;
@@ -235,6 +245,12 @@ Conv2dGrads conv2d_backward(const Tensor& grad_in, const Tensor& x_in, const Ten
   profiler::Scope scope("kernels::conv2d_backward");
   Tensor grad = contiguous(grad_in), x = contiguous(x_in), weight = contiguous(weight_in);
   ConvShape s(x, weight, w, groups);
+  // Each gradient asked for reads the output gradient and one operand and writes its own.
+  scope.count({.flops = 2 * s.multiply_adds() * (int64_t{need_input} + need_weight) +
+                        need_bias * s.output_numel(),
+               .bytes = int64_t(element_size(x.dtype())) *
+                        (s.output_numel() + (s.input_numel() + s.weight_numel()) *
+                                                (int64_t{need_input} + need_weight))});
   Conv2dGrads r;
   if (winograd_fits(x, weight, w, groups)) {
     WinogradGrads g = winograd_conv2d_backward(grad, x, weight, w, need_input, need_weight);

@@ -25,6 +25,7 @@ template <typename T>
 void blas_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
                const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
   profiler::Scope scope("kernels::gemm (BLAS)");
+  scope.count({.flops = 2 * m * n * k, .bytes = int64_t{sizeof(T)} * (m * k + k * n + m * n)});
   BlasCall call(m * n * k);
   gemm_routine<T>()(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                     trans_b ? CblasTrans : CblasNoTrans, m, n, k, T(1), a, lda, b, ldb, beta, c,

@@ -6,20 +6,32 @@
 // autograd/elementwise.cpp (the ops).
 #pragma once
 
+#include <initializer_list>
 #include <string_view>
 
 #include "../factory.h"
+#include "../profiler.h"
 #include "../tensor.h"
 #include "copy.h"
 #include "loop.h"
 
 namespace ember::kernels {
 
+/// The work of an elementwise kernel, for the op that called it (profiler::Work): one FLOP per
+/// output element, each input read and the output written once.
+inline void count_elementwise(int64_t outputs, std::initializer_list<int64_t> input_bytes,
+                              int64_t output_size) {
+  int64_t bytes = outputs * output_size;
+  for (int64_t b : input_bytes) bytes += b;
+  profiler::Scope::count_innermost({.flops = outputs, .bytes = bytes});
+}
+
 /// y = f(x) elementwise. x: any shape and strides, dtype In; y: same shape, contiguous, Out.
 template <typename Out, typename In, typename F>
 Tensor map(const Tensor& x, F f) {
   Shape sizes(x.sizes().begin(), x.sizes().end());
   Tensor y = empty(sizes, dtype_of<Out>());
+  count_elementwise(y.numel(), {x.numel() * int64_t{sizeof(In)}}, sizeof(Out));
   Out* yp = y.data_ptr<Out>();
   const In* xp = x.data_ptr<In>();
   for_each_row<2>(sizes, {y.impl().strides, x.impl().strides}, {0, 0}, [&](const Row<2>& r) {
@@ -40,6 +52,7 @@ template <typename T, typename ArrayFn>
 Tensor map_array(const Tensor& x, ArrayFn f) {
   Shape sizes(x.sizes().begin(), x.sizes().end());
   Tensor y = empty(sizes, dtype_of<T>());
+  count_elementwise(y.numel(), {x.numel() * int64_t{sizeof(T)}}, sizeof(T));
   T* yp = y.data_ptr<T>();
   const T* xp = x.data_ptr<T>();
   for_each_row<2>(sizes, {y.impl().strides, x.impl().strides}, {0, 0}, [&](const Row<2>& r) {
@@ -75,6 +88,8 @@ template <typename Out, typename In, typename F>
 Tensor zip(const Tensor& a, const Tensor& b, std::string_view op, F f) {
   Shape sizes = broadcast_shapes(a.sizes(), b.sizes(), op);
   Tensor out = empty(sizes, dtype_of<Out>());
+  count_elementwise(out.numel(), {a.numel() * int64_t{sizeof(In)}, b.numel() * int64_t{sizeof(In)}},
+                    sizeof(Out));
   Out* op_ = out.data_ptr<Out>();
   const In* ap = a.data_ptr<In>();
   const In* bp = b.data_ptr<In>();

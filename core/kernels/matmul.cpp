@@ -160,6 +160,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Shape a_batch(a2.sizes().begin(), a2.sizes().end() - 2);
   Shape b_batch(b2.sizes().begin(), b2.sizes().end() - 2);
   Shape batch_shape = broadcast_shapes(a_batch, b_batch, "matmul");
+  int64_t batch = numel_of(batch_shape);
+  scope.count(
+      {.flops = 2 * batch * m * n * k,
+       .bytes = int64_t(element_size(a.dtype())) * (a.numel() + b.numel() + batch * m * n)});
   Tensor c = batched(as_batch(a2, batch_shape), as_batch(b2, batch_shape));
   Shape out_shape = batch_shape;
   if (a.dim() > 1) out_shape.push_back(m);

@@ -252,6 +252,9 @@ Tensor softmax(const Tensor& x_in, int64_t dim, bool log) {
   profiler::Scope scope("kernels::softmax");
   std::string_view op = log ? "log_softmax" : "softmax";
   dim = wrap_dim(dim, x_in.dim(), op);
+  // Per element: the max, x - max, its exp, the sum, the division: 5 FLOPs; read x, write y.
+  int64_t bytes_each = int64_t(element_size(x_in.dtype()));
+  scope.count({.flops = 5 * x_in.numel(), .bytes = 2 * bytes_each * x_in.numel()});
   Tensor x = contiguous(x_in);
   Tensor y = empty(Shape(x.sizes().begin(), x.sizes().end()), x.dtype());
   if (x.numel() == 0) return y;
@@ -279,6 +282,9 @@ Tensor softmax(const Tensor& x_in, int64_t dim, bool log) {
 Tensor softmax_backward(const Tensor& y_in, const Tensor& g_in, int64_t dim) {
   profiler::Scope scope("kernels::softmax_backward");
   dim = wrap_dim(dim, y_in.dim(), "softmax backward");
+  // Per element: g * y summed, then y * (g - sum): 4 FLOPs; read y and g, write the gradient.
+  scope.count(
+      {.flops = 4 * y_in.numel(), .bytes = 3 * int64_t(element_size(y_in.dtype())) * y_in.numel()});
   check(shape_of(y_in) == shape_of(g_in) && y_in.dtype() == g_in.dtype(),
         "softmax backward: the gradient ", shape_str(g_in.sizes()), " ", g_in.dtype(),
         " does not match the output ", shape_str(y_in.sizes()), " ", y_in.dtype());

@@ -1,0 +1,73 @@
+// The profiler's FLOP and byte counts (profiler::Work) against counts worked out by hand for each
+// kind of op: a matrix product, a batched one, a convolution forward (Winograd underneath, the
+// direct method counted) and backward, an elementwise op, a softmax; and never twice: the GEMMs
+// inside a convolution, or inside parallel_for bodies on other threads, add nothing.
+#include "helpers.h"
+
+using namespace ember;
+
+namespace {
+
+/// The work recorded under `name`, and in all, while fn runs.
+std::pair<profiler::Work, profiler::Work> work_of(const std::string& name,
+                                                  const std::function<void()>& fn) {
+  profiler::Profile profile;
+  fn();
+  profile.stop();
+  profiler::Work row;
+  for (const profiler::Summary& s : profile.averages())
+    if (s.name == name) row = s.work;
+  return {row, profile.total_work()};
+}
+
+}  // namespace
+
+TEST_CASE("profiler counts each op kind's FLOPs and bytes as worked out by hand, once") {
+  set_num_threads(2);
+  Tensor a = randn({3, 4}), b = randn({4, 5});
+  auto [mm, mm_total] = work_of("kernels::matmul", [&] { matmul(a, b); });
+  CHECK(mm.flops == 2 * 3 * 4 * 5);                // one multiply-add per (i, j, k)
+  CHECK(mm.bytes == 4 * (3 * 4 + 4 * 5 + 3 * 5));  // float32: a, b read, c written
+  CHECK(mm_total.flops == mm.flops);               // the GEMM inside adds nothing
+
+  Tensor batch = randn({6, 3, 4});
+  auto [bmm, bmm_total] = work_of("kernels::matmul", [&] { matmul(batch, b); });
+  CHECK(bmm.flops == 6 * 2 * 3 * 4 * 5);
+  CHECK(bmm_total.flops == bmm.flops);
+
+  // (8, 3, 10, 10) * (4, 3, 3, 3), padding 1: 8 * 4 * 100 outputs, 27 products each.
+  Tensor x = randn({8, 3, 10, 10}).requires_grad_(), w = randn({4, 3, 3, 3}).requires_grad_();
+  Tensor bias = randn({4}).requires_grad_();
+  const int64_t multiply_adds = 8 * 4 * 100 * 27;
+  Tensor y;
+  auto [conv, conv_total] =
+      work_of("kernels::conv2d", [&] { y = nn::functional::conv2d(x, w, bias, {.padding = 1}); });
+  CHECK(conv.flops == 2 * multiply_adds);
+  CHECK(conv.bytes == 4 * (8 * 3 * 100 + 4 * 27 + 8 * 4 * 100));
+  CHECK(conv_total.flops == conv.flops);  // Winograd and its GEMMs, on both threads: no more
+  auto [back, back_total] = work_of("kernels::conv2d_backward", [&] { y.sum().backward(); });
+  CHECK(back.flops == 2 * 2 * multiply_adds + 8 * 4 * 100);  // dx, dw, and db's sums
+  CHECK(back_total.flops == back.flops);  // the sum's gradient is a view: no work
+
+  Tensor u = randn({1000}), v = randn({1000});
+  auto [add_work, add_total] = work_of("add", [&] { u + v; });
+  CHECK(add_work.flops == 1000);
+  CHECK(add_work.bytes == 3 * 4 * 1000);  // two inputs read, one output written
+  CHECK(add_total.flops == 1000);
+
+  auto [soft, soft_total] = work_of("kernels::softmax", [&] { softmax(randn({7, 9}), 1); });
+  CHECK(soft.flops == 5 * 63);
+  CHECK(soft.bytes == 2 * 4 * 63);
+}
+
+TEST_CASE("profiler's table shows rates for the scopes that count, and the total against peak") {
+  CHECK(profiler::fma_peak_gflops(2) == doctest::Approx(2 * profiler::fma_peak_gflops(1)));
+  Tensor a = randn({64, 64}), b = randn({64, 64});
+  profiler::Profile profile;
+  for (int i = 0; i < 3; ++i) matmul(a, b);
+  profile.stop();
+  CHECK(profile.total_work().flops == 3 * 2 * 64 * 64 * 64);
+  std::string table = profile.table();
+  CHECK(table.find("GFLOP/s") != std::string::npos);
+  CHECK(table.find("counted work: 0.002 GFLOP") != std::string::npos);
+}
