@@ -2,7 +2,9 @@
 // gradients) and one W1 training step (FashionNet without attention and with efficient attention:
 // forward, cross-entropy, backward, Adam step) at batch 64. Prints median milliseconds;
 // bench/compare_peer.sh runs this and the PyTorch peer (bench/peer_fashionnet.py) in alternation
-// and prints the ratios. Run: ./build/bench/bench_fashionnet [--reps N]
+// and prints the ratios. Last, the efficient step under the profiler: its counted FLOPs per step,
+// GFLOP/s and share of the FMA peak, and the table per op with each op's rate.
+// Run: ./build/bench/bench_fashionnet [--reps N]
 #include <ember/ember.h>
 
 #include <cstdio>
@@ -33,21 +35,51 @@ double conv_ms(const Shape& input, int64_t out_channels, int reps) {
   return 1e3 * bench::median(t);
 }
 
-double w1_step_ms(int reps, bool efficient_attention) {
-  manual_seed(0);
-  auto model = std::make_shared<examples::FashionNet>(efficient_attention ? "efficient" : "none");
-  optim::Adam adam(model->parameters(), {.lr = 1e-3});
-  Tensor x = randn({64, 1, 28, 28});
-  Tensor y = randint(0, 10, {64});
-  auto step = [&] {
+// One W1 step (forward, cross-entropy, backward, Adam) of FashionNet at batch 64.
+struct W1Step {
+  explicit W1Step(bool efficient_attention)
+      : model((manual_seed(0),
+               std::make_shared<examples::FashionNet>(efficient_attention ? "efficient" : "none"))),
+        adam(model->parameters(), {.lr = 1e-3}),
+        x(randn({64, 1, 28, 28})),
+        y(randint(0, 10, {64})) {}
+  void operator()() {
     adam.zero_grad();
     Tensor loss = nn::functional::cross_entropy((*model)(x), y);
     loss.backward();
     adam.step();
-  };
+  }
+  std::shared_ptr<examples::FashionNet> model;
+  optim::Adam adam;
+  Tensor x, y;
+};
+
+// The W1 step with efficient attention under the profiler: counted GFLOP/s over the steps' wall
+// time and its share of the FMA peak, then the table per op (lines starting with '#').
+void w1_step_work(int reps) {
+  W1Step step(true);
+  step();
+  profiler::Profile profile;
+  for (int i = 0; i < reps; ++i) step();
+  profile.stop();
+  double gflops = static_cast<double>(profile.total_work().flops) / profile.wall_ns();
+  double peak = profiler::fma_peak_gflops(get_num_threads());
+  std::printf("w1_step_efficient_gflop_per_step=%.4f\n", profile.total_work().flops / 1e9 / reps);
+  std::printf("w1_step_efficient_gflops=%.2f\n", gflops);
+  std::printf("w1_step_efficient_fraction_of_peak=%.3f\n", peak > 0 ? gflops / peak : 0.0);
+  std::string table = profile.table(16);
+  for (size_t start = 0; start < table.size();) {
+    size_t end = table.find('\n', start);
+    std::printf("# %s\n", table.substr(start, end - start).c_str());
+    start = end + 1;
+  }
+}
+
+double w1_step_ms(int reps, bool efficient_attention) {
+  W1Step step(efficient_attention);
   step();
   std::vector<double> t;
-  for (int i = 0; i < reps; ++i) t.push_back(bench::seconds_of(step));
+  for (int i = 0; i < reps; ++i) t.push_back(bench::seconds_of([&] { step(); }));
   return 1e3 * bench::median(t);
 }
 
@@ -63,5 +95,6 @@ int main(int argc, char** argv) {
   std::printf("conv2_fwd_bwd_ms=%.3f\n", conv_ms({64, 32, 14, 14}, 64, reps));
   std::printf("w1_step_none_ms=%.3f\n", w1_step_ms(reps, false));
   std::printf("w1_step_efficient_ms=%.3f\n", w1_step_ms(reps, true));
+  w1_step_work(reps);
   return 0;
 }
