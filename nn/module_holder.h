@@ -23,18 +23,26 @@
 
 namespace ember::nn {
 
-namespace detail {
-/// The aggregate a layer keeps as `options` (LinearConfig for LinearImpl), or NoArgs.
-struct NoArgs {};
 template <typename Impl>
-struct args_of {
-  using type = NoArgs;
+class ModuleHolder;
+
+namespace detail {
+/// The aggregate a layer keeps as `options` (LinearConfig for LinearImpl), or NoConfig.
+struct NoConfig {};
+template <typename Impl>
+struct config_of {
+  using type = NoConfig;
 };
 template <typename Impl>
 requires requires(Impl& m) { m.options; }
-struct args_of<Impl> {
+struct config_of<Impl> {
   using type = std::remove_cvref_t<decltype(std::declval<Impl&>().options)>;
 };
+/// Arguments that make a new Impl: its constructor takes them, and they are not one handle
+/// (which the copy constructor takes instead).
+template <typename Impl, typename... A>
+concept MakesModule = std::is_constructible_v<Impl, A...> &&
+    !(sizeof...(A) == 1 && (std::is_same_v<std::remove_cvref_t<A>, ModuleHolder<Impl>> || ...));
 /// Throws the error for a call through an empty handle.
 [[noreturn]] void fail_empty_holder(const std::type_info& impl);
 }  // namespace detail
@@ -43,19 +51,17 @@ template <typename Impl>
 class ModuleHolder {
  public:
   using ContainedType = Impl;
-  using Args = typename detail::args_of<Impl>::type;
+  using Config = typename detail::config_of<Impl>::type;
 
   /// An empty handle; using it before a module is assigned is an ember::Error.
   ModuleHolder(std::nullptr_t) {}  // NOLINT: libtorch's nn::Linear fc{nullptr}
   /// A new module from the layer's constructor arguments (none: its defaults).
   template <typename... A>
-  requires std::is_constructible_v<Impl, A...> &&
-      (sizeof...(A) != 1 || !(std::is_same_v<std::remove_cvref_t<A>, ModuleHolder> ||
-                              ...)) explicit ModuleHolder(A&&... args)
-      : impl_(std::make_shared<Impl>(std::forward<A>(args)...)) {}
+  requires detail::MakesModule<Impl, A...>
+  explicit ModuleHolder(A&&... args) : impl_(std::make_shared<Impl>(std::forward<A>(args)...)) {}
   /// A new module from its aggregate options: nn::Conv2d({.in_channels = 1, ...}).
-  ModuleHolder(const Args& args) requires(!std::is_same_v<Args, detail::NoArgs>)  // NOLINT
-      : impl_(std::make_shared<Impl>(args)) {}
+  ModuleHolder(const Config& config) requires(!std::is_same_v<Config, detail::NoConfig>)  // NOLINT
+      : impl_(std::make_shared<Impl>(config)) {}
   /// Shares a module made elsewhere.
   ModuleHolder(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}  // NOLINT
 
