@@ -13,6 +13,9 @@
 //        SVG must be the same bytes; a PNG (drawn from trained weights, which differ in their
 //        last bits between BLAS kernels) the same size. The main job's checkpoint in ARGS,
 //        build/fashion_mnist.safetensors, is replaced by one trained here on synthetic data.
+//   <!-- measured: PROGRAM ARGS -->                  the same for an SVG drawn from timings
+//        (a roofline), which no two runs draw alike: the program writes NAME, and
+//        docs/tour/pictures/NAME has as many points, lines and labels as what it wrote.
 // A code block or image without a marker fails the test. Programs run in a scratch folder.
 // After changing the code on purpose: tools/sync_tour.py rewrites the code blocks, and
 //   (cd docs/tour/pictures && ../../../build/examples/tour/PROGRAM ARGS) the pictures.
@@ -62,7 +65,7 @@ struct Block {
 };
 
 std::vector<Block> blocks(const fs::path& chapter) {
-  std::regex marker(R"(<!-- (excerpt|program|output|run|picture): (.+) -->)");
+  std::regex marker(R"(<!-- (excerpt|program|output|run|picture|measured): (.+) -->)");
   std::regex image(R"(^!\[[^\]]*\]\(([^)]+)\))");
   std::vector<Block> found;
   auto lines = lines_of(ember::testing::read_bytes(chapter));
@@ -77,7 +80,7 @@ std::vector<Block> blocks(const fs::path& chapter) {
     if (std::regex_search(lines[i], picture, image)) {
       Block block = pending.value_or(
           Block{"unmarked", "", {}, chapter.filename().string() + ":" + std::to_string(i + 1)});
-      if (block.kind == "picture")
+      if (block.kind == "picture" || block.kind == "measured")
         block.lines.push_back(picture[1]);
       else
         block.kind = "unmarked";
@@ -148,7 +151,9 @@ TEST_CASE("the tour's code blocks are the code, and its quoted outputs what the 
       CAPTURE(block.where);
       ++checked;
       if (block.kind == "unmarked") {
-        FAIL_CHECK("a code block or image without an excerpt, program, output or picture marker");
+        FAIL_CHECK(
+            "a code block or image without an excerpt, program, output, picture or "
+            "measured marker");
       } else if (block.kind == "excerpt") {
         auto hash = block.target.find('#');
         REQUIRE(hash != std::string::npos);
@@ -161,7 +166,7 @@ TEST_CASE("the tour's code blocks are the code, and its quoted outputs what the 
         CHECK(fs::exists(fs::path(EMBER_SOURCE_DIR) / "examples/tour" / (block.target + ".cpp")));
         for (const std::string& line : block.lines)
           CHECK(line.find("build/examples/tour/" + block.target) != std::string::npos);
-      } else if (block.kind == "picture") {
+      } else if (block.kind == "picture" || block.kind == "measured") {
         auto space = block.target.find(' ');
         std::string program = block.target.substr(0, space);
         std::string args = space == std::string::npos ? "" : block.target.substr(space + 1);
@@ -177,7 +182,20 @@ TEST_CASE("the tour's code blocks are the code, and its quoted outputs what the 
         std::string now = ember::testing::read_bytes(written);
         std::string shown = source("docs/tour/" + path);
         REQUIRE_MESSAGE(!shown.empty(), "no docs/tour/", path);
-        if (path.ends_with(".svg"))
+        auto count = [](const std::string& svg, const std::string& element) {
+          size_t n = 0;
+          for (size_t at = svg.find(element); at != std::string::npos;
+               at = svg.find(element, at + 1))
+            ++n;
+          return n;
+        };
+        if (block.kind == "measured")
+          for (std::string element : {"<circle", "<polyline", "<text"}) {
+            CAPTURE(element);
+            CHECK_MESSAGE(count(now, element) == count(shown, element), "docs/tour/", path,
+                          " is not drawn as ", program, " draws it now");
+          }
+        else if (path.ends_with(".svg"))
           CHECK_MESSAGE(now == shown, "docs/tour/", path, " is not what ", program, " draws now");
         else
           CHECK(ember::testing::shape(ember::data::read_image(written.string(), 1)) ==
