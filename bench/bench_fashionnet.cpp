@@ -2,7 +2,8 @@
 // gradients) and one W1 training step (FashionNet without attention and with efficient attention:
 // forward, cross-entropy, backward, Adam step) at batch 64. Prints median milliseconds;
 // bench/compare_peer.sh runs this and the PyTorch peer (bench/peer_fashionnet.py) in alternation
-// and prints the ratios. Last, the efficient step under the profiler: its counted FLOPs per step,
+// and prints the ratios. Then one step of each optimizer over FashionNet's parameters, and last
+// the efficient step under the profiler: its counted FLOPs per step,
 // GFLOP/s and share of the FMA peak, and the table per op with each op's rate.
 // Run: ./build/bench/bench_fashionnet [--reps N]
 #include <ember/ember.h>
@@ -75,6 +76,28 @@ void w1_step_work(int reps) {
   }
 }
 
+// One optimizer step over FashionNet's parameters (426,058, efficient attention), gradients
+// fixed: SGD with Nesterov momentum and weight decay, Adam, RMSprop centered with momentum.
+double optimizer_step_ms(int reps, const std::string& which) {
+  manual_seed(0);
+  examples::FashionNet model("efficient");
+  std::vector<Tensor> params = model.parameters();
+  for (Tensor& p : params) p.set_grad(randn(shape_of(p)));
+  std::unique_ptr<optim::Optimizer> opt;
+  if (which == "sgd")
+    opt = std::make_unique<optim::SGD>(
+        params, optim::SGDOptions(1e-3).momentum(0.9).nesterov(true).weight_decay(1e-4));
+  else if (which == "adam")
+    opt = std::make_unique<optim::Adam>(params, optim::AdamOptions(1e-3));
+  else
+    opt = std::make_unique<optim::RMSprop>(
+        params, optim::RMSpropOptions(1e-3).centered(true).momentum(0.9));
+  opt->step();
+  std::vector<double> t;
+  for (int i = 0; i < reps; ++i) t.push_back(bench::seconds_of([&] { opt->step(); }));
+  return 1e3 * bench::median(t);
+}
+
 double w1_step_ms(int reps, bool efficient_attention) {
   W1Step step(efficient_attention);
   step();
@@ -95,6 +118,8 @@ int main(int argc, char** argv) {
   std::printf("conv2_fwd_bwd_ms=%.3f\n", conv_ms({64, 32, 14, 14}, 64, reps));
   std::printf("w1_step_none_ms=%.3f\n", w1_step_ms(reps, false));
   std::printf("w1_step_efficient_ms=%.3f\n", w1_step_ms(reps, true));
+  for (const char* which : {"sgd", "adam", "rmsprop"})
+    std::printf("optim_%s_step_ms=%.3f\n", which, optimizer_step_ms(reps, which));
   w1_step_work(reps);
   return 0;
 }

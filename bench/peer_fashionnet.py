@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """The PyTorch peer of bench_fashionnet.cpp: W4 (FashionNet's convolutions at batch 64, forward
 + backward with input, weight and bias gradients) and one W1 training step (FashionNet without
-attention and with efficient attention, Adam, batch 64). Prints median milliseconds in the same
-key=value form. The attention module is the reference one in tools/make_attention_goldens.py."""
+attention and with efficient attention, Adam, batch 64), then one step of SGD, Adam and RMSprop
+over FashionNet's parameters. Prints median milliseconds in the same key=value form. The attention module is the reference one in tools/make_attention_goldens.py."""
 import argparse
 import os
 import statistics
@@ -58,6 +58,26 @@ def w1_ms(reps, attention):
     return median_ms(step, reps)
 
 
+def optimizer_ms(reps, which):
+    """One step over FashionNet's parameters (efficient attention), gradients fixed."""
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        EfficientAttention(32, 32, 4, 32), nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64),
+        nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(),
+        nn.Linear(128, 10))
+    for p in model.parameters():
+        p.grad = torch.randn_like(p)
+    if which == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, nesterov=True,
+                              weight_decay=1e-4)
+    elif which == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    else:
+        opt = torch.optim.RMSprop(model.parameters(), lr=1e-3, centered=True, momentum=0.9)
+    return median_ms(opt.step, reps)
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
@@ -69,3 +89,5 @@ if __name__ == "__main__":
     print(f"conv2_fwd_bwd_ms={conv_ms((64, 32, 14, 14), 64, args.reps):.3f}")
     print(f"w1_step_none_ms={w1_ms(args.reps, 'none'):.3f}")
     print(f"w1_step_efficient_ms={w1_ms(args.reps, 'efficient'):.3f}")
+    for which in ("sgd", "adam", "rmsprop"):
+        print(f"optim_{which}_step_ms={optimizer_ms(args.reps, which):.3f}")

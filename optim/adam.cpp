@@ -4,10 +4,10 @@
 #include <cmath>
 
 #include "../autograd/ops.h"
-#include "../core/parallel.h"
 #include "../core/profiler.h"
 #include "optimizer.h"
 #include "rule_support.h"
+#include "update_loop.h"
 
 namespace ember::optim {
 namespace {
@@ -78,8 +78,6 @@ template <typename T>
 struct AdamScalars {
   T keep, wd, b1, one_minus_b1, b2, one_minus_b2, bc2_sqrt, eps, minus_step_size;
 };
-constexpr int64_t kAdamGrain = 1 << 15;
-
 template <typename T, Decay decay, bool amsgrad>
 void adam_update(const AdamSlices<T>& a, const AdamScalars<T>& k, int64_t lo, int64_t hi) {
   T* __restrict p = a.p;
@@ -134,18 +132,13 @@ void Adam::step() {
                        .bc2_sqrt = T(bc2_sqrt),
                        .eps = T(eps),
                        .minus_step_size = T(-step_size)};
-      // Elementwise, so any split gives the same bits; each branch resolved once per call.
-      parallel_for(0, p.numel(), kAdamGrain, [&](int64_t lo, int64_t hi) {
-        if (decoupled_)
-          amsgrad ? adam_update<T, kDecoupled, true>(a, k, lo, hi)
-                  : adam_update<T, kDecoupled, false>(a, k, lo, hi);
-        else if (wd != 0)
-          amsgrad ? adam_update<T, kCoupled, true>(a, k, lo, hi)
-                  : adam_update<T, kCoupled, false>(a, k, lo, hi);
-        else
-          amsgrad ? adam_update<T, kNoDecay, true>(a, k, lo, hi)
-                  : adam_update<T, kNoDecay, false>(a, k, lo, hi);
-      });
+      detail::update_elements(
+          p.numel(),
+          [&]<bool decoupled, bool coupled, bool max_v>(int64_t lo, int64_t hi) {
+            constexpr Decay decay = decoupled ? kDecoupled : coupled ? kCoupled : kNoDecay;
+            adam_update<T, decay, max_v>(a, k, lo, hi);
+          },
+          decoupled_, !decoupled_ && wd != 0, amsgrad);
     });
   });
 }

@@ -1,11 +1,13 @@
 // RMSprop, centered and with momentum, as torch.optim.RMSprop: the options it accepts, the
-// state it keeps, and its update.
+// state it keeps, and its update, vectorised and spread over threads by the element loop every
+// rule shares (update_loop.h).
 #include <cmath>
 
 #include "../autograd/ops.h"
 #include "../core/profiler.h"
 #include "optimizer.h"
 #include "rule_support.h"
+#include "update_loop.h"
 
 namespace ember::optim {
 namespace {
@@ -44,6 +46,51 @@ Options option_map(const RMSpropConfig& o) {
           {"centered", o.centered ? 1.0 : 0.0}};
 }
 
+namespace {
+
+template <typename T>
+struct RmspropSlices {
+  T* p;
+  const T* g;
+  T* s;    // square_avg
+  T* ga;   // grad_avg, centered only
+  T* buf;  // momentum_buffer, with momentum only
+};
+template <typename T>
+struct RmspropScalars {
+  T wd, alpha, one_minus_alpha, eps, mom, minus_lr;
+};
+
+// RMSprop's update over elements [lo, hi) of one parameter; the variants are template arguments.
+template <typename T, bool decay, bool centered, bool momentum>
+void rmsprop_update(const RmspropSlices<T>& a, const RmspropScalars<T>& k, int64_t lo, int64_t hi) {
+  T* __restrict p = a.p;
+  const T* __restrict g = a.g;
+  T* __restrict s = a.s;
+  T* __restrict ga = a.ga;
+  T* __restrict buf = a.buf;
+  for (int64_t i = lo; i < hi; ++i) {
+    T gi = g[i];
+    if constexpr (decay) gi += k.wd * p[i];
+    s[i] = s[i] * k.alpha + k.one_minus_alpha * gi * gi;
+    T avg;
+    if constexpr (centered) {
+      ga[i] = ga[i] * k.alpha + k.one_minus_alpha * gi;
+      avg = std::sqrt(s[i] - ga[i] * ga[i]) + k.eps;
+    } else {
+      avg = std::sqrt(s[i]) + k.eps;
+    }
+    if constexpr (momentum) {
+      buf[i] = buf[i] * k.mom + gi / avg;
+      p[i] += k.minus_lr * buf[i];
+    } else {
+      p[i] += k.minus_lr * (gi / avg);
+    }
+  }
+}
+
+}  // namespace
+
 RMSprop::RMSprop(const std::vector<Tensor>& params, const RMSpropConfig& o)
     : Optimizer(params, option_map(o), {"RMSprop", check_options, check_state}) {}
 
@@ -66,29 +113,16 @@ void RMSprop::step() {
     }
     st["step"].fill_(st["step"].item<double>() + 1);
     visit_floating(p.dtype(), "RMSprop", [&]<typename T>() {
-      T* pp = p.data_ptr<T>();
-      const T* gp = g.data_ptr<T>();
-      T* s = st["square_avg"].data_ptr<T>();
-      T* ga = centered ? st["grad_avg"].data_ptr<T>() : nullptr;
-      T* buf = mom > 0 ? st["momentum_buffer"].data_ptr<T>() : nullptr;
-      for (int64_t i = 0; i < p.numel(); ++i) {
-        T gi = gp[i];
-        if (wd != 0) gi += T(wd) * pp[i];
-        s[i] = s[i] * T(alpha) + T(1 - alpha) * gi * gi;
-        T avg;
-        if (ga) {
-          ga[i] = ga[i] * T(alpha) + T(1 - alpha) * gi;
-          avg = std::sqrt(s[i] - ga[i] * ga[i]) + T(eps);
-        } else {
-          avg = std::sqrt(s[i]) + T(eps);
-        }
-        if (buf) {
-          buf[i] = buf[i] * T(mom) + gi / avg;
-          pp[i] += T(-lr) * buf[i];
-        } else {
-          pp[i] += T(-lr) * (gi / avg);
-        }
-      }
+      RmspropSlices<T> a{p.data_ptr<T>(), g.data_ptr<T>(), st["square_avg"].data_ptr<T>(),
+                         centered ? st["grad_avg"].data_ptr<T>() : nullptr,
+                         mom > 0 ? st["momentum_buffer"].data_ptr<T>() : nullptr};
+      RmspropScalars<T> k{T(wd), T(alpha), T(1 - alpha), T(eps), T(mom), T(-lr)};
+      detail::update_elements(
+          p.numel(),
+          [&]<bool decay, bool center, bool momentum>(int64_t lo, int64_t hi) {
+            rmsprop_update<T, decay, center, momentum>(a, k, lo, hi);
+          },
+          wd != 0, centered, mom > 0);
     });
   });
 }

@@ -1,9 +1,11 @@
 // SGD with momentum, dampening, Nesterov momentum and L2 weight decay, as torch.optim.SGD:
-// the options it accepts, the state it keeps, and its update.
+// the options it accepts, the state it keeps, and its update, vectorised and spread over threads
+// by the element loop every rule shares (update_loop.h).
 #include "../autograd/ops.h"
 #include "../core/profiler.h"
 #include "optimizer.h"
 #include "rule_support.h"
+#include "update_loop.h"
 
 namespace ember::optim {
 namespace {
@@ -23,6 +25,26 @@ void check_state(const Options&, const Tensor& param, const State& state,
   detail::state_names_in("SGD", state, {"momentum_buffer"}, where);
   if (state.count("momentum_buffer"))
     detail::state_like_param("SGD", state, "momentum_buffer", param, where);
+}
+
+template <typename T>
+struct SgdScalars {
+  T wd, mom, one_minus_damp, minus_lr;
+};
+
+// SGD's update over elements [lo, hi) of one parameter; the variants are template arguments.
+template <typename T, bool decay, bool momentum, bool first, bool nesterov>
+void sgd_update(T* __restrict p, const T* __restrict g, T* __restrict buf, const SgdScalars<T>& k,
+                int64_t lo, int64_t hi) {
+  for (int64_t i = lo; i < hi; ++i) {
+    T d = g[i];
+    if constexpr (decay) d += k.wd * p[i];
+    if constexpr (momentum) {
+      buf[i] = first ? d : buf[i] * k.mom + k.one_minus_damp * d;
+      d = nesterov ? d + k.mom * buf[i] : buf[i];
+    }
+    p[i] += k.minus_lr * d;
+  }
 }
 
 }  // namespace
@@ -55,15 +77,14 @@ void SGD::step() {
       T* pp = p.data_ptr<T>();
       const T* gp = g.data_ptr<T>();
       T* buf = mom != 0 ? st["momentum_buffer"].data_ptr<T>() : nullptr;
-      for (int64_t i = 0; i < p.numel(); ++i) {
-        T d = gp[i];
-        if (wd != 0) d += T(wd) * pp[i];
-        if (buf) {
-          buf[i] = first ? d : buf[i] * T(mom) + T(1 - damp) * d;
-          d = nesterov ? d + T(mom) * buf[i] : buf[i];
-        }
-        pp[i] += T(-lr) * d;
-      }
+      SgdScalars<T> k{T(wd), T(mom), T(1 - damp), T(-lr)};
+      detail::update_elements(
+          p.numel(),
+          [&]<bool decay, bool momentum, bool first_step, bool nesterov_step>(int64_t lo,
+                                                                              int64_t hi) {
+            sgd_update<T, decay, momentum, first_step, nesterov_step>(pp, gp, buf, k, lo, hi);
+          },
+          wd != 0, mom != 0, first, nesterov);
     });
   });
 }
