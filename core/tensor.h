@@ -110,6 +110,8 @@ class Tensor {
   bool is_leaf() const;
   /// The same data, cut from the graph.
   Tensor detach() const;
+  /// libtorch's spelling of detach(), as in weight.data().normal_(0, 0.02).
+  Tensor data() const { return detach(); }
   /// Keeps the gradient of a non-leaf in .grad() after backward, as leaves do.
   void retain_grad() const;
   bool retains_grad() const;

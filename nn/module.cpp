@@ -70,12 +70,12 @@ void Module::replace_module(const std::string& name, std::shared_ptr<Module> mod
   fail("replace_module: no child named '", name, "'");
 }
 
-std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurse) const {
+OrderedDict<std::string, Tensor> Module::named_parameters(bool recurse) const {
   auto all = collect(*this, recurse, [](const Module& m) { return m.parameters_; });
-  std::vector<std::pair<std::string, Tensor>> out;  // a parameter shared by two layers once
+  OrderedDict<std::string, Tensor> out;  // a parameter shared by two layers once
   std::unordered_set<const TensorImpl*> seen;
   for (auto& [name, t] : all)
-    if (t.defined() && seen.insert(t.impl_ptr().get()).second) out.push_back({name, t});
+    if (t.defined() && seen.insert(t.impl_ptr().get()).second) out.insert(name, t);
   return out;
 }
 
@@ -85,11 +85,11 @@ std::vector<Tensor> Module::parameters(bool recurse) const {
   return out;
 }
 
-std::vector<std::pair<std::string, Tensor>> Module::named_buffers(bool recurse) const {
+OrderedDict<std::string, Tensor> Module::named_buffers(bool recurse) const {
   auto all = collect(*this, recurse, [](const Module& m) { return m.buffers_; });
-  std::vector<std::pair<std::string, Tensor>> out;
+  OrderedDict<std::string, Tensor> out;
   for (auto& [name, t] : all)
-    if (t.defined()) out.push_back({name, t});
+    if (t.defined()) out.insert(name, t);
   return out;
 }
 
@@ -99,8 +99,10 @@ std::vector<Tensor> Module::buffers(bool recurse) const {
   return out;
 }
 
-std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_children() const {
-  return children_;
+OrderedDict<std::string, std::shared_ptr<Module>> Module::named_children() const {
+  OrderedDict<std::string, std::shared_ptr<Module>> out;
+  for (const auto& [name, c] : children_) out.insert(name, c);
+  return out;
 }
 
 std::vector<std::shared_ptr<Module>> Module::children() const {
@@ -109,11 +111,12 @@ std::vector<std::shared_ptr<Module>> Module::children() const {
   return out;
 }
 
-std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_modules() {
-  std::vector<std::pair<std::string, std::shared_ptr<Module>>> out{{"", shared_from_this()}};
+OrderedDict<std::string, std::shared_ptr<Module>> Module::named_modules() {
+  OrderedDict<std::string, std::shared_ptr<Module>> out;
+  out.insert("", shared_from_this());
   for (const auto& [name, child] : children_)
     for (auto& [sub, m] : child->named_modules())
-      out.push_back({sub.empty() ? name : name + "." + sub, m});
+      out.insert(sub.empty() ? name : name + "." + sub, m);
   return out;
 }
 

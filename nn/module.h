@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "../core/ordered_dict.h"
 #include "../core/profiler.h"
 #include "../core/safetensors.h"
 #include "../core/tensor.h"
@@ -57,13 +58,15 @@ class Module : public std::enable_shared_from_this<Module> {
   void replace_module(const std::string& name, std::shared_ptr<Module> module);
 
   std::vector<Tensor> parameters(bool recurse = true) const;
-  std::vector<std::pair<std::string, Tensor>> named_parameters(bool recurse = true) const;
+  /// By dotted name, in registration order (libtorch's OrderedDict: p.key(), p.value(), or
+  /// auto& [name, tensor] = p; dict["fc.weight"] finds one by name).
+  OrderedDict<std::string, Tensor> named_parameters(bool recurse = true) const;
   std::vector<Tensor> buffers(bool recurse = true) const;
-  std::vector<std::pair<std::string, Tensor>> named_buffers(bool recurse = true) const;
+  OrderedDict<std::string, Tensor> named_buffers(bool recurse = true) const;
   std::vector<std::shared_ptr<Module>> children() const;
-  std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_children() const;
+  OrderedDict<std::string, std::shared_ptr<Module>> named_children() const;
   /// This module and every descendant, depth first; names are dotted paths ("" for this one).
-  std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_modules();
+  OrderedDict<std::string, std::shared_ptr<Module>> named_modules();
   std::vector<std::shared_ptr<Module>> modules();
 
   /// Calls fn on this module, then on each descendant, depth first, as libtorch's apply:

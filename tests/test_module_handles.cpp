@@ -168,6 +168,16 @@ TEST_CASE("a handle shares its module, calls forward and refuses to be used empt
   // The member and the registered child are one module.
   CHECK(net->named_children()[0].second.get() == net->fc.get());
   CHECK(net->named_parameters()[0].first == "fc.weight");
+  // named_parameters() is libtorch's OrderedDict: by position, by key, key() and value().
+  auto named = net->named_parameters();
+  CHECK(named.keys() == std::vector<std::string>{"fc.weight", "fc.bias"});
+  CHECK(named["fc.bias"].impl_ptr() == net->fc->bias.impl_ptr());
+  CHECK(named[1].key() == "fc.bias");
+  CHECK(named[1].value().impl_ptr() == net->fc->bias.impl_ptr());
+  CHECK(named.find("fc.nothing") == nullptr);
+  CHECK_THROWS_WITH_AS(named["fc.nothing"], "OrderedDict: no key 'fc.nothing'", Error);
+  CHECK_THROWS_WITH_AS(named.insert("fc.bias", Tensor()),
+                       "OrderedDict: key 'fc.bias' is already present", Error);
 
   nn::Linear empty{nullptr};
   CHECK(empty.is_empty());
