@@ -77,7 +77,10 @@ class DataLoaderOptions : public OptionsBuilder<DataLoaderOptions, DataLoaderCon
   DataLoaderOptions(int64_t batch_size = 1) { config_.batch_size = batch_size; }  // NOLINT
   DataLoaderOptions& batch_size(int64_t v) { return set(&DataLoaderConfig::batch_size, v); }
   DataLoaderOptions& drop_last(bool v) { return set(&DataLoaderConfig::drop_last, v); }
-  DataLoaderOptions& workers(int64_t v) { return set(&DataLoaderConfig::prefetch, v > 0); }
+  DataLoaderOptions& workers(int64_t v) {
+    if (v < 0) fail("DataLoaderOptions: workers must be 0 or more, got ", v);
+    return set(&DataLoaderConfig::prefetch, v > 0);
+  }
   int64_t batch_size() const { return config_.batch_size; }
   bool drop_last() const { return config_.drop_last; }
   int64_t workers() const { return config_.prefetch ? 1 : 0; }

@@ -149,6 +149,8 @@ TEST_CASE("optimizers and the data loader take libtorch's builders, and a plain 
   CHECK((loader.batch_size == 32 && loader.drop_last && !loader.prefetch));
   CHECK(data::DataLoaderOptions().batch_size() == 1);  // libtorch's default
   CHECK(data::DataLoaderOptions().workers(3).workers() == 1);
+  CHECK_THROWS_WITH_AS(data::DataLoaderOptions().workers(-1),
+                       "DataLoaderOptions: workers must be 0 or more, got -1", Error);
 }
 
 TEST_CASE("a handle shares its module, calls forward and refuses to be used empty") {
