@@ -147,10 +147,9 @@ void Scope::open(const char* name, const char* suffix) {
 }
 
 void Scope::own(const Work& work) {
-  if (this_thread.stack.empty() || this_thread.stack.back().work.flops != 0 ||
-      this_thread.stack.back().work.bytes != 0)
+  if (this_thread.stack.empty() || !this_thread.stack.back().work.empty())
     return;  // no scope to own it, or the scope counted already
-  if (this_thread.counting != 0 || in_parallel_region() || (work.flops == 0 && work.bytes == 0))
+  if (this_thread.counting != 0 || in_parallel_region() || work.empty())
     return;  // an enclosing scope, or the parallel_for around this body, counts it
   this_thread.stack.back().work = work;
   ++this_thread.counting;
@@ -160,7 +159,7 @@ void Scope::close() {
   int64_t end = now_ns();
   Frame frame = this_thread.stack.back();
   this_thread.stack.pop_back();
-  this_thread.counting -= frame.work.flops != 0 || frame.work.bytes != 0;
+  this_thread.counting -= !frame.work.empty();
   int64_t duration = end - frame.start_ns;
   if (!this_thread.stack.empty()) this_thread.stack.back().child_ns += duration;
   Session& s = session();
@@ -262,7 +261,7 @@ std::string Profile::table(size_t rows) const {
                   static_cast<long long>(row.calls), ms(row.self_ns), share(row.self_ns),
                   ms(row.total_ns));
     out << line;
-    if (row.work.flops || row.work.bytes) {
+    if (!row.work.empty()) {
       double gflops = per_ns(row.work.flops, row.total_ns);
       std::snprintf(line, sizeof line, " %9.2f %6.1f%% %8.2f", gflops,
                     peak > 0 ? 100 * gflops / peak : 0.0, per_ns(row.work.bytes, row.total_ns));

@@ -32,6 +32,7 @@ namespace ember::profiler {
 struct Work {
   int64_t flops = 0;
   int64_t bytes = 0;
+  bool empty() const { return flops == 0 && bytes == 0; }
 };
 
 /// One closed scope.
