@@ -60,11 +60,19 @@ int64_t DataLoader::batches_per_epoch() const {
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
-void DataLoader::start_epoch(int64_t epoch) {
+void DataLoader::start_epoch(int64_t epoch, int64_t first_batch) {
   if (epoch < 0) fail("DataLoader: epoch must be non-negative, got ", epoch);
   cancel();  // the worker reads the order being replaced
   epoch_ = epoch;
-  next_batch_ = 0;
+  next_batch_ = first_batch_ = 0;
+  set_order(epoch);
+  if (first_batch < 0 || first_batch > batches_per_epoch())
+    fail("DataLoader: epoch ", epoch, " has ", batches_per_epoch(),
+         " batches; cannot start it at batch ", first_batch);
+  next_batch_ = first_batch_ = first_batch;
+}
+
+void DataLoader::set_order(int64_t epoch) {
   int64_t n = dataset_->size();
   if (options_.sampler) {
     order_ = options_.sampler->indices(epoch);
@@ -112,7 +120,7 @@ Batch DataLoader::make_batch(int64_t index) const {
 }
 
 DataLoader::Iterator DataLoader::begin() {
-  if (next_batch_ > 0) start_epoch(epoch_ + 1);
+  if (next_batch_ > first_batch_) start_epoch(epoch_ + 1);
   return Iterator(this);
 }
 

@@ -93,8 +93,10 @@ class DataLoader {
   /// Starts epoch `epoch` (counting from 0). Its order is a function of (seed, epoch) alone: the
   /// (epoch+1)-th torch.randperm(n, generator=g) drawn from g =
   /// torch.Generator().manual_seed(seed), as a PyTorch training loop that shuffles with its own
-  /// generator gets them.
-  void start_epoch(int64_t epoch);
+  /// generator gets them. `first_batch` > 0 resumes the epoch there, as a job restarted from a
+  /// checkpoint taken mid-epoch: the order is the same, the first `first_batch` batches are
+  /// skipped (not made).
+  void start_epoch(int64_t epoch, int64_t first_batch = 0);
   /// The next batch of this epoch, or nothing at its end.
   std::optional<Batch> next();
   int64_t batches_per_epoch() const;
@@ -102,7 +104,8 @@ class DataLoader {
 
   /// A range-for over the loader runs one epoch, batch by batch, each an Example<> of stacked
   /// tensors (libtorch's `for (auto& batch : *loader)`): the current epoch if none of its batches
-  /// was taken yet (epoch 0 at first, or the one start_epoch() began), else the next one.
+  /// was taken yet (epoch 0 at first, or the one start_epoch() began, from its first batch), else
+  /// the next one.
   class Iterator {
    public:
     explicit Iterator(DataLoader* loader) : loader_(loader) { ++*this; }
@@ -119,6 +122,7 @@ class DataLoader {
   std::default_sentinel_t end() const { return {}; }
 
  private:
+  void set_order(int64_t epoch);  // order_ for `epoch`: the sampler's, shuffled, or sequential
   Batch make_batch(int64_t index) const;
   // Prefetching: one long-lived worker thread builds the batch after the one handed out.
   void request(int64_t index);               // asks the worker for batch `index`
@@ -128,7 +132,7 @@ class DataLoader {
 
   std::shared_ptr<const Dataset> dataset_;
   DataLoaderConfig options_;
-  int64_t epoch_ = 0, next_batch_ = 0;
+  int64_t epoch_ = 0, next_batch_ = 0, first_batch_ = 0;
   std::vector<int64_t> order_;
   // The shuffling generator after drawing the order of epoch `shuffled_epoch_`, so consecutive
   // epochs continue it; any other epoch replays the draws from the seed.

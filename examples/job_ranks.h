@@ -102,18 +102,22 @@ class Ranks {
 
   /// The module to train with: the model itself, or (distributed) the model with SyncBatchNorm
   /// inside DistributedDataParallel. The model keeps its names, so checkpoints are the same.
+  /// Gradients travel in buckets of `bucket_mb` MiB.
   std::shared_ptr<ember::nn::Module> for_training(std::shared_ptr<ember::nn::Module> model,
-                                                  double simulated_link_gbps) const {
+                                                  double simulated_link_gbps,
+                                                  double bucket_mb) const {
 #ifdef EMBER_WITH_DISTRIBUTED
     if (!distributed_) return model;
     ember::distributed::convert_sync_batchnorm(*model);
     ddp_ = std::make_shared<ember::distributed::DistributedDataParallel>(
         model, ember::distributed::DistributedDataParallelOptions{
+                   .bucket_cap_mb = bucket_mb,
                    .broadcast_buffers = false,  // SyncBatchNorm keeps them equal on every rank
                    .simulated_link_gbps = simulated_link_gbps});
     return ddp_;
 #else
     (void)simulated_link_gbps;
+    (void)bucket_mb;
     return model;
 #endif
   }

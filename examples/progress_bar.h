@@ -13,10 +13,12 @@ namespace ember::examples {
 
 class Progress {
  public:
-  Progress(int epoch, int epochs, int64_t batches)
+  /// `first`: the batches of the epoch done before this run (resumed mid-epoch).
+  Progress(int epoch, int epochs, int64_t batches, int64_t first = 0)
       : epoch_(epoch),
         epochs_(epochs),
         batches_(batches),
+        first_(first),
         tty_(isatty(STDOUT_FILENO)),
         start_(std::chrono::steady_clock::now()) {}
 
@@ -25,7 +27,7 @@ class Progress {
     double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     double rate = images / std::max(elapsed, 1e-9);
-    double eta = elapsed / batch * (batches_ - batch);
+    double eta = elapsed / std::max<int64_t>(batch - first_, 1) * (batches_ - batch);
     char line[200];
     std::snprintf(line, sizeof line,
                   "%4lld/%lld  loss %.4f  acc %5.1f%%  %6.0f img/s  ETA %2d:%02d", (long long)batch,
@@ -42,9 +44,14 @@ class Progress {
     }
   }
 
+  /// Ends the bar's line early (the run stopped inside the epoch).
+  void interrupt() {
+    if (tty_) std::printf("\n");
+  }
+
  private:
   int epoch_, epochs_;
-  int64_t batches_;
+  int64_t batches_, first_;
   bool tty_;
   std::chrono::steady_clock::time_point start_;
 };

@@ -62,14 +62,35 @@ inline std::string number_text(double v) {
   return out.str();
 }
 
-/// The settings a checkpoint records beside the state (every one settings_from reads back).
-inline Metadata checkpoint_metadata(const Config& c, int epoch) {
-  return {{"epoch", std::to_string(epoch)},   {"model", c.model},
-          {"attention", c.attention},         {"optimizer", c.optimizer},
-          {"schedule", c.schedule},           {"epochs", std::to_string(c.epochs)},
-          {"seed", std::to_string(c.seed)},   {"batch_size", std::to_string(c.batch_size)},
-          {"lr", number_text(c.lr)},          {"weight_decay", number_text(c.weight_decay)},
-          {"augment", c.augment ? "1" : "0"}, {"scenes", std::to_string(c.scenes)}};
+/// Where a checkpoint was taken: after `epoch` whole epochs and `step` batches of the next one (0
+/// at an epoch's end).
+struct Position {
+  int epoch = 0;
+  int64_t step = 0;
+};
+
+/// The order the training batches come in: the DistributedSampler's under --distributed (the
+/// same global batches on any number of ranks), else the loader's own shuffle.
+inline std::string batch_order(const Config& c) { return c.distributed ? "distributed" : "loader"; }
+
+/// The settings a checkpoint records beside the state (every one settings_from reads back), and
+/// its position in an epoch of `steps_per_epoch` batches.
+inline Metadata checkpoint_metadata(const Config& c, Position at, int64_t steps_per_epoch) {
+  return {{"epoch", std::to_string(at.epoch)},
+          {"step", std::to_string(at.step)},
+          {"steps_per_epoch", std::to_string(steps_per_epoch)},
+          {"order", batch_order(c)},
+          {"model", c.model},
+          {"attention", c.attention},
+          {"optimizer", c.optimizer},
+          {"schedule", c.schedule},
+          {"epochs", std::to_string(c.epochs)},
+          {"seed", std::to_string(c.seed)},
+          {"batch_size", std::to_string(c.batch_size)},
+          {"lr", number_text(c.lr)},
+          {"weight_decay", number_text(c.weight_decay)},
+          {"augment", c.augment ? "1" : "0"},
+          {"scenes", std::to_string(c.scenes)}};
 }
 
 // A setting the checkpoint recorded: adopted when its flag was not given; given with another
@@ -95,9 +116,9 @@ void reconcile(Config& c, const std::string& flag, T& field, const std::optional
               ours.str().c_str(), theirs.str().c_str());
 }
 
-// The run's settings from the checkpoint, as reconcile decides for each; returns the epoch it
-// finished. A checkpoint without a key is an older one: FashionNet, no schedule.
-inline int settings_from(const Checkpoint& k, Config& c) {
+// The run's settings from the checkpoint, as reconcile decides for each; returns where it was
+// taken. A checkpoint without a key is an older one: FashionNet, no schedule.
+inline Position settings_from(const Checkpoint& k, Config& c) {
   const char* other_model = "its weights belong to that model";
   reconcile(c, "--model", c.model,
             std::optional(metadata_choice(k, "model", {"fashionnet", "vit", "scenes", "rnn"})
@@ -126,7 +147,33 @@ inline int settings_from(const Checkpoint& k, Config& c) {
   reconcile(c, "--weight-decay", c.weight_decay, metadata_number(k, "weight_decay", 0, kUnbounded));
   std::optional<std::string> augment = metadata_choice(k, "augment", {"0", "1"});
   reconcile(c, "--augment", c.augment, augment ? std::optional(*augment == "1") : std::nullopt);
-  return metadata_int<int>(k, "epoch", 0, 1000000).value_or(0);
+  return {metadata_int<int>(k, "epoch", 0, 1000000).value_or(0),
+          metadata_int<int64_t>(k, "step", 0, int64_t{1} << 40).value_or(0)};
+}
+
+/// A checkpoint taken mid-epoch continues at its next batch only where that batch is the same:
+/// the same batches per epoch (the global batch and the data; the number of ranks may differ)
+/// and the same order of batches. Checked once the data are loaded.
+inline void check_position(const Checkpoint& k, const Config& c, Position at,
+                           int64_t steps_per_epoch) {
+  if (at.step == 0) return;  // at an epoch's end every order and split continues alike
+  auto batch = metadata_int<int64_t>(k, "batch_size", 1, int64_t{1} << 24);
+  if (batch && *batch != c.batch_size)
+    throw UsageError{"--resume: '" + c.resume + "' was taken mid-epoch with --batch-size " +
+                     std::to_string(*batch) + ", not " + std::to_string(c.batch_size) +
+                     " (its next batch exists only in that size; leave --batch-size out)"};
+  int64_t recorded = metadata_int<int64_t>(k, "steps_per_epoch", 1, int64_t{1} << 40).value_or(0);
+  if (recorded != steps_per_epoch || at.step >= steps_per_epoch)
+    throw UsageError{"--resume: '" + c.resume + "' was taken at step " + std::to_string(at.step) +
+                     " of an epoch of " + std::to_string(recorded) +
+                     " steps; this run's epochs have " + std::to_string(steps_per_epoch) +
+                     " (other data, or a number of ranks that pads each rank's share differently)"};
+  std::string order = metadata_choice(k, "order", {"distributed", "loader"}).value_or("loader");
+  if (order != batch_order(c))
+    throw UsageError{"--resume: '" + c.resume + "' was taken mid-epoch by a run " +
+                     (order == "distributed" ? "with" : "without") +
+                     " --distributed, whose batches come in another order; resume it " +
+                     (order == "distributed" ? "with" : "without") + " --distributed"};
 }
 
 // Restores the checkpoint's state, then applies the rate and weight decay given on the command

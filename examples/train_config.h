@@ -25,6 +25,7 @@ struct Config {
   std::string model = "fashionnet";
   int epochs = 2, stop_after = 0;
   int64_t batch_size = 64, limit = 0, scenes = 10000;
+  int64_t save_every = 0, stop_at_step = 0;  // steps; 0: at epochs' ends only, never
   double lr = 1e-3, weight_decay = 0;
   std::string optimizer = "adam", attention = "efficient", schedule = "none";
   int threads = 0;
@@ -34,6 +35,7 @@ struct Config {
   bool distributed = false;
   std::string log_steps;
   double link_gbps = 0, collective_timeout = 1800;  // seconds; PyTorch's default timeout
+  double bucket_mb = 1.0;                           // DDP's gradient bucket, as bucket_cap_mb
   std::set<std::string> given;                      // the flags on the command line ("--lr", ...)
 };
 
@@ -95,6 +97,15 @@ inline void add_flags(CLI::App& app, Config& c) {
                  "folder with train/ and test/ class folders of images");
   app.add_option("--save", c.save, "checkpoint written after every epoch (safetensors)");
   app.add_option("--resume", c.resume, "checkpoint to continue from");
+  app.add_option("--save-every", c.save_every,
+                 "also write the --save checkpoint every this many steps within an epoch (it "
+                 "records the position: --resume continues from the next batch, on any number of "
+                 "ranks)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+  app.add_option("--stop-at-step", c.stop_at_step,
+                 "end after this many training steps in all (counted from the first epoch's "
+                 "first batch), writing the --save checkpoint there, to --resume later")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   app.add_option("--stop-after", c.stop_after,
                  "end after this epoch, to --resume later (a job's time slice); the learning-rate "
                  "schedule still spans --epochs")
@@ -104,6 +115,10 @@ inline void add_flags(CLI::App& app, Config& c) {
   app.add_flag("--distributed", c.distributed,
                "data parallelism over MPI: start with mpirun -np N; --batch-size is the global "
                "batch, split over the ranks");
+  app.add_option("--bucket-mb", c.bucket_mb,
+                 "distributed: size of the gradient buckets all-reduced while backward runs, in "
+                 "MiB (default 1: see the README's bucket measurement)")
+      ->check(finite_in(0, 1024, /*lo_open=*/true));
   app.add_option("--log-steps", c.log_steps, "file to append each step's training loss to");
   app.add_option("--simulate-link-gbps", c.link_gbps,
                  "distributed: make each gradient all-reduce last as long as on a link of this "

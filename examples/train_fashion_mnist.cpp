@@ -107,6 +107,7 @@ double inference_images_per_s(const Config& c, nn::Module& model, const data::Da
 struct Trainer {
   const Config& config;
   const examples::Ranks& ranks;
+  nn::Module& model;    // whose state the checkpoints hold
   nn::Module& trained;  // the model, or the model inside DistributedDataParallel
   optim::Optimizer& optimizer;
   optim::LRScheduler* schedule;
@@ -121,14 +122,24 @@ struct Trainer {
        "whose backward first makes NaN)");
 }
 
-// One epoch: every batch through forward, backward, the optimizer step and the schedule.
-// Returns the training loss and accuracy over every rank's samples, and the images seen.
-EpochMetrics train_epoch(Trainer& t, int epoch) {
-  t.loader.start_epoch(epoch - 1);  // the loader counts epochs from 0
+// The --save checkpoint, taken at `at` (rank 0 writes it; every rank holds the same state).
+void save(const Trainer& t, examples::Position at) {
+  if (t.config.save.empty() || !t.ranks.lead()) return;
+  examples::save_checkpoint(
+      t.config.save, t.model, t.optimizer,
+      examples::checkpoint_metadata(t.config, at, t.loader.batches_per_epoch()));
+}
+
+// One epoch, from batch `first` (0, or where a checkpoint taken mid-epoch stopped): every batch
+// through forward, backward, the optimizer step and the schedule, with the --save-every
+// checkpoints. Returns the training loss and accuracy over every rank's samples of this run, and
+// the images seen; nothing when --stop-at-step ended the run inside the epoch.
+std::optional<EpochMetrics> train_epoch(Trainer& t, int epoch, int64_t first) {
+  t.loader.start_epoch(epoch - 1, first);  // the loader counts epochs from 0
   const int64_t steps_per_epoch = t.loader.batches_per_epoch();
-  examples::Progress progress(epoch, t.config.epochs, steps_per_epoch);
+  examples::Progress progress(epoch, t.config.epochs, steps_per_epoch, first);
   double loss_sum = 0;
-  int64_t seen = 0, batch_index = 0;
+  int64_t seen = 0, batch_index = first;
   const nn::CrossEntropyArgs loss_args = examples::loss_args(t.config);
   examples::Confusion confusion(examples::class_count(t.config));
   auto t0 = std::chrono::steady_clock::now();
@@ -157,6 +168,15 @@ EpochMetrics train_epoch(Trainer& t, int epoch) {
       if (t.ranks.lead())
         t.step_log << std::setprecision(9) << step[0] / step[1] << "\n" << std::flush;
     }
+    if (batch_index == steps_per_epoch) break;  // the epoch's end has a checkpoint of its own
+    const examples::Position here{epoch - 1, batch_index};
+    if (t.config.stop_at_step > 0 &&
+        (epoch - 1) * steps_per_epoch + batch_index >= t.config.stop_at_step) {
+      progress.interrupt();
+      save(t, here);
+      return std::nullopt;
+    }
+    if (t.config.save_every > 0 && batch_index % t.config.save_every == 0) save(t, here);
   }
   std::vector<double> totals{loss_sum, static_cast<double>(seen)};
   t.ranks.sum(totals);
@@ -230,7 +250,7 @@ data::DataLoaderConfig loader_options(const Config& c, const examples::Ranks& ra
 // ---- the run: configuration, data, model, optimizer and schedule, resume, the epochs
 int run(Config c, const examples::Ranks& ranks) {
   std::optional<examples::Checkpoint> checkpoint;
-  int start = 0;
+  examples::Position start;
   if (!c.resume.empty()) {
     checkpoint = examples::read_checkpoint(c.resume);
     start = examples::settings_from(*checkpoint, c);
@@ -252,9 +272,12 @@ int run(Config c, const examples::Ranks& ranks) {
   std::shared_ptr<nn::Module> model = examples::make_model(c);
   std::unique_ptr<optim::Optimizer> optimizer = examples::make_optimizer(c, *model);
   std::unique_ptr<optim::LRScheduler> schedule = make_schedule(c, *optimizer, steps_per_epoch);
-  if (checkpoint) examples::restore(*checkpoint, c, *model, optimizer.get());
-  if (schedule) schedule->set_last_epoch(start * steps_per_epoch);
-  std::shared_ptr<nn::Module> trained = ranks.for_training(model, c.link_gbps);
+  if (checkpoint) {
+    examples::check_position(*checkpoint, c, start, steps_per_epoch);
+    examples::restore(*checkpoint, c, *model, optimizer.get());
+  }
+  if (schedule) schedule->set_last_epoch(start.epoch * steps_per_epoch + start.step);
+  std::shared_ptr<nn::Module> trained = ranks.for_training(model, c.link_gbps, c.bucket_mb);
   std::printf(
       "%s (attention: %s), %lld parameters, %d threads x %d ranks; %lld training and %lld test "
       "images\n%s; denormals %s\n",
@@ -277,10 +300,30 @@ int run(Config c, const examples::Ranks& ranks) {
   }
   std::vector<EpochMetrics> rows;
   LossCurve curve(steps_per_epoch);
-  Trainer trainer{c, ranks, *trained, *optimizer, schedule.get(), loader, curve, step_log};
+  Trainer trainer{c, ranks, *model, *trained, *optimizer, schedule.get(), loader, curve, step_log};
   int last = c.stop_after > 0 ? std::min(c.stop_after, c.epochs) : c.epochs;
-  for (int epoch = start + 1; epoch <= last; ++epoch) {
-    EpochMetrics m = train_epoch(trainer, epoch);
+  if (c.stop_at_step > 0 && start.epoch * steps_per_epoch + start.step >= c.stop_at_step) {
+    std::printf("nothing to train: the checkpoint is at step %lld, --stop-at-step %lld\n",
+                (long long)(start.epoch * steps_per_epoch + start.step), (long long)c.stop_at_step);
+    return 0;
+  }
+  if (start.step > 0)
+    std::printf(
+        "--resume: epoch %d continues at batch %lld of %lld (its training loss and "
+        "accuracy count the batches from there)\n",
+        start.epoch + 1, (long long)start.step + 1, (long long)steps_per_epoch);
+  for (int epoch = start.epoch + 1; epoch <= last; ++epoch) {
+    if (c.stop_at_step > 0 && (epoch - 1) * steps_per_epoch >= c.stop_at_step) break;
+    std::optional<EpochMetrics> trained_epoch =
+        train_epoch(trainer, epoch, epoch == start.epoch + 1 ? start.step : 0);
+    if (!trained_epoch) {
+      std::printf("stopped after step %lld (--stop-at-step), at batch %lld of epoch %d%s\n",
+                  (long long)c.stop_at_step,
+                  (long long)(c.stop_at_step - (epoch - 1) * steps_per_epoch), epoch,
+                  c.save.empty() ? "" : "; the checkpoint --resume continues from is written");
+      return 0;
+    }
+    EpochMetrics m = *trained_epoch;
     TestMetrics test = evaluate(c, *model, *split.test, ranks);
     m.test_loss = test.loss;
     m.test_accuracy = test.accuracy;
@@ -293,13 +336,11 @@ int run(Config c, const examples::Ranks& ranks) {
         epoch, m.train_loss, 100 * m.train_accuracy, m.images_per_s, m.test_loss,
         100 * m.test_accuracy, c.model == "scenes" ? miou_text(m.test_miou).c_str() : "",
         m.rss_mib);
-    if (!c.save.empty() && ranks.lead())
-      examples::save_checkpoint(c.save, *model, *optimizer,
-                                examples::checkpoint_metadata(c, epoch));
+    save(trainer, {epoch, 0});
     if (!c.metrics.empty() && ranks.lead()) examples::write_metrics(c.metrics, rows);
   }
   if (rows.empty()) {
-    std::printf("nothing to train: the checkpoint already finished epoch %d of %d\n", start,
+    std::printf("nothing to train: the checkpoint already finished epoch %d of %d\n", start.epoch,
                 c.epochs);
     return 0;
   }

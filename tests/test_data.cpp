@@ -265,6 +265,30 @@ TEST_CASE(
   CHECK(drop.batches_per_epoch() == 10);
 }
 
+TEST_CASE("DataLoader: an epoch started at batch k gives that epoch's batches from k on") {
+  Tensor x = view(arange(0, 47 * 2, 1, kFloat32), {47, 2});
+  auto dataset = std::make_shared<data::TensorDataset>(x, arange(47));
+  for (bool prefetch : {true, false}) {
+    CAPTURE(prefetch);
+    data::DataLoader loader(dataset,
+                            {.batch_size = 5, .shuffle = true, .seed = 3, .prefetch = prefetch});
+    loader.start_epoch(2);  // the whole of epoch 2, after epochs 0 and 1 were drawn
+    std::vector<std::vector<double>> whole;
+    while (auto b = loader.next()) whole.push_back(values(b->targets));
+    REQUIRE(whole.size() == 10);
+    data::DataLoader resumed(dataset,
+                             {.batch_size = 5, .shuffle = true, .seed = 3, .prefetch = prefetch});
+    resumed.start_epoch(2, 7);
+    std::vector<std::vector<double>> rest;
+    for (auto& batch : resumed) rest.push_back(values(batch.target));  // range-for: epoch 2 too
+    CHECK(rest == std::vector<std::vector<double>>(whole.begin() + 7, whole.end()));
+    resumed.start_epoch(2, 10);  // at its end: nothing left
+    CHECK_FALSE(resumed.next().has_value());
+    CHECK_THROWS_WITH_AS(resumed.start_epoch(2, 11),
+                         "DataLoader: epoch 2 has 10 batches; cannot start it at batch 11", Error);
+  }
+}
+
 TEST_CASE("transforms: normalize, seeded random crop and flip") {
   Tensor img = view(arange(0, 2 * 3 * 3, 1, kFloat32), {2, 3, 3});
   Generator g1(5), g2(5);
@@ -302,6 +326,17 @@ TEST_CASE(
   REQUIRE(run(common + "--epochs 3 --resume " + (dir / "part.safetensors").string() + " --save " +
               (dir / "resumed.safetensors").string()) == 0);
   check_same_checkpoint(dir / "full.safetensors", dir / "resumed.safetensors");
+  // Stopped inside epoch 2 (step 12 of 8 per epoch) and resumed there: the same, bit for bit (the
+  // loader's position and the optimizer's state continue).
+  REQUIRE(run(common + "--epochs 3 --stop-at-step 12 --save " + (dir / "mid.safetensors").string(),
+              &out) == 0);
+  CHECK(out.find("stopped after step 12 (--stop-at-step), at batch 4 of epoch 2") !=
+        std::string::npos);
+  REQUIRE(run(common + "--resume " + (dir / "mid.safetensors").string() + " --save " +
+                  (dir / "mid.safetensors").string(),
+              &out) == 0);
+  CHECK(out.find("--resume: epoch 2 continues at batch 5 of 8") != std::string::npos);
+  check_same_checkpoint(dir / "full.safetensors", dir / "mid.safetensors");
   // One thread instead of two: the same checkpoint, bit for bit (--threads changes only speed).
   std::string one_thread = common;
   one_thread.replace(one_thread.find("--threads 2"), 11, "--threads 1");
@@ -329,6 +364,12 @@ TEST_CASE(
   REQUIRE(run(vit + "--epochs 2 --resume " + (dir / "vit1.safetensors").string() + " --save " +
               (dir / "vit2.safetensors").string()) == 0);
   check_same_checkpoint(dir / "vit.safetensors", dir / "vit2.safetensors");
+  // Mid-epoch, with OneCycleLR: its position is the checkpoint's step, not its epoch.
+  REQUIRE(run(vit + "--epochs 2 --stop-at-step 11 --save " +
+              (dir / "vit_mid.safetensors").string()) == 0);
+  REQUIRE(run(vit + "--resume " + (dir / "vit_mid.safetensors").string() + " --save " +
+              (dir / "vit_mid.safetensors").string()) == 0);
+  check_same_checkpoint(dir / "vit.safetensors", dir / "vit_mid.safetensors");
   CHECK(run(vit + "--epochs 3 --resume " + (dir / "vit.safetensors").string(), &out) == 2);
   CHECK(out.find("was trained with --epochs 2, not 3") != std::string::npos);
   CHECK(run("--model fashionnet --data " + dir.string() + " --resume " +

@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                            "--batch-size", "--lr",        "--weight-decay", "--augment"};
     for (int i = 0; i < 8; ++i)
       if (data[0] >> i & 1) c.given.insert(flags[i]);
-    examples::settings_from(k, c);
+    examples::Position at = examples::settings_from(k, c);
+    examples::check_position(k, c, at, 10);
     std::shared_ptr<nn::Module> model = examples::make_model(c);
     std::unique_ptr<optim::Optimizer> optimizer = examples::make_optimizer(c, *model);
     examples::restore(k, c, *model, optimizer.get());

@@ -21,7 +21,8 @@ void write_seed(const std::string& folder, const std::string& name,
   nn::functional::cross_entropy((*model)(rand({2, 1, 28, 28})), randint(0, 10, {2})).backward();
   optimizer->step();  // so that the optimizer has state to save
   std::string file = folder + "/" + name + ".safetensors";
-  examples::save_checkpoint(file, *model, *optimizer, examples::checkpoint_metadata(c, 1));
+  examples::save_checkpoint(file, *model, *optimizer,
+                            examples::checkpoint_metadata(c, {.epoch = 1, .step = 3}, 10));
   std::ifstream in(file, std::ios::binary);
   std::string bytes(std::istreambuf_iterator<char>(in), {});
   std::filesystem::remove(file);
