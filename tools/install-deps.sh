@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(cmake g++ make libopenblas-dev libtbb-dev libstb-dev doctest-dev zlib1g-dev
           nlohmann-json3-dev libcli11-dev libsleef-dev libpng-dev libturbojpeg0-dev
-          libopenmpi-dev openmpi-bin "$@")
+          libopenmpi-dev openmpi-bin iproute2 "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
