@@ -72,15 +72,18 @@ struct Training {
 };
 
 // Median seconds of a step of each of `trainings`, taken in turn (as bench/harness.h does, so
-// that all see the same load) after two warm-up steps, the slowest rank's; every rank runs the
-// same number of steps, as collectives require.
+// that all see the same load; the order rotates, as one step's traffic can slow the next) after two
+// warm-up steps, the slowest rank's; every rank runs the same number of steps, as collectives
+// require.
 std::vector<double> step_seconds(std::vector<Training>& trainings, int steps) {
   for (int i = 0; i < 2; ++i)
     for (Training& t : trainings) t.step();
   std::vector<std::vector<double>> times(trainings.size());
-  for (int i = 0; i < steps; ++i)
-    for (size_t k = 0; k < trainings.size(); ++k)
+  for (int i = 0; i < steps; ++i)  // each round starts with the next one: no fixed neighbours
+    for (size_t j = 0; j < trainings.size(); ++j) {
+      size_t k = (i + j) % trainings.size();
       times[k].push_back(bench::seconds_of([&] { trainings[k].step(); }));
+    }
   std::vector<double> medians;
   for (const auto& t : times) medians.push_back(bench::median(t));
   if (dist::get_world_size() > 1) {

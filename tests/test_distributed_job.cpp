@@ -136,15 +136,17 @@ TEST_CASE("--distributed: saved mid-epoch on N ranks, resumed on M, as if never 
       CHECK(steps[step] == doctest::Approx(whole[step]).epsilon(1e-5));
     }
     // Every tensor of the final state: weights, running statistics, SGD's momentum buffers. The
-    // ranks sum in another order, and these rounding differences grow to ~1e-4 of a tensor's
-    // largest value over 24 steps; a statistic or a buffer lost at the resume is ~0.1 to 1 of it.
+    // ranks sum in another order, and these rounding differences grow to 1.1e-3 of a tensor's
+    // largest value over 24 steps (measured; more where a tensor is itself rounding noise, as
+    // the momentum of a bias before a batch norm, whose gradient is zero but for rounding: the
+    // 1e-6 covers those); a statistic or a buffer lost at the resume is 0.1 to 1 of it.
     TensorMap final_state = load_safetensors((dir / (name + ".safetensors")).string());
     REQUIRE(final_state.size() == final_whole.size());
     for (const auto& [key, t] : final_whole) {
       CAPTURE(key);
       REQUIRE(final_state.count(key));
       CHECK(max(abs(final_state.at(key) - t)).item<double>() <=
-            1e-3 * max(abs(t)).item<double>() + 1e-6);
+            1e-2 * max(abs(t)).item<double>() + 1e-6);
     }
   }
   // A mid-epoch checkpoint of a distributed run continues only in the DistributedSampler's order.
