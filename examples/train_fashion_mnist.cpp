@@ -216,6 +216,8 @@ void check_usage(const Config& c) {
     throw examples::UsageError{"--model rnn has no attention (--attention none)"};
   if (c.eval_only && c.resume.empty())
     throw examples::UsageError{"--eval-only needs --resume CHECKPOINT"};
+  if (c.save_every > 0 && c.save.empty())
+    throw examples::UsageError{"--save-every needs --save CHECKPOINT, the file it writes"};
 }
 
 // Every file the run writes, probed before any work: a bad path fails now, not after training.

@@ -49,7 +49,11 @@ TEST_CASE("flags out of range are usage errors (exit 2) before anything runs") {
         std::pair{"--epochs 0", "--epochs: Value 0 not in range"},
         std::pair{"--batch-size -3", "--batch-size: Value -3 not in range"},
         std::pair{"--limit -5", "--limit"},
-        std::pair{"--collective-timeout 0", "--collective-timeout: expected a finite number"}}) {
+        std::pair{"--collective-timeout 0", "--collective-timeout: expected a finite number"},
+        std::pair{"--bucket-mb 0", "--bucket-mb: expected a finite number in (0, 1024]"},
+        std::pair{"--save-every 0", "--save-every: Value 0 not in range"},
+        std::pair{"--stop-at-step -1", "--stop-at-step"},
+        std::pair{"--save-every 5", "--save-every needs --save CHECKPOINT"}}) {
     CAPTURE(flag);
     CHECK(run(r.common + flag, &out) == 2);
     CHECK_MESSAGE(has(out, expected), out);
@@ -108,6 +112,22 @@ TEST_CASE(
   CHECK_MESSAGE(has(out, "was trained with --batch-size 16, not 8 (OneCycleLR's schedule"), out);
   CHECK(run(r.common + "--epochs 2 --lr 1 --resume " + r.path("cycle.safetensors"), &out) == 2);
   CHECK_MESSAGE(has(out, "was trained with --lr"), out);
+}
+
+TEST_CASE("a checkpoint taken mid-epoch resumes only where its next batch is the same") {
+  Run r;
+  std::string out, mid = r.path("mid.safetensors");
+  REQUIRE(run(r.common + "--epochs 2 --stop-at-step 2 --save " + mid, &out) == 0);  // 4 per epoch
+  CHECK(run("--data " + r.dir.string() + " --limit 64 --batch-size 32 --resume " + mid, &out) == 2);
+  CHECK_MESSAGE(has(out,
+                    "was taken mid-epoch with --batch-size 16, not 32 (its next batch exists "
+                    "only in that size; leave --batch-size out)"),
+                out);
+  CHECK(run("--data " + r.dir.string() + " --limit 48 --threads 2 --resume " + mid, &out) == 2);
+  CHECK_MESSAGE(has(out, "was taken at step 2 of an epoch of 4 steps; this run's epochs have 3"),
+                out);
+  CHECK(run(r.common + "--epochs 2 --stop-at-step 1 --resume " + mid, &out) == 0);
+  CHECK_MESSAGE(has(out, "nothing to train: the checkpoint is at step 2, --stop-at-step 1"), out);
 }
 
 TEST_CASE("a damaged checkpoint is a clear error naming the file and what is wrong") {
