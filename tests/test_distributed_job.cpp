@@ -98,14 +98,14 @@ TEST_CASE("--distributed: 2 ranks x 32 equal 1 process x 64 step by step, and ch
 }
 
 // A checkpoint taken inside an epoch on N ranks and resumed on M continues the uninterrupted run:
-// 576 images in global batches of 48 are 12 steps per epoch on 1, 2 or 3 ranks, and step k takes
+// 288 images in global batches of 48 are 6 steps per epoch on 1, 2 or 3 ranks, and step k takes
 // the same 48 images on any of them (the DistributedSampler deals the global order out in turn),
 // so the loader's position, SGD's momentum, SyncBatchNorm's running statistics and OneCycleLR's
 // position must all carry over for the steps and the final state to agree.
 TEST_CASE("--distributed: saved mid-epoch on N ranks, resumed on M, as if never interrupted") {
   fs::path dir = scratch("distributed_resume");
-  ember::testing::write_fake_mnist(dir, 576, 96);
-  std::string data = "--data " + dir.string() + " --limit 576 --threads 1 ";
+  ember::testing::write_fake_mnist(dir, 288, 96);
+  std::string data = "--data " + dir.string() + " --limit 288 --threads 1 ";
   std::string common =
       data + "--optimizer sgd --lr 0.005 --batch-size 48 --epochs 2 --schedule onecycle ";
   auto files = [&](const std::string& name) {
@@ -115,28 +115,28 @@ TEST_CASE("--distributed: saved mid-epoch on N ranks, resumed on M, as if never 
   std::string out;
   REQUIRE(mpirun(1, common + files("whole")) == 0);
   std::vector<double> whole = numbers(dir / "whole.txt");
-  REQUIRE(whole.size() == 24);
+  REQUIRE(whole.size() == 12);
   TensorMap final_whole = load_safetensors((dir / "whole.safetensors").string());
   for (auto [saved, resumed] : {std::pair{2, 1}, std::pair{2, 3}, std::pair{1, 2}}) {
     CAPTURE(saved);
     CAPTURE(resumed);
     std::string name = "saved" + std::to_string(saved) + "_resumed" + std::to_string(resumed);
-    REQUIRE(mpirun(saved, common + files(name) + " --stop-at-step 16", &out) == 0);
-    CHECK(out.find("stopped after step 16 (--stop-at-step), at batch 4 of epoch 2") !=
+    REQUIRE(mpirun(saved, common + files(name) + " --stop-at-step 8", &out) == 0);
+    CHECK(out.find("stopped after step 8 (--stop-at-step), at batch 2 of epoch 2") !=
           std::string::npos);
     REQUIRE(mpirun(resumed,
                    data + files(name) + " --resume " + (dir / (name + ".safetensors")).string(),
                    &out) == 0);
-    CHECK_MESSAGE(out.find("--resume: epoch 2 continues at batch 5 of 12") != std::string::npos,
+    CHECK_MESSAGE(out.find("--resume: epoch 2 continues at batch 3 of 6") != std::string::npos,
                   out);
     std::vector<double> steps = numbers(dir / (name + ".txt"));
-    REQUIRE(steps.size() == 24);
-    for (size_t step = 0; step < 24; ++step) {
+    REQUIRE(steps.size() == 12);
+    for (size_t step = 0; step < 12; ++step) {
       CAPTURE(step);
       CHECK(steps[step] == doctest::Approx(whole[step]).epsilon(1e-5));
     }
     // Every tensor of the final state: weights, running statistics, SGD's momentum buffers. The
-    // ranks sum in another order, and these rounding differences grow to 1.1e-3 of a tensor's
+    // ranks sum in another order, and these rounding differences grew to 1.1e-3 of a tensor's
     // largest value over 24 steps (measured; more where a tensor is itself rounding noise, as
     // the momentum of a bias before a batch norm, whose gradient is zero but for rounding: the
     // 1e-6 covers those); a statistic or a buffer lost at the resume is 0.1 to 1 of it.
