@@ -1,6 +1,11 @@
 // The containers; see containers.h.
 #include "containers.h"
 
+#include <typeinfo>
+
+#include "../core/profiler.h"
+#include "layers.h"
+
 namespace ember::nn {
 
 SequentialImpl::SequentialImpl(std::initializer_list<std::shared_ptr<Module>> modules)
@@ -12,9 +17,37 @@ void SequentialImpl::push_back(std::shared_ptr<Module> module) {
   add_child(std::to_string(children().size()), std::move(module));
 }
 
+namespace {
+
+// A BatchNorm followed by a ReLU runs as one op, F::batch_norm_relu: the same values and
+// gradients, with one pass over the activations fewer each way (the normalised values are never
+// stored, nor the ReLU's input gradient). Null for any other pair.
+template <int Dims>
+BatchNormImpl<Dims>* fusable(const std::shared_ptr<Module>& m,
+                             const std::shared_ptr<Module>& next) {
+  if (typeid(*next) != typeid(ReLUImpl)) return nullptr;
+  return typeid(*m) == typeid(BatchNormImpl<Dims>) ? static_cast<BatchNormImpl<Dims>*>(m.get())
+                                                   : nullptr;
+}
+
+}  // namespace
+
 Tensor SequentialImpl::forward(const Tensor& x) {
   Tensor y = x;
-  for (const auto& m : children()) y = (*m)(y);
+  auto layers = children();
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (i + 1 < layers.size()) {
+      auto* bn1 = fusable<1>(layers[i], layers[i + 1]);
+      auto* bn2 = fusable<2>(layers[i], layers[i + 1]);
+      if (bn1 || bn2) {
+        profiler::Scope scope(layers[i]->name());  // the pair's time, under the batch norm's name
+        y = bn1 ? bn1->forward_relu(y) : bn2->forward_relu(y);
+        ++i;  // the ReLU ran too
+        continue;
+      }
+    }
+    y = (*layers[i])(y);
+  }
   return y;
 }
 

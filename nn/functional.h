@@ -124,6 +124,12 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& pads, PadMode mode = Pad
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
                   const Tensor& weight, const Tensor& bias, bool training, double momentum = 0.1,
                   double eps = 1e-5);
+/// relu(batch_norm(...)) as one op: the same values and gradients, one pass over x forward
+/// and one over the gradient backward fewer (nn::Sequential runs a BatchNorm followed by a ReLU
+/// through it).
+Tensor batch_norm_relu(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                       const Tensor& weight, const Tensor& bias, bool training,
+                       double momentum = 0.1, double eps = 1e-5);
 /// Normalises over the last normalized_shape.size() dims.
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {},
                   const Tensor& bias = {}, double eps = 1e-5);

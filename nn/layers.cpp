@@ -164,6 +164,16 @@ BatchNormImpl<Dims>::BatchNormImpl(const BatchNormConfig& o)
 
 template <int Dims>
 Tensor BatchNormImpl<Dims>::forward(const Tensor& x) {
+  return normalize(x, /*relu=*/false);
+}
+
+template <int Dims>
+Tensor BatchNormImpl<Dims>::forward_relu(const Tensor& x) {
+  return normalize(x, /*relu=*/true);
+}
+
+template <int Dims>
+Tensor BatchNormImpl<Dims>::normalize(const Tensor& x, bool relu) {
   bool rank_ok = Dims == 1 ? (x.dim() == 2 || x.dim() == 3) : x.dim() == 4;
   if (!rank_ok || x.size(1) != options.num_features)
     fail(name(), ": expected input (N, ", options.num_features, Dims == 1 ? "[, L])" : ", H, W)",
@@ -175,8 +185,8 @@ Tensor BatchNormImpl<Dims>::forward(const Tensor& x) {
   }
   // Training: batch statistics, which also update the running ones (when tracked).
   // Eval: the running statistics, or the batch's when none are tracked (as PyTorch).
-  return F::batch_norm(x, running_mean, running_var, weight, bias, use_batch_stats,
-                       options.momentum, options.eps);
+  return (relu ? F::batch_norm_relu : F::batch_norm)(
+      x, running_mean, running_var, weight, bias, use_batch_stats, options.momentum, options.eps);
 }
 
 template <int Dims>

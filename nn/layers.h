@@ -106,9 +106,15 @@ class BatchNormImpl : public Module {
   explicit BatchNormImpl(const BatchNormConfig& options);
   explicit BatchNormImpl(int64_t num_features) : BatchNormImpl(BatchNormConfig{num_features}) {}
   Tensor forward(const Tensor& x) override;
+  /// relu(forward(x)) as one op (F::batch_norm_relu); Sequential calls it for a BatchNorm
+  /// followed by a ReLU.
+  Tensor forward_relu(const Tensor& x);
   std::string extra_repr() const override;
   BatchNormConfig options;
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;
+
+ private:
+  Tensor normalize(const Tensor& x, bool relu);
 };
 using BatchNorm1dImpl = BatchNormImpl<1>;
 using BatchNorm2dImpl = BatchNormImpl<2>;

@@ -15,6 +15,7 @@ using autograd::grads;
 using autograd::Needs;
 using autograd::record;
 using autograd::save;
+using autograd::save_output;
 using detail::per_channel;
 
 namespace {
@@ -44,11 +45,14 @@ Tensor standardized_input_grad(const Tensor& gx, const Standardized& s, const Sh
 // the running ones.
 // dw = sum g xhat      db = sum g      dx = see kernels/norm.h (batch or fixed statistics)
 // The backward runs kernels::batch_norm_backward; under create_graph the same formulas in ember
-// ops, so batch_norm has second derivatives.
-Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
-                  const Tensor& weight, const Tensor& bias, bool training, double momentum,
-                  double eps) {
-  profiler::Scope scope("batch_norm");
+// ops, so batch_norm has second derivatives. With `relu` (batch_norm_relu), y = max(y, 0) in the
+// same pass, and the backward masks g where y is not positive before the same formulas.
+namespace {
+
+Tensor batch_norm_op(const char* op, const Tensor& x, const Tensor& running_mean,
+                     const Tensor& running_var, const Tensor& weight, const Tensor& bias,
+                     bool training, double momentum, double eps, bool relu) {
+  profiler::Scope scope(op);
   if (x.dim() < 2) fail("batch_norm: expected (N, C, ...), got ", shape_str(x.sizes()));
   int64_t rank = x.dim(), c = x.size(1);
   for (const Tensor* t : {&running_mean, &running_var, &weight, &bias})
@@ -80,16 +84,18 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
       invstd = rsqrt(running_var + eps);
     }
   }
-  Tensor y = kernels::batch_norm_apply(x, mu, invstd, weight, bias);
-  return record("batch_norm", y, {x, weight, bias},
-                [x = save(x), weight = save(weight), mu, invstd, training, eps, dims, rank](
-                    const Tensor& g, const Needs& needs) {
-                  Tensor xs = x.unpack(), w = weight.unpack();
+  Tensor y = kernels::batch_norm_apply(x, mu, invstd, weight, bias, relu);
+  return record(op, y, {x, weight, bias},
+                [x = save(x), weight = save(weight), y = relu ? save_output(y) : save(Tensor()), mu,
+                 invstd, training, eps, dims, rank](const Tensor& g_out, const Needs& needs) {
+                  Tensor xs = x.unpack(), w = weight.unpack(), ys = y.unpack();
                   if (!GradMode::is_enabled()) {
                     kernels::BatchNormGrads r = kernels::batch_norm_backward(
-                        g, xs, mu, invstd, w, training, needs[0], needs[1], needs[2]);
+                        g_out, xs, mu, invstd, w, training, needs[0], needs[1], needs[2], ys);
                     return grads{r.input, r.weight, r.bias};
                   }
+                  // The ReLU's gradient, then batch norm's (y > 0: a constant mask).
+                  Tensor g = ys.defined() ? g_out * gt(ys.detach(), 0.0) : g_out;
                   // Training: the statistics as functions of x, so that the gradients differentiate
                   // again; evaluation: the running statistics, constants.
                   Tensor fixed_inv = per_channel(invstd, rank);
@@ -102,6 +108,22 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                                needs[1] ? sum(g * s.xhat, dims) : Tensor(),
                                needs[2] ? sum(g, dims) : Tensor()};
                 });
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                  const Tensor& weight, const Tensor& bias, bool training, double momentum,
+                  double eps) {
+  return batch_norm_op("batch_norm", x, running_mean, running_var, weight, bias, training, momentum,
+                       eps, /*relu=*/false);
+}
+
+Tensor batch_norm_relu(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                       const Tensor& weight, const Tensor& bias, bool training, double momentum,
+                       double eps) {
+  return batch_norm_op("batch_norm_relu", x, running_mean, running_var, weight, bias, training,
+                       momentum, eps, /*relu=*/true);
 }
 
 // y = xhat w + b, xhat = (x - mean) / sqrt(var + eps) over the last dims (normalized_shape),

@@ -74,6 +74,17 @@ std::vector<Line> table() {
          return F::batch_norm(x[0], rm, rv, x[1], x[2], /*training=*/false);
        },
        {in({2, 2, 3}), in({2}), in({2})}},
+      {"batch_norm_relu",
+       [](const Inputs& x) {
+         return F::batch_norm_relu(x[0], {}, {}, x[1], x[2], /*training=*/true);
+       },
+       {in({3, 2, 2, 2}), in({2}), in({2})}},
+      {"batch_norm_relu",
+       [](const Inputs& x) {
+         Tensor rm = tensor({0.1, -0.2}, kFloat64), rv = tensor({1.5, 0.7}, kFloat64);
+         return F::batch_norm_relu(x[0], rm, rv, x[1], x[2], /*training=*/false);
+       },
+       {in({2, 2, 3}), in({2}), in({2})}},
       {"layer_norm",
        [](const Inputs& x) { return F::layer_norm(x[0], {3}, x[1], x[2]); },
        {in({2, 3}), in({3}), in({3})}},

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 
 #include "helpers.h"
 
@@ -263,6 +264,57 @@ TEST_CASE("BatchNorm2d matches PyTorch over 3 training steps, then in eval") {
     CHECK(bn->num_batches_tracked.item<int64_t>() == 3);
     bn->eval();
     CHECK_CLOSE_ABS(bn(g.at(key + "eval.x")), g.at(key + "eval.out"), rtol, atol);
+  }
+}
+
+// Sequential runs the pair as one op (F::batch_norm_relu): PyTorch's values, and the profile
+// shows the fused op instead of a relu.
+TEST_CASE("BatchNorm2d then ReLU in a Sequential: PyTorch's values and gradients, as one op") {
+  TensorMap g = golden("nn.safetensors");
+  for (std::string tag : {"f64", "f32"}) {
+    CAPTURE(tag);
+    std::string key = "bn2d_relu." + tag + ".";
+    double rtol = tag == "f64" ? 1e-10 : 1e-5, atol = tag == "f64" ? 1e-12 : 1e-5;
+    nn::BatchNorm2d bn({.num_features = 3, .momentum = 0.2});
+    nn::Sequential seq{bn, nn::ReLU()};
+    if (tag == "f64") seq->to(kFloat64);
+    bn->load_state_dict(with_prefix(g, key + "param."));
+    for (int step = 0; step < 2; ++step) {
+      std::string s = key + "train" + std::to_string(step) + ".";
+      Tensor x = g.at(s + "x").requires_grad_();
+      seq->zero_grad();
+      profiler::Profile profile;
+      Tensor out = seq(x);
+      out.backward(g.at(s + "gout"));
+      profile.stop();
+      std::set<std::string> seen;
+      for (const auto& e : profile.events()) seen.insert(e.name);
+      CHECK(seen.count("batch_norm_relu"));
+      CHECK_FALSE(seen.count("relu"));
+      CHECK_CLOSE_ABS(out, g.at(s + "out"), rtol, atol);
+      CHECK_CLOSE_ABS(x.grad(), g.at(s + "grad.x"), rtol, atol);
+      CHECK_CLOSE_ABS(bn->weight.grad(), g.at(s + "grad.weight"), rtol, atol);
+      CHECK_CLOSE_ABS(bn->bias.grad(), g.at(s + "grad.bias"), rtol, atol);
+      CHECK_CLOSE_ABS(bn->running_mean, g.at(s + "running_mean"), rtol, atol);
+      CHECK_CLOSE_ABS(bn->running_var, g.at(s + "running_var"), rtol, atol);
+      // The same bits as the two ops one after the other.
+      Tensor x2 = g.at(s + "x").detach().requires_grad_();
+      nn::BatchNorm2d alone({.num_features = 3, .momentum = 0.2});
+      if (tag == "f64") alone->to(kFloat64);
+      alone->load_state_dict(bn->state_dict());
+      alone->running_mean.copy_(
+          g.at(step ? key + "train0.running_mean" : key + "param.running_mean"));
+      alone->running_var.copy_(g.at(step ? key + "train0.running_var" : key + "param.running_var"));
+      Tensor separate = relu(alone(x2));
+      separate.backward(g.at(s + "gout"));
+      // The same values; the fused kernel's multiply-adds may round in another order (compiler
+      // contraction), so the gradient agrees to the last bits, not bit for bit.
+      CHECK(values(separate) == values(out));
+      CHECK_CLOSE_ABS(x2.grad(), x.grad(), tag == "f64" ? 1e-14 : 1e-6,
+                      tag == "f64" ? 1e-14 : 1e-6);
+    }
+    seq->eval();
+    CHECK_CLOSE_ABS(seq(g.at(key + "eval.x")), g.at(key + "eval.out"), rtol, atol);
   }
 }
 

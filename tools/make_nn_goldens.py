@@ -208,6 +208,35 @@ def make_nn(tensors):
     record_losses(tensors, weighted, gen3)
 
 
+def make_bn_relu(tensors):
+    """BatchNorm2d followed by ReLU in a Sequential (ember runs the pair as one op): two training
+    steps (outputs, input and parameter gradients, running statistics), then eval."""
+    gen = torch.Generator().manual_seed(43)
+    for dtype, tag in ((torch.float64, "f64"), (torch.float32, "f32")):
+        seq = nn.Sequential(nn.BatchNorm2d(3, momentum=0.2), nn.ReLU()).to(dtype)
+        randomize(seq, gen)
+        key = f"bn2d_relu.{tag}."
+        for pname, p in seq[0].state_dict().items():
+            tensors[key + "param." + pname] = p.detach().clone()
+        for step in range(2):
+            x = (torch.randn(4, 3, 5, 5, generator=gen, dtype=torch.float64) + 0.3 * step).to(dtype)
+            x.requires_grad_()
+            out = seq(x)
+            gout = torch.randn(tuple(out.shape), generator=gen, dtype=torch.float64).to(dtype)
+            seq.zero_grad()
+            out.backward(gout)
+            s = f"{key}train{step}."
+            tensors[s + "x"], tensors[s + "out"], tensors[s + "gout"] = x.detach(), out.detach(), gout
+            tensors[s + "grad.x"] = x.grad
+            tensors[s + "grad.weight"] = seq[0].weight.grad.clone()
+            tensors[s + "grad.bias"] = seq[0].bias.grad.clone()
+            tensors[s + "running_mean"] = seq[0].running_mean.clone()
+            tensors[s + "running_var"] = seq[0].running_var.clone()
+        seq.eval()
+        x = torch.randn(2, 3, 5, 5, generator=gen, dtype=torch.float64).to(dtype)
+        tensors[key + "eval.x"], tensors[key + "eval.out"] = x, seq(x).detach()
+
+
 def make_optim(tensors):
     gen = torch.Generator().manual_seed(11)
     x = torch.randn(8, 4, generator=gen)
@@ -352,6 +381,7 @@ if __name__ == "__main__":
         w = torch.empty(shape, dtype=torch.float64)
         nn.init.orthogonal_(w, gain=gain)
         t[f"init.orthogonal_{name}"] = w
+    make_bn_relu(t)
     safetensors_py.save(os.path.join(OUT, "nn.safetensors"), t)
     t = {}
     make_optim(t)

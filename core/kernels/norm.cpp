@@ -71,12 +71,12 @@ std::pair<Tensor, Tensor> batch_norm_stats(const Tensor& x_in) {
 }
 
 Tensor batch_norm_apply(const Tensor& x_in, const Tensor& mean, const Tensor& invstd,
-                        const Tensor& weight, const Tensor& bias) {
+                        const Tensor& weight, const Tensor& bias, bool relu) {
   profiler::Scope scope("kernels::batch_norm_apply");
   // Per element: (x - mean) * invstd * weight + bias as one multiply-add of a folded scale and
-  // shift, 2 FLOPs; read x, write y.
-  scope.count(
-      {.flops = 2 * x_in.numel(), .bytes = 2 * int64_t(element_size(x_in.dtype())) * x_in.numel()});
+  // shift, 2 FLOPs (and the ReLU's max, 1); read x, write y.
+  scope.count({.flops = (relu ? 3 : 2) * x_in.numel(),
+               .bytes = 2 * int64_t(element_size(x_in.dtype())) * x_in.numel()});
   Tensor x = contiguous(x_in);
   Planes p(x);
   Tensor y = empty(shape_of(x), x.dtype());
@@ -95,59 +95,97 @@ Tensor batch_norm_apply(const Tensor& x_in, const Tensor& mean, const Tensor& in
                      T shift = (bp ? bp[ch] : T(0)) - mp[ch] * scale;
                      const T* in = xp + plane * p.s;
                      T* out = yp + plane * p.s;
-                     for (int64_t i = 0; i < p.s; ++i) out[i] = in[i] * scale + shift;
+                     if (relu)
+                       for (int64_t i = 0; i < p.s; ++i) {
+                         T v = in[i] * scale + shift;
+                         out[i] = v > 0 ? v : T(0);
+                       }
+                     else
+                       for (int64_t i = 0; i < p.s; ++i) out[i] = in[i] * scale + shift;
                    }
                  });
   });
   return y;
 }
 
+namespace {
+
+// batch_norm_backward's loops for one dtype; with Relu, g is first masked where the ReLU's
+// output y is not positive (relu_backward, fused: the masked gradient is never stored).
+template <typename T, bool Relu>
+void backward_planes(const Tensor& g, const Tensor& x, const Tensor& y, const Tensor& mean,
+                     const Tensor& invstd, const Tensor& weight, bool batch_stats, bool need_input,
+                     bool need_weight, bool need_bias, const Planes& p, BatchNormGrads& r) {
+  const T* gp = g.data_ptr<T>();
+  const T* yp = Relu ? y.data_ptr<T>() : nullptr;
+  const T* xp = x.data_ptr<T>();
+  const T* mp = mean.data_ptr<T>();
+  const T* ip = invstd.data_ptr<T>();
+  const T* wp = optional_ptr<T>(weight);
+  double count = static_cast<double>(std::max<int64_t>(p.per_channel(), 1));
+  parallel_for(0, p.c, p.grain(), [&](int64_t lo, int64_t hi) {
+    for (int64_t ch = lo; ch < hi; ++ch) {
+      double mu = mp[ch], inv = ip[ch];
+      double sum_g = 0, sum_g_centered = 0;  // sum g, sum g (x - mean)
+      for (int64_t b = 0; b < p.n; ++b) {
+        const T* gq = gp + (b * p.c + ch) * p.s;
+        const T* xq = xp + (b * p.c + ch) * p.s;
+        const T* yq = Relu ? yp + (b * p.c + ch) * p.s : nullptr;
+        auto grad = [&](int64_t i) {
+          if constexpr (Relu) return yq[i] > T(0) ? gq[i] : T(0);
+          return gq[i];
+        };
+        sum_g += lane_sum(p.s, [&](int64_t i) { return double(grad(i)); });
+        sum_g_centered += lane_sum(p.s, [&](int64_t i) { return grad(i) * (xq[i] - mu); });
+      }
+      double sum_g_xhat = sum_g_centered * inv;
+      if (need_weight) r.weight.data_ptr<T>()[ch] = static_cast<T>(sum_g_xhat);
+      if (need_bias) r.bias.data_ptr<T>()[ch] = static_cast<T>(sum_g);
+      if (!need_input) continue;
+      // dx = k g + a (x - mean) + c with k = invstd w, and for batch statistics
+      //   a = -k invstd sum g xhat / M,  c = -k sum g / M.
+      double k = inv * (wp ? wp[ch] : 1.0);
+      double a = batch_stats ? -k * inv * sum_g_xhat / count : 0.0;
+      double c = batch_stats ? -k * sum_g / count : 0.0;
+      T kt = static_cast<T>(k), at = static_cast<T>(a), ct = static_cast<T>(c);
+      T mt = static_cast<T>(mu);
+      for (int64_t b = 0; b < p.n; ++b) {
+        const T* gq = gp + (b * p.c + ch) * p.s;
+        const T* xq = xp + (b * p.c + ch) * p.s;
+        T* dq = r.input.data_ptr<T>() + (b * p.c + ch) * p.s;
+        if constexpr (Relu) {
+          const T* yq = yp + (b * p.c + ch) * p.s;
+          for (int64_t i = 0; i < p.s; ++i)
+            dq[i] = kt * (yq[i] > T(0) ? gq[i] : T(0)) + at * (xq[i] - mt) + ct;
+        } else {
+          for (int64_t i = 0; i < p.s; ++i) dq[i] = kt * gq[i] + at * (xq[i] - mt) + ct;
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
 BatchNormGrads batch_norm_backward(const Tensor& g_in, const Tensor& x_in, const Tensor& mean,
                                    const Tensor& invstd, const Tensor& weight, bool batch_stats,
-                                   bool need_input, bool need_weight, bool need_bias) {
+                                   bool need_input, bool need_weight, bool need_bias,
+                                   const Tensor& relu_output) {
   profiler::Scope scope("kernels::batch_norm_backward");
   Tensor g = contiguous(g_in), x = contiguous(x_in);
+  Tensor y = relu_output.defined() ? contiguous(relu_output) : Tensor();
   Planes p(x);
   BatchNormGrads r;
   if (need_input) r.input = empty(shape_of(x), x.dtype());
   if (need_weight) r.weight = empty({p.c}, x.dtype());
   if (need_bias) r.bias = empty({p.c}, x.dtype());
   visit_floating(x.dtype(), "batch_norm backward", [&]<typename T>() {
-    const T* gp = g.data_ptr<T>();
-    const T* xp = x.data_ptr<T>();
-    const T* mp = mean.data_ptr<T>();
-    const T* ip = invstd.data_ptr<T>();
-    const T* wp = optional_ptr<T>(weight);
-    double count = static_cast<double>(std::max<int64_t>(p.per_channel(), 1));
-    parallel_for(0, p.c, p.grain(), [&](int64_t lo, int64_t hi) {
-      for (int64_t ch = lo; ch < hi; ++ch) {
-        double mu = mp[ch], inv = ip[ch];
-        double sum_g = 0, sum_g_centered = 0;  // sum g, sum g (x - mean)
-        for (int64_t b = 0; b < p.n; ++b) {
-          const T* gq = gp + (b * p.c + ch) * p.s;
-          const T* xq = xp + (b * p.c + ch) * p.s;
-          sum_g += lane_sum(p.s, [&](int64_t i) { return double(gq[i]); });
-          sum_g_centered += lane_sum(p.s, [&](int64_t i) { return gq[i] * (xq[i] - mu); });
-        }
-        double sum_g_xhat = sum_g_centered * inv;
-        if (need_weight) r.weight.data_ptr<T>()[ch] = static_cast<T>(sum_g_xhat);
-        if (need_bias) r.bias.data_ptr<T>()[ch] = static_cast<T>(sum_g);
-        if (!need_input) continue;
-        // dx = k g + a (x - mean) + c with k = invstd w, and for batch statistics
-        //   a = -k invstd sum g xhat / M,  c = -k sum g / M.
-        double k = inv * (wp ? wp[ch] : 1.0);
-        double a = batch_stats ? -k * inv * sum_g_xhat / count : 0.0;
-        double c = batch_stats ? -k * sum_g / count : 0.0;
-        T kt = static_cast<T>(k), at = static_cast<T>(a), ct = static_cast<T>(c);
-        T mt = static_cast<T>(mu);
-        for (int64_t b = 0; b < p.n; ++b) {
-          const T* gq = gp + (b * p.c + ch) * p.s;
-          const T* xq = xp + (b * p.c + ch) * p.s;
-          T* dq = r.input.data_ptr<T>() + (b * p.c + ch) * p.s;
-          for (int64_t i = 0; i < p.s; ++i) dq[i] = kt * gq[i] + at * (xq[i] - mt) + ct;
-        }
-      }
-    });
+    if (y.defined())
+      backward_planes<T, true>(g, x, y, mean, invstd, weight, batch_stats, need_input, need_weight,
+                               need_bias, p, r);
+    else
+      backward_planes<T, false>(g, x, y, mean, invstd, weight, batch_stats, need_input, need_weight,
+                                need_bias, p, r);
   });
   return r;
 }

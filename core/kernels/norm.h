@@ -17,9 +17,9 @@ namespace ember::kernels {
 std::pair<Tensor, Tensor> batch_norm_stats(const Tensor& x);
 
 /// y = (x - mean) * invstd * weight + bias per channel; mean, invstd, weight, bias are (C), and
-/// an undefined weight or bias counts as 1 or 0.
+/// an undefined weight or bias counts as 1 or 0. `relu`: max(y, 0), in the same pass.
 Tensor batch_norm_apply(const Tensor& x, const Tensor& mean, const Tensor& invstd,
-                        const Tensor& weight, const Tensor& bias);
+                        const Tensor& weight, const Tensor& bias, bool relu = false);
 
 struct BatchNormGrads {
   Tensor input, weight, bias;  // undefined where not asked for
@@ -29,9 +29,12 @@ struct BatchNormGrads {
 /// M values per channel: dweight = sum g xhat, dbias = sum g, and
 ///   batch statistics (mean, invstd computed from x): dx = invstd w (g - sum g / M - xhat sum g
 ///   xhat / M) fixed statistics (running ones):                  dx = invstd w g
+/// With `relu_output` (the y of batch_norm_apply(..., relu = true)), g is the gradient of the
+/// ReLU's output and is first masked where y is not positive, on the fly.
 BatchNormGrads batch_norm_backward(const Tensor& g, const Tensor& x, const Tensor& mean,
                                    const Tensor& invstd, const Tensor& weight, bool batch_stats,
-                                   bool need_input, bool need_weight, bool need_bias);
+                                   bool need_input, bool need_weight, bool need_bias,
+                                   const Tensor& relu_output = Tensor());
 
 struct LayerNormOutputs {
   Tensor y, mean, rstd;  // y like x; mean and rstd: one per row, in x's dtype
