@@ -24,7 +24,8 @@ class FunctionalImpl : public Module {
 };
 using Functional = ModuleHolder<FunctionalImpl>;
 
-/// Runs its modules in order; they are named "0", "1", ... as in PyTorch.
+/// Runs its modules in order; they are named "0", "1", ... as in PyTorch. A BatchNorm1d/2d
+/// followed by a ReLU runs as one op, F::batch_norm_relu (the same bits, one pass fewer each way).
 class SequentialImpl : public Module {
  public:
   SequentialImpl() : Module("Sequential") {}

@@ -111,7 +111,7 @@ Tensor batch_norm_apply(const Tensor& x_in, const Tensor& mean, const Tensor& in
 namespace {
 
 // batch_norm_backward's loops for one dtype; with Relu, g is first masked where the ReLU's
-// output y is not positive (relu_backward, fused: the masked gradient is never stored).
+// output y is not positive (relu_backward, fused: the masked gradient is never stored whole).
 template <typename T, bool Relu>
 void backward_planes(const Tensor& g, const Tensor& x, const Tensor& y, const Tensor& mean,
                      const Tensor& invstd, const Tensor& weight, bool batch_stats, bool need_input,
@@ -124,19 +124,27 @@ void backward_planes(const Tensor& g, const Tensor& x, const Tensor& y, const Te
   const T* wp = optional_ptr<T>(weight);
   double count = static_cast<double>(std::max<int64_t>(p.per_channel(), 1));
   parallel_for(0, p.c, p.grain(), [&](int64_t lo, int64_t hi) {
+    // With Relu, one plane of g masked where y is not positive, in a buffer that stays in the
+    // cache: the loops below then run as without the ReLU (a select inside them kept the
+    // compiler from vectorising them: 6 times slower, measured).
+    std::vector<T> masked(Relu ? p.s : 0);
+    auto plane_grad = [&](int64_t b, int64_t ch) -> const T* {
+      const T* gq = gp + (b * p.c + ch) * p.s;
+      if constexpr (Relu) {
+        const T* yq = yp + (b * p.c + ch) * p.s;
+        for (int64_t i = 0; i < p.s; ++i) masked[i] = yq[i] > T(0) ? gq[i] : T(0);
+        return masked.data();
+      }
+      return gq;
+    };
     for (int64_t ch = lo; ch < hi; ++ch) {
       double mu = mp[ch], inv = ip[ch];
       double sum_g = 0, sum_g_centered = 0;  // sum g, sum g (x - mean)
       for (int64_t b = 0; b < p.n; ++b) {
-        const T* gq = gp + (b * p.c + ch) * p.s;
+        const T* gq = plane_grad(b, ch);
         const T* xq = xp + (b * p.c + ch) * p.s;
-        const T* yq = Relu ? yp + (b * p.c + ch) * p.s : nullptr;
-        auto grad = [&](int64_t i) {
-          if constexpr (Relu) return yq[i] > T(0) ? gq[i] : T(0);
-          return gq[i];
-        };
-        sum_g += lane_sum(p.s, [&](int64_t i) { return double(grad(i)); });
-        sum_g_centered += lane_sum(p.s, [&](int64_t i) { return grad(i) * (xq[i] - mu); });
+        sum_g += lane_sum(p.s, [&](int64_t i) { return double(gq[i]); });
+        sum_g_centered += lane_sum(p.s, [&](int64_t i) { return gq[i] * (xq[i] - mu); });
       }
       double sum_g_xhat = sum_g_centered * inv;
       if (need_weight) r.weight.data_ptr<T>()[ch] = static_cast<T>(sum_g_xhat);
@@ -150,16 +158,10 @@ void backward_planes(const Tensor& g, const Tensor& x, const Tensor& y, const Te
       T kt = static_cast<T>(k), at = static_cast<T>(a), ct = static_cast<T>(c);
       T mt = static_cast<T>(mu);
       for (int64_t b = 0; b < p.n; ++b) {
-        const T* gq = gp + (b * p.c + ch) * p.s;
+        const T* gq = plane_grad(b, ch);
         const T* xq = xp + (b * p.c + ch) * p.s;
         T* dq = r.input.data_ptr<T>() + (b * p.c + ch) * p.s;
-        if constexpr (Relu) {
-          const T* yq = yp + (b * p.c + ch) * p.s;
-          for (int64_t i = 0; i < p.s; ++i)
-            dq[i] = kt * (yq[i] > T(0) ? gq[i] : T(0)) + at * (xq[i] - mt) + ct;
-        } else {
-          for (int64_t i = 0; i < p.s; ++i) dq[i] = kt * gq[i] + at * (xq[i] - mt) + ct;
-        }
+        for (int64_t i = 0; i < p.s; ++i) dq[i] = kt * gq[i] + at * (xq[i] - mt) + ct;
       }
     }
   });
