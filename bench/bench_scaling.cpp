@@ -154,7 +154,7 @@ double all_reduce_seconds(int64_t bytes) {
 
 int main(int argc, char** argv) {
   Workload w{"fashionnet", 64};
-  std::vector<double> buckets{0.25, 1, 4, 16};
+  std::vector<double> buckets{0.01, 1, 25};  // about a parameter each, the default, PyTorch's
   int steps = 15;
   CLI::App app{"Data parallel across hosts: measured, modelled and predicted"};
   app.add_option("--model", w.model, "fashionnet (global batch 64) or scenes (32)")
@@ -165,6 +165,15 @@ int main(int argc, char** argv) {
   if (w.model == "scenes") w.global_batch = 32;
   dist::init_process_group();
   const int rank = dist::get_rank(), n = dist::get_world_size();
+  if (n < 2 || w.global_batch % n != 0) {
+    if (rank == 0)
+      std::fprintf(stderr,
+                   "bench_scaling: needs 2 or more ranks that split the global batch of %lld "
+                   "(tools/two_hosts.sh starts 2), got %d\n",
+                   (long long)w.global_batch, n);
+    dist::destroy_process_group();
+    return 2;
+  }
   set_num_threads(1);
   auto say = [&](const char* format, auto... args) {
     if (rank == 0) std::printf(format, args...);
@@ -176,15 +185,11 @@ int main(int argc, char** argv) {
   std::vector<std::pair<int64_t, double>> compute;  // (per-rank batch, seconds)
   if (rank == 0)
     for (int64_t b = w.global_batch; b >= 1; b /= 2) {
-      std::vector<Training> one{Training(w, w.make(), b)};
-      double s = 0;
-      {
-        // step_seconds on rank 0 alone: no collective inside
-        for (int i = 0; i < 2; ++i) one[0].step();
-        std::vector<double> t;
-        for (int i = 0; i < steps; ++i) t.push_back(bench::seconds_of([&] { one[0].step(); }));
-        s = bench::median(t);
-      }
+      Training alone(w, w.make(), b);  // timed here, not by step_seconds: no collective inside
+      for (int i = 0; i < 2; ++i) alone.step();
+      std::vector<double> t;
+      for (int i = 0; i < steps; ++i) t.push_back(bench::seconds_of([&] { alone.step(); }));
+      double s = bench::median(t);
       compute.emplace_back(b, s);
       say("compute_ms batch=%lld %.3f\n", (long long)b, 1e3 * s);
     }
