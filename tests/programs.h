@@ -61,6 +61,14 @@ inline int run_example(const std::string& program, const std::string& args,
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/// The whitespace-separated numbers in `file` (a --log-steps file: one loss per step).
+inline std::vector<double> numbers(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::vector<double> v;
+  for (double x; in >> x;) v.push_back(x);
+  return v;
+}
+
 /// Runs train_fashion_mnist with `args`; returns its exit code and, if asked, its output.
 inline int run_training(const std::string& args, std::string* output = nullptr) {
   return run_example("train_fashion_mnist", args, output);

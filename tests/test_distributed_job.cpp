@@ -24,13 +24,6 @@ int mpirun(int ranks, const std::string& args, std::string* output = nullptr) {
           " --oversubscribe -np " + std::to_string(ranks) + " ");
 }
 
-std::vector<double> numbers(const fs::path& file) {
-  std::ifstream in(file);
-  std::vector<double> v;
-  for (double x; in >> x;) v.push_back(x);
-  return v;
-}
-
 // The last "test accuracy X%" (or "test accuracy: X%") the program printed.
 double final_accuracy(const std::string& output) {
   std::regex accuracy(R"(test accuracy:? ([0-9.]+)%)");
@@ -72,7 +65,8 @@ TEST_CASE("--distributed: 2 ranks x 32 equal 1 process x 64 step by step, and ch
                  common + "--epochs 1 --log-steps " + (dir / "two.txt").string() + " --save " +
                      (dir / "two.safetensors").string(),
                  &two_out) == 0);
-  auto one = numbers(dir / "one.txt"), two = numbers(dir / "two.txt");
+  auto one = ember::testing::numbers(dir / "one.txt"),
+       two = ember::testing::numbers(dir / "two.txt");
   REQUIRE(one.size() == 20);
   REQUIRE(two.size() == 20);
   for (size_t step = 0; step < 20; ++step) {
@@ -114,7 +108,7 @@ TEST_CASE("--distributed: saved mid-epoch on N ranks, resumed on M, as if never 
   };
   std::string out;
   REQUIRE(mpirun(1, common + files("whole")) == 0);
-  std::vector<double> whole = numbers(dir / "whole.txt");
+  std::vector<double> whole = ember::testing::numbers(dir / "whole.txt");
   REQUIRE(whole.size() == 12);
   TensorMap final_whole = load_safetensors((dir / "whole.safetensors").string());
   for (auto [saved, resumed] : {std::pair{2, 1}, std::pair{2, 3}, std::pair{1, 2}}) {
@@ -129,7 +123,7 @@ TEST_CASE("--distributed: saved mid-epoch on N ranks, resumed on M, as if never 
                    &out) == 0);
     CHECK_MESSAGE(out.find("--resume: epoch 2 continues at batch 3 of 6") != std::string::npos,
                   out);
-    std::vector<double> steps = numbers(dir / (name + ".txt"));
+    std::vector<double> steps = ember::testing::numbers(dir / (name + ".txt"));
     REQUIRE(steps.size() == 12);
     for (size_t step = 0; step < 12; ++step) {
       CAPTURE(step);

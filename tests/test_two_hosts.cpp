@@ -13,13 +13,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<double> numbers(const fs::path& file) {
-  std::ifstream in(file);
-  std::vector<double> v;
-  for (double x; in >> x;) v.push_back(x);
-  return v;
-}
-
 // The first number after `label` in `text`, or -1.
 double figure(const std::string& text, const std::string& label) {
   std::smatch m;
@@ -49,7 +42,8 @@ TEST_CASE("two hosts: 2 ranks over TCP between network namespaces equal 1 proces
   }
   REQUIRE_MESSAGE(code == 0, out);
   CHECK(out.find("1 threads x 2 ranks") != std::string::npos);
-  std::vector<double> one = numbers(dir / "one.txt"), two = numbers(dir / "two.txt");
+  std::vector<double> one = ember::testing::numbers(dir / "one.txt"),
+                      two = ember::testing::numbers(dir / "two.txt");
   REQUIRE(one.size() == 20);
   REQUIRE(two.size() == 20);
   for (size_t step = 0; step < 20; ++step) {
