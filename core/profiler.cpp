@@ -270,8 +270,9 @@ std::string Profile::table(size_t rows) const {
     out << "\n";
   }
   if (all.size() > rows) {
-    std::snprintf(line, sizeof line, "%-32s %7lld %10.3f %6.1f%%\n",
-                  ("(" + std::to_string(all.size() - rows) + " more names)").c_str(),
+    char more[48];
+    std::snprintf(more, sizeof more, "(%zu more names)", all.size() - rows);
+    std::snprintf(line, sizeof line, "%-32s %7lld %10.3f %6.1f%%\n", more,
                   static_cast<long long>(rest_calls), ms(rest_self), share(rest_self));
     out << line;
   }
