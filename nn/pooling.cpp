@@ -2,6 +2,7 @@
 // scatters the gradient there), avg_pool2d (the mean of unfold's patches) and the adaptive pools
 // (bins of the input, PyTorch's rule; composites). Read next: normalization.cpp.
 #include "../autograd/function.h"
+#include "../autograd/grad_mode.h"
 #include "../core/kernels/pool.h"
 #include "../core/profiler.h"
 #include "functional_shapes.h"
@@ -22,6 +23,9 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, const PoolArgs& a) {
   Tensor y = pooled.first, indices = pooled.second;  // (clang 14 cannot capture bindings)
   return record("max_pool2d", y, {x},
                 [indices, sizes = shape_of(x)](const Tensor& g, const Needs&) {
+                  if (!GradMode::is_enabled())  // a plain backward: one pass per plane
+                    return grads{kernels::max_pool2d_backward(g, indices, sizes[2], sizes[3])};
+                  // Differentiable, for a gradient of the gradient: the same sums, in order.
                   int64_t n = sizes[0], c = sizes[1];
                   Tensor flat = scatter_add(zeros({n, c, sizes[2] * sizes[3]}, g.dtype()), 2,
                                             reshape(indices, {n, c, -1}), reshape(g, {n, c, -1}));

@@ -1,8 +1,11 @@
 // Convolution and pooling kernels against naive loops: the Winograd F(2x2, 3x3) path (forward,
 // input, weight and bias gradients; batches that span several chunks; odd sizes; every padding
-// it serves) and the im2col path beside it, and the 2x2 max-pool fast path (ties, NaN).
+// it serves) and the im2col path beside it, the 2x2 max-pool fast path (ties, NaN) and max
+// pooling's backward.
 #include <ember/core/kernels/conv.h>
 #include <ember/core/kernels/pool.h>
+
+#include <tuple>
 
 #include "helpers.h"
 
@@ -116,6 +119,42 @@ TEST_CASE("conv2d on the Winograd path gives the same bits at 1 and 2 threads") 
   }
   set_num_threads(2);
   CHECK(runs[0] == runs[1]);
+}
+
+TEST_CASE("max_pool2d's backward sends each gradient to its window's winner, as a naive loop") {
+  // Small integers tie everywhere, and 3x3 windows at stride 2 overlap, so pixels win several
+  // windows and must receive their sum; with padding 1 the border windows are partial. The
+  // plain backward (one pass per plane) and the differentiable one (a gradient of the gradient
+  // asked for: scatter_add) against a loop that finds each window's first maximum itself.
+  manual_seed(10);
+  for (auto [kernel, stride, padding] : {std::tuple{3, 2, 1}, std::tuple{2, 2, 0}}) {
+    int64_t k = kernel, st = stride, pad = padding;
+    CAPTURE(k);
+    Tensor x = to(randint(0, 3, {2, 3, 7, 9}), kFloat64).requires_grad_();
+    Tensor y = F::max_pool2d(x, k, {.stride = st, .padding = pad});
+    Tensor g = randn(shape_of(y), kFloat64);
+    int64_t h = 7, wd = 9, oh = y.size(2), ow = y.size(3);
+    auto xv = testing::values(x), gv = testing::values(g);
+    std::vector<double> want(xv.size(), 0.0);
+    for (int64_t plane = 0; plane < 6; ++plane)
+      for (int64_t oy = 0; oy < oh; ++oy)
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          double best = -INFINITY;
+          int64_t arg = -1;
+          for (int64_t i = 0; i < k; ++i)
+            for (int64_t j = 0; j < k; ++j) {
+              int64_t yy = oy * st - pad + i, xx = ox * st - pad + j;
+              if (yy < 0 || yy >= h || xx < 0 || xx >= wd) continue;
+              if (xv[plane * h * wd + yy * wd + xx] > best)
+                best = xv[plane * h * wd + yy * wd + xx], arg = yy * wd + xx;
+            }
+          want[plane * h * wd + arg] += gv[(plane * oh + oy) * ow + ox];
+        }
+    Tensor plain = autograd::grad({y}, {x}, {g}, /*retain_graph=*/true)[0];
+    CHECK(testing::values(plain) == want);
+    Tensor twice = autograd::grad({y}, {x}, {g}, false, /*create_graph=*/true)[0];
+    CHECK(testing::values(twice) == want);
+  }
 }
 
 TEST_CASE("max_pool2d 2x2 stride 2: first maximum and first NaN win, as a naive loop") {

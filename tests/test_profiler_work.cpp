@@ -1,7 +1,8 @@
 // The profiler's FLOP and byte counts (profiler::Work) against counts worked out by hand for each
 // kind of op: a matrix product, a batched one, a convolution forward (Winograd underneath, the
-// direct method counted) and backward, an elementwise op, a softmax; and never twice: the GEMMs
-// inside a convolution, or inside parallel_for bodies on other threads, add nothing.
+// direct method counted) and backward, max pooling and its backward, an elementwise op, a
+// softmax; and never twice: the GEMMs inside a convolution, or inside parallel_for bodies on
+// other threads, add nothing.
 #include "helpers.h"
 
 using namespace ember;
@@ -54,6 +55,20 @@ TEST_CASE("profiler counts each op kind's FLOPs and bytes as worked out by hand,
   CHECK(add_work.flops == 1000);
   CHECK(add_work.bytes == 3 * 4 * 1000);  // two inputs read, one output written
   CHECK(add_total.flops == 1000);
+
+  // Max pooling, 3x3 windows at stride 2 over (2, 3, 9, 9): (2, 3, 4, 4) outputs.
+  Tensor p = randn({2, 3, 9, 9}).requires_grad_();
+  Tensor pooled;
+  auto [pool, pool_total] = work_of(
+      "kernels::max_pool2d", [&] { pooled = nn::functional::max_pool2d(p, 3, {.stride = 2}); });
+  CHECK(pool.flops == 96 * 9);                   // a comparison per window element
+  CHECK(pool.bytes == 4 * (486 + 96) + 8 * 96);  // x read; values and indices written
+  CHECK(pool_total.flops == pool.flops);
+  auto [unpool, unpool_total] =
+      work_of("kernels::max_pool2d_backward", [&] { pooled.sum().backward(); });
+  CHECK(unpool.flops == 96);                      // an add per output
+  CHECK(unpool.bytes == (4 + 8) * 96 + 4 * 486);  // grad and indices read, dx written
+  CHECK(unpool_total.flops == unpool.flops);
 
   auto [soft, soft_total] = work_of("kernels::softmax", [&] { softmax(randn({7, 9}), 1); });
   CHECK(soft.flops == 5 * 63);

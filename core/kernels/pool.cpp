@@ -80,6 +80,10 @@ std::pair<Tensor, Tensor> max_pool2d(const Tensor& x_in, const Window& w) {
   int64_t n = x.size(0), c = x.size(1), h = x.size(2), wd = x.size(3);
   int64_t oh = Window::out_size(h, w.kh, w.sh, w.ph, w.dh, "max_pool2d");
   int64_t ow = Window::out_size(wd, w.kw, w.sw, w.pw, w.dw, "max_pool2d");
+  // Per output: one comparison per window element; x read, values and int64 indices written.
+  int64_t outputs = n * c * oh * ow, size = int64_t(element_size(x.dtype()));
+  scope.count(
+      {.flops = outputs * w.kh * w.kw, .bytes = size * (x.numel() + outputs) + 8 * outputs});
   Tensor values = empty({n, c, oh, ow}, x.dtype());
   Tensor indices = empty({n, c, oh, ow}, kInt64);
   visit_floating(x.dtype(), "max_pool2d", [&]<typename T>() {
@@ -121,6 +125,34 @@ std::pair<Tensor, Tensor> max_pool2d(const Tensor& x_in, const Window& w) {
                  });
   });
   return {values, indices};
+}
+
+Tensor max_pool2d_backward(const Tensor& grad_in, const Tensor& indices_in, int64_t height,
+                           int64_t width) {
+  profiler::Scope scope("kernels::max_pool2d_backward");
+  Tensor grad = contiguous(grad_in), indices = contiguous(indices_in);
+  int64_t n = grad.size(0), c = grad.size(1), outputs = grad.size(2) * grad.size(3);
+  int64_t plane = height * width;
+  // One add per output; grad and its int64 indices read, dx written.
+  int64_t size = int64_t(element_size(grad.dtype()));
+  scope.count({.flops = grad.numel(), .bytes = (size + 8) * grad.numel() + size * n * c * plane});
+  Tensor dx = empty({n, c, height, width}, grad.dtype());
+  visit_floating(grad.dtype(), "max_pool2d backward", [&]<typename T>() {
+    const T* gp = grad.data_ptr<T>();
+    const int64_t* ip = indices.data_ptr<int64_t>();
+    T* dp = dx.data_ptr<T>();
+    parallel_for(0, n * c, std::max<int64_t>(1, kGrainElements / std::max<int64_t>(plane, 1)),
+                 [&](int64_t lo, int64_t hi) {
+                   for (int64_t nc = lo; nc < hi; ++nc) {
+                     T* out = dp + nc * plane;
+                     const T* g = gp + nc * outputs;
+                     const int64_t* at = ip + nc * outputs;
+                     std::fill_n(out, plane, T(0));
+                     for (int64_t o = 0; o < outputs; ++o) out[at[o]] += g[o];
+                   }
+                 });
+  });
+  return dx;
 }
 
 }  // namespace ember::kernels
