@@ -11,7 +11,9 @@ seconds="${1:-60}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 tools/install-deps.sh clang-14 libclang-rt-14-dev
 build="${EMBER_FUZZ_BUILD_DIR:-build-fuzz}"
+# OSS-Fuzz's flags: -O1 and line tables only, quicker to build than -O2 -g, same reports.
 CXX=clang++-14 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBER_FUZZ=ON \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" \
   -DEMBER_BUILD_TESTS=OFF -DEMBER_BUILD_EXAMPLES=OFF -DEMBER_BUILD_BENCH=OFF \
   -DEMBER_DISTRIBUTED=OFF >/dev/null
 cmake --build "$build" -j "$(nproc)"

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Builds the library and the programs with AddressSanitizer + UndefinedBehaviorSanitizer (and
-# LeakSanitizer) in build-asan and runs the whole suite there, but install_and_use (it checks
-# the installed package, which the plain run of tools/test.sh covers). The suites' own code is
-# not instrumented (tests/CMakeLists.txt). CI runs it after tools/test.sh.
+# Builds the library and the programs the tests run with AddressSanitizer +
+# UndefinedBehaviorSanitizer (and LeakSanitizer) in build-asan and runs the whole suite there,
+# but install_and_use (it checks the installed package, which the plain run of tools/test.sh
+# covers). The suites' own code is not instrumented (tests/CMakeLists.txt). CI runs it after
+# tools/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
 build="${EMBER_ASAN_BUILD_DIR:-build-asan}"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DEMBER_SANITIZE=ON -DEMBER_BUILD_BENCH=OFF
-cmake --build "$build" -j "$(nproc)"
+# Only what the suites run: the test binaries, which depend on the programs they start.
+targets=(ember_tests)
+if cmake --build "$build" --target help | grep ember_distributed_tests >/dev/null; then
+  targets+=(ember_distributed_tests)
+fi
+cmake --build "$build" -j "$(nproc)" --target "${targets[@]}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 ctest --test-dir "$build" --output-on-failure -j 2 -E "^install_and_use$"
