@@ -1,8 +1,8 @@
 // The profiler's FLOP and byte counts (profiler::Work) against counts worked out by hand for each
 // kind of op: a matrix product, a batched one, a convolution forward (Winograd underneath, the
 // direct method counted) and backward, max pooling and its backward, an elementwise op, a
-// softmax; and never twice: the GEMMs inside a convolution, or inside parallel_for bodies on
-// other threads, add nothing.
+// softmax, batch norm (with and without its ReLU), layer norm and GELU; and never twice: the GEMMs
+// inside a convolution, or inside parallel_for bodies on other threads, add nothing.
 #include "helpers.h"
 
 using namespace ember;
@@ -73,6 +73,53 @@ TEST_CASE("profiler counts each op kind's FLOPs and bytes as worked out by hand,
   auto [soft, soft_total] = work_of("kernels::softmax", [&] { softmax(randn({7, 9}), 1); });
   CHECK(soft.flops == 5 * 63);
   CHECK(soft.bytes == 2 * 4 * 63);
+}
+
+TEST_CASE("profiler counts normalization and GELU, forward and backward, as worked out by hand") {
+  namespace F = nn::functional;
+  set_num_threads(2);
+  // Batch norm over (4, 3, 5, 5) in training, with weight and bias: 300 elements.
+  const int64_t e = 300;
+  for (bool relu : {false, true}) {
+    CAPTURE(relu);
+    Tensor x = randn({4, 3, 5, 5}).requires_grad_();  // new leaves: no gradient to add to
+    Tensor weight = ones({3}).requires_grad_(), bias = zeros({3}).requires_grad_();
+    Tensor mean = zeros({3}), var = ones({3}), y;
+    auto norm = relu ? F::batch_norm_relu : F::batch_norm;
+    auto [stats, stats_total] = work_of("kernels::batch_norm_stats", [&] {
+      y = norm(x, mean, var, weight, bias, true, 0.1, 1e-5);
+    });
+    CHECK(stats.flops == 3 * e);  // a sum and a sum of squares
+    CHECK(stats.bytes == 4 * e);
+    auto [back, back_total] = work_of("kernels::batch_norm_backward", [&] { y.sum().backward(); });
+    CHECK(back.flops == (relu ? 10 : 9) * e);     // two sums, dx, the ReLU's mask
+    CHECK(back.bytes == 4 * (relu ? 4 : 3) * e);  // g, x (and y) read, dx written
+    CHECK(back_total.flops == back.flops);
+  }
+
+  // Layer norm over the last 6 of (5, 6), with weight and bias: 30 elements.
+  Tensor r = randn({5, 6}).requires_grad_();
+  Tensor lw = ones({6}).requires_grad_(), lb = zeros({6}).requires_grad_();
+  Tensor ln;
+  auto [ln_fwd, ln_total] =
+      work_of("kernels::layer_norm_forward", [&] { ln = F::layer_norm(r, {6}, lw, lb); });
+  CHECK(ln_fwd.flops == 8 * 30);  // two sums, then a scale and shift
+  CHECK(ln_fwd.bytes == 2 * 4 * 30);
+  CHECK(ln_total.flops == ln_fwd.flops);
+  auto [ln_back, ln_back_total] =
+      work_of("kernels::layer_norm_backward", [&] { ln.sum().backward(); });
+  CHECK(ln_back.flops == (2 + 2 + 1 + 8) * 30);  // x̂, the weight's and bias's sums, dx
+  CHECK(ln_back.bytes == 3 * 4 * 30);
+
+  Tensor u = randn({40}).requires_grad_();
+  Tensor gelu_out;
+  auto [gelu_fwd, gelu_total] = work_of("kernels::gelu_forward", [&] { gelu_out = F::gelu(u); });
+  CHECK(gelu_fwd.flops == 5 * 40);  // erf counted as one
+  CHECK(gelu_fwd.bytes == 2 * 4 * 40);
+  auto [gelu_back, gelu_back_total] =
+      work_of("kernels::gelu_backward", [&] { gelu_out.sum().backward(); });
+  CHECK(gelu_back.flops == 11 * 40);  // erf and exp counted as one each
+  CHECK(gelu_back.bytes == 3 * 4 * 40);
 }
 
 TEST_CASE("profiler's table shows rates for the scopes that count, and the total against peak") {

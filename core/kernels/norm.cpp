@@ -174,6 +174,12 @@ BatchNormGrads batch_norm_backward(const Tensor& g_in, const Tensor& x_in, const
                                    bool need_input, bool need_weight, bool need_bias,
                                    const Tensor& relu_output) {
   profiler::Scope scope("kernels::batch_norm_backward");
+  // Per element: the sums of g and of g (x - mean), 4 FLOPs (the ReLU's mask, 1 more); the input
+  // gradient k g + a (x - mean) + c, 5. Read g and x (and the ReLU's output), write dx.
+  bool relu = relu_output.defined();
+  scope.count(
+      {.flops = (4 + relu + 5 * need_input) * x_in.numel(),
+       .bytes = (2 + relu + need_input) * int64_t(element_size(x_in.dtype())) * x_in.numel()});
   Tensor g = contiguous(g_in), x = contiguous(x_in);
   Tensor y = relu_output.defined() ? contiguous(relu_output) : Tensor();
   Planes p(x);
@@ -207,6 +213,10 @@ int64_t row_grain(int64_t m) {
 LayerNormOutputs layer_norm_forward(const Tensor& x_in, int64_t m, const Tensor& weight,
                                     const Tensor& bias, double eps) {
   profiler::Scope scope("kernels::layer_norm_forward");
+  // Per element: the sums of x and of (x - mean)², 4 FLOPs; (x - mean) rstd w + b, 4. Read x,
+  // write y (the weight and bias, m each, stay in the cache).
+  scope.count(
+      {.flops = 8 * x_in.numel(), .bytes = 2 * int64_t(element_size(x_in.dtype())) * x_in.numel()});
   Tensor x = contiguous(x_in);
   int64_t rows = m > 0 ? x.numel() / m : 0;
   LayerNormOutputs r{empty(shape_of(x), x.dtype()), empty({rows}, x.dtype()),
@@ -238,6 +248,11 @@ LayerNormGrads layer_norm_backward(const Tensor& g_in, const Tensor& x_in, int64
                                    const Tensor& mean, const Tensor& rstd, const Tensor& weight,
                                    bool need_input, bool need_weight, bool need_bias) {
   profiler::Scope scope("kernels::layer_norm_backward");
+  // Per element: x̂ = (x - mean) rstd, 2 FLOPs; the weight's sum of g x̂, 2; the bias's of g, 1;
+  // the input's g w, 1, the sums of g w and of g w x̂, 3, and rstd (g w - mean - x̂ mean_dx), 4.
+  // Read g and x, write dx.
+  scope.count({.flops = (2 + 2 * need_weight + need_bias + 8 * need_input) * x_in.numel(),
+               .bytes = (2 + need_input) * int64_t(element_size(x_in.dtype())) * x_in.numel()});
   Tensor g = contiguous(g_in), x = contiguous(x_in);
   int64_t rows = m > 0 ? x.numel() / m : 0;
   int64_t blocks = (rows + kRowsPerBlock - 1) / kRowsPerBlock;
@@ -320,6 +335,10 @@ void with_erf(const Tensor& x, F f) {
 
 Tensor gelu_forward(const Tensor& x_in) {
   profiler::Scope scope("kernels::gelu_forward");
+  // Per element: x / √2, erf (counted as one FLOP, as torch.profiler counts a transcendental),
+  // and x ½ (erf + 1), 3: 5. Read x, write y.
+  scope.count(
+      {.flops = 5 * x_in.numel(), .bytes = 2 * int64_t(element_size(x_in.dtype())) * x_in.numel()});
   Tensor x = contiguous(x_in);
   Tensor y = empty(shape_of(x), x.dtype());
   visit_floating(x.dtype(), "gelu", [&]<typename T>() {
@@ -334,6 +353,10 @@ Tensor gelu_forward(const Tensor& x_in) {
 
 Tensor gelu_backward(const Tensor& g_in, const Tensor& x_in) {
   profiler::Scope scope("kernels::gelu_backward");
+  // Per element: x / √2 and its erf, 2; -x²/2 and its exp, 3; g (½ (erf + 1) + x e inv_sqrt_2pi),
+  // 6: 11. Read g and x, write dx.
+  scope.count({.flops = 11 * x_in.numel(),
+               .bytes = 3 * int64_t(element_size(x_in.dtype())) * x_in.numel()});
   Tensor g = contiguous(g_in), x = contiguous(x_in);
   Tensor dx = empty(shape_of(x), x.dtype());
   visit_floating(x.dtype(), "gelu backward", [&]<typename T>() {
