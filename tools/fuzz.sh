@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses (clang-14, ASan + UBSan) and runs each for SECONDS on a copy of
-# its committed seed corpus. Fails on any crash, leak, timeout or out-of-memory; the input that
-# caused it is left in build-fuzz/artifacts/ (turn it into a regression test). A single
-# allocation over 256 MB is a finding too (libFuzzer's default limit, 2 GB, let a 2 GiB PNG
-# chunk buffer pass); the harnesses' stdout is closed (a resume's notes), stderr kept.
+# its committed seed corpus, as many side by side as there are cores. Fails on any crash, leak,
+# timeout or out-of-memory; the input that caused it is left in build-fuzz/artifacts/ (turn it
+# into a regression test). A single allocation over 256 MB is a finding too (libFuzzer's default
+# limit, 2 GB, let a 2 GiB PNG chunk buffer pass); the harnesses' stdout is closed (a resume's
+# notes), stderr kept.
 # Usage: tools/fuzz.sh [SECONDS]     (default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,11 @@ CXX=clang++-14 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBER_
   -DEMBER_DISTRIBUTED=OFF >/dev/null
 cmake --build "$build" -j "$(nproc)"
 mkdir -p "$build/artifacts"
-for harness in checkpoint idx image safetensors state_dict; do
+# The harnesses run side by side, one per core (each is single-threaded and gets its SECONDS of
+# its own core); their logs are read once all have ended.
+harnesses=(checkpoint idx image safetensors state_dict)
+jobs="$(nproc)"
+for harness in "${harnesses[@]}"; do
   corpus="$build/corpus/$harness"
   mkdir -p "$corpus"
   if [ "$harness" = checkpoint ]; then
@@ -27,15 +32,25 @@ for harness in checkpoint idx image safetensors state_dict; do
     cp tests/fuzz/corpus/$harness/* "$corpus/"
   fi
   echo "== fuzz_$harness for ${seconds}s"
-  log="$build/fuzz_$harness.log"
-  status=0
-  "$build/tests/fuzz/fuzz_$harness" "$corpus" -max_total_time="$seconds" -rss_limit_mb=2048 \
-    -malloc_limit_mb=256 -close_fd_mask=1 -timeout=10 -print_final_stats=1 -artifact_prefix="$build/artifacts/${harness}_" >"$log" 2>&1 ||
-    status=$?
-  grep -E "stat::number_of_executed_units|stat::peak_rss_mb|ERROR|SUMMARY|Done" "$log" || true
-  if [ "$status" -ne 0 ]; then
+  rm -f "$build/fuzz_$harness.status"
+  ( status=0
+    "$build/tests/fuzz/fuzz_$harness" "$corpus" -max_total_time="$seconds" -rss_limit_mb=2048 \
+      -malloc_limit_mb=256 -close_fd_mask=1 -timeout=10 -print_final_stats=1 \
+      -artifact_prefix="$build/artifacts/${harness}_" >"$build/fuzz_$harness.log" 2>&1 || status=$?
+    echo "$status" >"$build/fuzz_$harness.status" ) &
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+done
+wait
+failed=0
+for harness in "${harnesses[@]}"; do
+  echo "== fuzz_$harness"
+  grep -E "stat::number_of_executed_units|stat::peak_rss_mb|ERROR|SUMMARY|Done" \
+    "$build/fuzz_$harness.log" || true
+  status="$(cat "$build/fuzz_$harness.status" 2>/dev/null || echo missing)"
+  if [ "$status" != 0 ]; then
     echo "fuzz_$harness: finding (exit $status); input saved under $build/artifacts/" >&2
-    exit 1
+    failed=1
   fi
 done
+[ "$failed" = 0 ] || exit 1
 echo "fuzz: all harnesses ran ${seconds}s without a finding"
