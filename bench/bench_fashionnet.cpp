@@ -1,10 +1,11 @@
 // W4 (FashionNet's two convolutions at batch 64, forward + backward: input, weight and bias
-// gradients) and one W1 training step (FashionNet without attention and with efficient attention:
-// forward, cross-entropy, backward, Adam step) at batch 64. Prints median milliseconds;
-// bench/compare_peer.sh runs this and the PyTorch peer (bench/peer_fashionnet.py) in alternation
-// and prints the ratios. Then one step of each optimizer over FashionNet's parameters, and last
-// the efficient step under the profiler: its counted FLOPs per step,
-// GFLOP/s and share of the FMA peak, and the table per op with each op's rate.
+// gradients), then SceneNet's eight convolutions at batch 32 the same way, and one W1 training step
+// (FashionNet without attention and with efficient attention: forward, cross-entropy, backward,
+// Adam step) at batch 64. Prints median milliseconds; bench/compare_peer.sh runs this and the
+// PyTorch peer (bench/peer_fashionnet.py) in alternation and prints the ratios. Then one step of
+// each optimizer over FashionNet's parameters, and last the efficient step under the profiler: its
+// counted FLOPs per step, GFLOP/s and share of the FMA peak, and the table per op with each op's
+// rate.
 // Run: ./build/bench/bench_fashionnet [--reps N]
 #include <ember/ember.h>
 
@@ -18,12 +19,17 @@ using namespace ember;
 
 namespace {
 
-// Median ms of conv forward+backward on x (requires grad) with weight and bias.
-double conv_ms(const Shape& input, int64_t out_channels, int reps) {
+// Median ms of conv forward+backward on x (requires grad) with weight and bias: a k x k kernel,
+// "same" padding for the dilation.
+double conv_ms(const Shape& input, int64_t out_channels, int reps, int64_t kernel = 3,
+               int64_t dilation = 1) {
   manual_seed(0);
   Tensor x = randn(input).requires_grad_();
-  nn::Conv2d conv(
-      {.in_channels = input[1], .out_channels = out_channels, .kernel_size = 3, .padding = 1});
+  nn::Conv2d conv({.in_channels = input[1],
+                   .out_channels = out_channels,
+                   .kernel_size = kernel,
+                   .padding = dilation * (kernel - 1) / 2,
+                   .dilation = dilation});
   auto step = [&] {
     x.set_grad(Tensor());
     conv->zero_grad();
@@ -116,6 +122,15 @@ int main(int argc, char** argv) {
   std::printf("threads=%d\n", get_num_threads());
   std::printf("conv1_fwd_bwd_ms=%.3f\n", conv_ms({64, 1, 28, 28}, 32, reps));
   std::printf("conv2_fwd_bwd_ms=%.3f\n", conv_ms({64, 32, 14, 14}, 64, reps));
+  // SceneNet's convolutions (examples/scene_net.h) at its training batch, 32.
+  std::printf("scene_stem1_fwd_bwd_ms=%.3f\n", conv_ms({32, 1, 64, 64}, 16, reps));
+  std::printf("scene_stem2_fwd_bwd_ms=%.3f\n", conv_ms({32, 16, 64, 64}, 16, reps));
+  std::printf("scene_down1_fwd_bwd_ms=%.3f\n", conv_ms({32, 16, 32, 32}, 32, reps));
+  std::printf("scene_down2_fwd_bwd_ms=%.3f\n", conv_ms({32, 32, 32, 32}, 32, reps, 3, 2));
+  std::printf("scene_down3_fwd_bwd_ms=%.3f\n", conv_ms({32, 32, 32, 32}, 32, reps, 3, 4));
+  std::printf("scene_mid_fwd_bwd_ms=%.3f\n", conv_ms({32, 32, 32, 32}, 32, reps));
+  std::printf("scene_head1_fwd_bwd_ms=%.3f\n", conv_ms({32, 32, 64, 64}, 16, reps));
+  std::printf("scene_head2_fwd_bwd_ms=%.3f\n", conv_ms({32, 16, 64, 64}, 3, reps, 1));
   std::printf("w1_step_none_ms=%.3f\n", w1_step_ms(reps, false));
   std::printf("w1_step_efficient_ms=%.3f\n", w1_step_ms(reps, true));
   for (const char* which : {"sgd", "adam", "rmsprop"})

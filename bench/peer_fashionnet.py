@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The PyTorch peer of bench_fashionnet.cpp: W4 (FashionNet's convolutions at batch 64, forward
-+ backward with input, weight and bias gradients) and one W1 training step (FashionNet without
++ backward with input, weight and bias gradients), SceneNet's convolutions at batch 32, and one W1 training step (FashionNet without
 attention and with efficient attention, Adam, batch 64), then one step of SGD, Adam and RMSprop
 over FashionNet's parameters. Prints median milliseconds in the same key=value form. The attention module is the reference one in tools/make_attention_goldens.py."""
 import argparse
@@ -27,10 +27,11 @@ def median_ms(step, reps):
     return 1e3 * statistics.median(times)
 
 
-def conv_ms(shape, out_channels, reps):
+def conv_ms(shape, out_channels, reps, kernel=3, dilation=1):
     torch.manual_seed(0)
     x = torch.randn(*shape, requires_grad=True)
-    conv = nn.Conv2d(shape[1], out_channels, 3, padding=1)
+    conv = nn.Conv2d(shape[1], out_channels, kernel, padding=dilation * (kernel - 1) // 2,
+                     dilation=dilation)
 
     def step():
         x.grad = None
@@ -87,6 +88,13 @@ if __name__ == "__main__":
     print(f"threads={torch.get_num_threads()}")
     print(f"conv1_fwd_bwd_ms={conv_ms((64, 1, 28, 28), 32, args.reps):.3f}")
     print(f"conv2_fwd_bwd_ms={conv_ms((64, 32, 14, 14), 64, args.reps):.3f}")
+    # SceneNet's convolutions (examples/scene_net.h) at its training batch, 32.
+    for name, shape, out, kernel, dilation in [
+            ("stem1", (32, 1, 64, 64), 16, 3, 1), ("stem2", (32, 16, 64, 64), 16, 3, 1),
+            ("down1", (32, 16, 32, 32), 32, 3, 1), ("down2", (32, 32, 32, 32), 32, 3, 2),
+            ("down3", (32, 32, 32, 32), 32, 3, 4), ("mid", (32, 32, 32, 32), 32, 3, 1),
+            ("head1", (32, 32, 64, 64), 16, 3, 1), ("head2", (32, 16, 64, 64), 3, 1, 1)]:
+        print(f"scene_{name}_fwd_bwd_ms={conv_ms(shape, out, args.reps, kernel, dilation):.3f}")
     print(f"w1_step_none_ms={w1_ms(args.reps, 'none'):.3f}")
     print(f"w1_step_efficient_ms={w1_ms(args.reps, 'efficient'):.3f}")
     for which in ("sgd", "adam", "rmsprop"):
