@@ -36,7 +36,6 @@
 #include "winograd.h"
 
 #include <algorithm>
-#include <cstring>
 #include <utility>
 
 #include "../factory.h"
