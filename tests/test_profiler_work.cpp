@@ -110,16 +110,19 @@ TEST_CASE("profiler counts normalization and GELU, forward and backward, as work
       work_of("kernels::layer_norm_backward", [&] { ln.sum().backward(); });
   CHECK(ln_back.flops == (2 + 2 + 1 + 8) * 30);  // x̂, the weight's and bias's sums, dx
   CHECK(ln_back.bytes == 3 * 4 * 30);
+  CHECK(ln_back_total.flops == ln_back.flops);
 
   Tensor u = randn({40}).requires_grad_();
   Tensor gelu_out;
   auto [gelu_fwd, gelu_total] = work_of("kernels::gelu_forward", [&] { gelu_out = F::gelu(u); });
   CHECK(gelu_fwd.flops == 5 * 40);  // erf counted as one
   CHECK(gelu_fwd.bytes == 2 * 4 * 40);
+  CHECK(gelu_total.flops == gelu_fwd.flops);
   auto [gelu_back, gelu_back_total] =
       work_of("kernels::gelu_backward", [&] { gelu_out.sum().backward(); });
   CHECK(gelu_back.flops == 11 * 40);  // erf and exp counted as one each
   CHECK(gelu_back.bytes == 3 * 4 * 40);
+  CHECK(gelu_back_total.flops == gelu_back.flops);
 }
 
 TEST_CASE("profiler's table shows rates for the scopes that count, and the total against peak") {
