@@ -1,4 +1,4 @@
-// Elementwise arithmetic, selection and comparisons: each forward is a core kernel with a
+// Elementwise arithmetic and selection: each forward is a core kernel with a
 // one-line lambda, each backward sits right below it under its math, written with
 // differentiable ops so it can be differentiated again. Gradients may have the broadcast shape:
 // the engine sums them back to each input. Read next: unary_math.cpp.
@@ -62,29 +62,6 @@ Tensor with_scalar(const Tensor& a, const Scalar& s, F f) {
     T v = s.to<T>();
     return kernels::map<T, T>(a, [&](T x) { return wrapping(f, x, v); });
   });
-}
-
-// A comparison, in the promoted dtype: a bool mask, not differentiable.
-template <typename F>
-Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
-  profiler::Scope scope(op);
-  if (DType d = result_type(a, b); needs_promotion(a, b, d))
-    return compare(op, to(a, d), to(b, d), f);
-  Tensor out = visit_dtype(a.dtype(), [&]<typename T>() {
-    return kernels::zip<bool, T>(a, b, op, [&](T x, T y) { return bool{f(x, y)}; });
-  });
-  return autograd::mark_nondifferentiable(op, out, {a, b});
-}
-
-template <typename F>
-Tensor compare(const char* op, const Tensor& a, const Scalar& s, F f) {
-  profiler::Scope scope(op);
-  if (DType d = result_type(a, s); d != a.dtype()) return compare(op, to(a, d), s, f);
-  Tensor out = visit_dtype(a.dtype(), [&]<typename T>() {
-    T v = s.to<T>();
-    return kernels::map<bool, T>(a, [&](T x) { return bool{f(x, v)}; });
-  });
-  return autograd::mark_nondifferentiable(op, out, {a});
 }
 
 void check_not_bool(DType d, const char* op, const char* what) {
@@ -359,43 +336,6 @@ Tensor where(const Tensor& cond, const Tensor& a, const Scalar& b) {
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {  // (composite)
   profiler::Scope scope("masked_fill");
   return where(mask, scalar_tensor(value, x.dtype()), x);
-}
-
-Tensor eq(const Tensor& a, const Tensor& b) {
-  return compare("eq", a, b, [](auto x, auto y) { return x == y; });
-}
-Tensor eq(const Tensor& a, const Scalar& b) {
-  return compare("eq", a, b, [](auto x, auto y) { return x == y; });
-}
-Tensor ne(const Tensor& a, const Tensor& b) {
-  return compare("ne", a, b, [](auto x, auto y) { return x != y; });
-}
-Tensor ne(const Tensor& a, const Scalar& b) {
-  return compare("ne", a, b, [](auto x, auto y) { return x != y; });
-}
-Tensor lt(const Tensor& a, const Tensor& b) {
-  return compare("lt", a, b, [](auto x, auto y) { return x < y; });
-}
-Tensor lt(const Tensor& a, const Scalar& b) {
-  return compare("lt", a, b, [](auto x, auto y) { return x < y; });
-}
-Tensor le(const Tensor& a, const Tensor& b) {
-  return compare("le", a, b, [](auto x, auto y) { return x <= y; });
-}
-Tensor le(const Tensor& a, const Scalar& b) {
-  return compare("le", a, b, [](auto x, auto y) { return x <= y; });
-}
-Tensor gt(const Tensor& a, const Tensor& b) {
-  return compare("gt", a, b, [](auto x, auto y) { return x > y; });
-}
-Tensor gt(const Tensor& a, const Scalar& b) {
-  return compare("gt", a, b, [](auto x, auto y) { return x > y; });
-}
-Tensor ge(const Tensor& a, const Tensor& b) {
-  return compare("ge", a, b, [](auto x, auto y) { return x >= y; });
-}
-Tensor ge(const Tensor& a, const Scalar& b) {
-  return compare("ge", a, b, [](auto x, auto y) { return x >= y; });
 }
 
 }  // namespace ember

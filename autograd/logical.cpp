@@ -1,6 +1,7 @@
-// Logical and bitwise ops: masks in, masks out, not differentiable. The logical ops read any
-// dtype as "nonzero is true" and return bool; the bitwise ones work on bool and integer tensors in
-// their promoted dtype (on bool, ~ & | ^ are not, and, or, xor). See elementwise.h.
+// Comparisons, logical and bitwise ops: masks out, not differentiable. The comparisons run in
+// the operands' promoted dtype and return bool; the logical ops read any dtype as "nonzero is
+// true" and return bool; the bitwise ones work on bool and integer tensors in their promoted
+// dtype (on bool, ~ & | ^ are not, and, or, xor). See elementwise.h.
 #include "../core/kernels/map_zip.h"
 #include "../core/profiler.h"
 #include "../core/promotion.h"
@@ -10,6 +11,29 @@
 namespace ember {
 
 namespace {
+
+// A comparison, in the promoted dtype: a bool mask, not differentiable.
+template <typename F>
+Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
+  profiler::Scope scope(op);
+  if (DType d = result_type(a, b); a.dtype() != d || b.dtype() != d)
+    return compare(op, to(a, d), to(b, d), f);
+  Tensor out = visit_dtype(a.dtype(), [&]<typename T>() {
+    return kernels::zip<bool, T>(a, b, op, [&](T x, T y) { return bool{f(x, y)}; });
+  });
+  return autograd::mark_nondifferentiable(op, out, {a, b});
+}
+
+template <typename F>
+Tensor compare(const char* op, const Tensor& a, const Scalar& s, F f) {
+  profiler::Scope scope(op);
+  if (DType d = result_type(a, s); d != a.dtype()) return compare(op, to(a, d), s, f);
+  Tensor out = visit_dtype(a.dtype(), [&]<typename T>() {
+    T v = s.to<T>();
+    return kernels::map<bool, T>(a, [&](T x) { return bool{f(x, v)}; });
+  });
+  return autograd::mark_nondifferentiable(op, out, {a});
+}
 
 template <typename F>
 Tensor logical(const char* op, const Tensor& a, const Tensor& b, F f) {
@@ -39,6 +63,43 @@ Tensor bitwise(const char* op, const Tensor& a, const Tensor& b, F f) {
 }
 
 }  // namespace
+
+Tensor eq(const Tensor& a, const Tensor& b) {
+  return compare("eq", a, b, [](auto x, auto y) { return x == y; });
+}
+Tensor eq(const Tensor& a, const Scalar& b) {
+  return compare("eq", a, b, [](auto x, auto y) { return x == y; });
+}
+Tensor ne(const Tensor& a, const Tensor& b) {
+  return compare("ne", a, b, [](auto x, auto y) { return x != y; });
+}
+Tensor ne(const Tensor& a, const Scalar& b) {
+  return compare("ne", a, b, [](auto x, auto y) { return x != y; });
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  return compare("lt", a, b, [](auto x, auto y) { return x < y; });
+}
+Tensor lt(const Tensor& a, const Scalar& b) {
+  return compare("lt", a, b, [](auto x, auto y) { return x < y; });
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  return compare("le", a, b, [](auto x, auto y) { return x <= y; });
+}
+Tensor le(const Tensor& a, const Scalar& b) {
+  return compare("le", a, b, [](auto x, auto y) { return x <= y; });
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+  return compare("gt", a, b, [](auto x, auto y) { return x > y; });
+}
+Tensor gt(const Tensor& a, const Scalar& b) {
+  return compare("gt", a, b, [](auto x, auto y) { return x > y; });
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  return compare("ge", a, b, [](auto x, auto y) { return x >= y; });
+}
+Tensor ge(const Tensor& a, const Scalar& b) {
+  return compare("ge", a, b, [](auto x, auto y) { return x >= y; });
+}
 
 Tensor logical_not(const Tensor& x) {
   profiler::Scope scope("logical_not");
