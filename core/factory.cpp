@@ -56,7 +56,7 @@ Tensor finish(Tensor t, const TensorOptions& options) {
   return t;
 }
 
-Tensor filled(const Shape& sizes, double value, DType dtype, const char* op) {
+Tensor filled(const Shape& sizes, const Scalar& value, DType dtype, const char* op) {
   Tensor t = allocate(sizes, dtype, op);
   kernels::fill(t, value);
   return t;
@@ -78,7 +78,7 @@ Tensor empty(const Shape& sizes, TensorOptions options) {
   return finish(allocate(sizes, resolve(options, kFloat32, "empty"), "empty"), options);
 }
 
-Tensor full(const Shape& sizes, double value, TensorOptions options) {
+Tensor full(const Shape& sizes, const Scalar& value, TensorOptions options) {
   return finish(filled(sizes, value, resolve(options, kFloat32, "full"), "full"), options);
 }
 
@@ -344,7 +344,9 @@ Tensor from_blob(void* data, const Shape& sizes, std::function<void(void*)> dele
   return from_blob(data, sizes, contiguous_strides(sizes), std::move(deleter), options);
 }
 
-Tensor scalar_tensor(double value, TensorOptions options) { return full({}, value, options); }
+Tensor scalar_tensor(const Scalar& value, TensorOptions options) {
+  return full({}, value, options);
+}
 
 // The options with t's dtype where they set none.
 static TensorOptions like(const Tensor& t, const TensorOptions& o) {
@@ -353,7 +355,7 @@ static TensorOptions like(const Tensor& t, const TensorOptions& o) {
 Tensor empty_like(const Tensor& t, TensorOptions o) { return empty(shape_of(t), like(t, o)); }
 Tensor zeros_like(const Tensor& t, TensorOptions o) { return zeros(shape_of(t), like(t, o)); }
 Tensor ones_like(const Tensor& t, TensorOptions o) { return ones(shape_of(t), like(t, o)); }
-Tensor full_like(const Tensor& t, double value, TensorOptions o) {
+Tensor full_like(const Tensor& t, const Scalar& value, TensorOptions o) {
   return full(shape_of(t), value, like(t, o));
 }
 Tensor rand_like(const Tensor& t, TensorOptions o) { return rand(shape_of(t), like(t, o)); }

@@ -21,7 +21,7 @@ namespace ember {
 Tensor empty(const Shape& sizes, TensorOptions options = {});
 Tensor zeros(const Shape& sizes, TensorOptions options = {});
 Tensor ones(const Shape& sizes, TensorOptions options = {});
-Tensor full(const Shape& sizes, double value, TensorOptions options = {});
+Tensor full(const Shape& sizes, const Scalar& value, TensorOptions options = {});
 /// [start, end) in steps: arange(5) is 0..4 as int64; arange(0, 1, 0.25) is float32.
 Tensor arange(int64_t end, TensorOptions options = {});
 Tensor arange(double start, double end, double step = 1.0, TensorOptions options = {});
@@ -118,13 +118,13 @@ Tensor tensor(std::initializer_list<B> values, TensorOptions options = {}) {
   return with_options(t, options, kBool, "tensor");
 }
 /// A 0-dimensional tensor.
-Tensor scalar_tensor(double value, TensorOptions options = {});
+Tensor scalar_tensor(const Scalar& value, TensorOptions options = {});
 
 /// t's shape, and t's dtype unless the options set one.
 Tensor empty_like(const Tensor& t, TensorOptions options = {});
 Tensor zeros_like(const Tensor& t, TensorOptions options = {});
 Tensor ones_like(const Tensor& t, TensorOptions options = {});
-Tensor full_like(const Tensor& t, double value, TensorOptions options = {});
+Tensor full_like(const Tensor& t, const Scalar& value, TensorOptions options = {});
 Tensor rand_like(const Tensor& t, TensorOptions options = {});
 Tensor randn_like(const Tensor& t, TensorOptions options = {});
 

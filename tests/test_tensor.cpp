@@ -18,6 +18,11 @@ TEST_CASE("factories fill the values PyTorch gives") {
   CHECK(values(tensor({{1, 2}, {3, 4}})) == std::vector<double>{1, 2, 3, 4});
   CHECK(shape(tensor({{1, 2}, {3, 4}})) == Shape{2, 2});
   CHECK(scalar_tensor(3).dim() == 0);
+  // An int64 value beyond 2^53 is kept exactly (a double would round it to an even neighbour).
+  const int64_t big = (int64_t{1} << 53) + 1;
+  CHECK(full({2}, big, kInt64).data_ptr<int64_t>()[1] == big);
+  CHECK(scalar_tensor(big, kInt64).item<int64_t>() == big);
+  CHECK(full_like(zeros({1}, kInt64), -big).item<int64_t>() == -big);
   CHECK(values(from_vector<int64_t>({5, 6}, {2})) == std::vector<double>{5, 6});
   Tensor like = zeros_like(ones({3, 1}, kFloat64));
   CHECK(like.dtype() == kFloat64);

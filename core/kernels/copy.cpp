@@ -39,11 +39,11 @@ Tensor contiguous(const Tensor& x) {
   return out;
 }
 
-void fill(const Tensor& dst, double value) {
+void fill(const Tensor& dst, const Scalar& value) {
   Shape sizes(dst.sizes().begin(), dst.sizes().end());
   visit_dtype(dst.dtype(), [&]<typename T>() {
     T* dp = dst.data_ptr<T>();
-    T v = convert<T>(value);
+    T v = value.to<T>();
     for_each_row<1>(sizes, {dst.impl().strides}, {0}, [&](const Row<1>& r) {
       for (int64_t i = 0; i < r.length; ++i) dp[r.offset[0] + i * r.stride[0]] = v;
     });

@@ -14,8 +14,8 @@ void copy(const Tensor& dst, const Tensor& src);
 /// x itself if contiguous, else a contiguous copy; never records autograd (kernels use this).
 Tensor contiguous(const Tensor& x);
 
-/// Every element of dst (any strides) set to value, converted to dst's dtype.
-void fill(const Tensor& dst, double value);
+/// Every element of dst (any strides) set to value, converted to dst's dtype (an int64 exactly).
+void fill(const Tensor& dst, const Scalar& value);
 
 /// Checks that a binary op's operands share a dtype (ember does not promote types silently).
 void check_same_dtype(const Tensor& a, const Tensor& b, std::string_view op);
