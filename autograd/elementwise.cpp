@@ -55,13 +55,11 @@ Tensor binary(const Tensor& a, const Tensor& b, const char* op, F f) {
   });
 }
 
-// out = f(a, s) with the number converted to a's dtype (already the promoted one).
+// out = f(a, s) with the number converted to a's dtype (already the promoted one): binary()'s
+// own loop, the number a 0-d tensor that broadcasts (one loop per op and dtype, not two).
 template <typename F>
-Tensor with_scalar(const Tensor& a, const Scalar& s, F f) {
-  return visit_dtype(a.dtype(), [&]<typename T>() {
-    T v = s.to<T>();
-    return kernels::map<T, T>(a, [&](T x) { return wrapping(f, x, v); });
-  });
+Tensor with_scalar(const Tensor& a, const Scalar& s, const char* op, F f) {
+  return binary(a, scalar_tensor(s, a.dtype()), op, f);
 }
 
 void check_not_bool(DType d, const char* op, const char* what) {
@@ -77,7 +75,7 @@ Tensor zero_like_scalar(const Tensor& t) { return scalar_tensor(0.0, t.dtype());
 Tensor add(const Tensor& a, const Tensor& b) {
   profiler::Scope scope("add");
   if (DType d = result_type(a, b); needs_promotion(a, b, d)) return add(to(a, d), to(b, d));
-  Tensor y = binary(a, b, "add", [](auto x, auto z) { return x + z; });
+  Tensor y = binary(a, b, "add", std::plus<>());
   return record("add", y, {a, b}, [](const Tensor& g, const Needs&) { return grads{g, g}; });
 }
 
@@ -85,7 +83,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 Tensor add(const Tensor& a, const Scalar& s) {
   profiler::Scope scope("add");
   if (DType d = result_type(a, s); d != a.dtype()) return add(to(a, d), s);
-  Tensor y = with_scalar(a, s, [](auto x, auto v) { return x + v; });
+  Tensor y = with_scalar(a, s, "add", std::plus<>());
   return record("add", y, {a}, [](const Tensor& g, const Needs&) { return grads{g}; });
 }
 
@@ -95,7 +93,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
   DType d = result_type(a, b);
   check_not_bool(d, "sub", "subtraction");
   if (needs_promotion(a, b, d)) return sub(to(a, d), to(b, d));
-  Tensor y = binary(a, b, "sub", [](auto x, auto z) { return x - z; });
+  Tensor y = binary(a, b, "sub", std::minus<>());
   return record("sub", y, {a, b}, [](const Tensor& g, const Needs& needs) {
     return grads{g, needs[1] ? neg(g) : Tensor()};
   });
@@ -107,7 +105,7 @@ Tensor sub(const Tensor& a, const Scalar& s) {
   DType d = result_type(a, s);
   check_not_bool(d, "sub", "subtraction");
   if (d != a.dtype()) return sub(to(a, d), s);
-  Tensor y = with_scalar(a, s, [](auto x, auto v) { return x - v; });
+  Tensor y = with_scalar(a, s, "sub", std::minus<>());
   return record("sub", y, {a}, [](const Tensor& g, const Needs&) { return grads{g}; });
 }
 
@@ -115,7 +113,7 @@ Tensor sub(const Tensor& a, const Scalar& s) {
 Tensor mul(const Tensor& a, const Tensor& b) {
   profiler::Scope scope("mul");
   if (DType d = result_type(a, b); needs_promotion(a, b, d)) return mul(to(a, d), to(b, d));
-  Tensor y = binary(a, b, "mul", [](auto x, auto z) { return x * z; });
+  Tensor y = binary(a, b, "mul", std::multiplies<>());
   return record("mul", y, {a, b}, [a = save(a), b = save(b)](const Tensor& g, const Needs& needs) {
     return grads{needs[0] ? g * b.unpack() : Tensor(), needs[1] ? g * a.unpack() : Tensor()};
   });
@@ -125,7 +123,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 Tensor mul(const Tensor& a, const Scalar& s) {
   profiler::Scope scope("mul");
   if (DType d = result_type(a, s); d != a.dtype()) return mul(to(a, d), s);
-  Tensor y = with_scalar(a, s, [](auto x, auto v) { return x * v; });
+  Tensor y = with_scalar(a, s, "mul", std::multiplies<>());
   return record("mul", y, {a}, [s](const Tensor& g, const Needs&) { return grads{g * s}; });
 }
 
@@ -135,7 +133,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
   DType d = result_type(a, b);
   if (!is_floating(d)) d = kFloat32;
   if (needs_promotion(a, b, d)) return div(to(a, d), to(b, d));
-  Tensor y = binary(a, b, "div", [](auto x, auto z) { return x / z; });
+  Tensor y = binary(a, b, "div", std::divides<>());
   return record("div", y, {a, b}, [a = save(a), b = save(b)](const Tensor& g, const Needs& needs) {
     Tensor bv = b.unpack();
     return grads{needs[0] ? g / bv : Tensor(),
@@ -149,7 +147,7 @@ Tensor div(const Tensor& a, const Scalar& s) {
   DType d = result_type(a, s);
   if (!is_floating(d)) d = kFloat32;
   if (d != a.dtype()) return div(to(a, d), s);
-  Tensor y = with_scalar(a, s, [](auto x, auto v) { return x / v; });
+  Tensor y = with_scalar(a, s, "div", std::divides<>());
   return record("div", y, {a}, [s](const Tensor& g, const Needs&) { return grads{g / s}; });
 }
 
@@ -330,7 +328,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 Tensor where(const Tensor& cond, const Tensor& a, const Scalar& b) {
   profiler::Scope scope("where");
   DType d = result_type(a, b);
-  return where(cond, to(a, d), scalar_tensor(b.to_double(), d));
+  return where(cond, to(a, d), scalar_tensor(b, d));
 }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {  // (composite)

@@ -2,6 +2,8 @@
 // the operands' promoted dtype and return bool; the logical ops read any dtype as "nonzero is
 // true" and return bool; the bitwise ones work on bool and integer tensors in their promoted
 // dtype (on bool, ~ & | ^ are not, and, or, xor). See elementwise.h.
+#include <functional>
+
 #include "../core/kernels/map_zip.h"
 #include "../core/profiler.h"
 #include "../core/promotion.h"
@@ -12,26 +14,29 @@ namespace ember {
 
 namespace {
 
-// A comparison, in the promoted dtype: a bool mask, not differentiable.
-template <typename F>
-Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
-  profiler::Scope scope(op);
-  if (DType d = result_type(a, b); a.dtype() != d || b.dtype() != d)
-    return compare(op, to(a, d), to(b, d), f);
-  Tensor out = visit_dtype(a.dtype(), [&]<typename T>() {
-    return kernels::zip<bool, T>(a, b, op, [&](T x, T y) { return bool{f(x, y)}; });
+// The comparisons, in the operands' promoted dtype: a bool mask, not differentiable. Op is one
+// of the standard comparison objects (std::less<> for lt): one loop per op and dtype, which the
+// forms with a number share by comparing with a 0-d tensor.
+template <typename Op>
+Tensor mask(const char* op, const Tensor& a, const Tensor& b) {
+  return visit_dtype(a.dtype(), [&]<typename T>() {
+    return kernels::zip<bool, T>(a, b, op, [](T x, T y) { return Op{}(x, y); });
   });
-  return autograd::mark_nondifferentiable(op, out, {a, b});
 }
 
-template <typename F>
-Tensor compare(const char* op, const Tensor& a, const Scalar& s, F f) {
+template <typename Op>
+Tensor compare(const char* op, const Tensor& a, const Tensor& b) {
   profiler::Scope scope(op);
-  if (DType d = result_type(a, s); d != a.dtype()) return compare(op, to(a, d), s, f);
-  Tensor out = visit_dtype(a.dtype(), [&]<typename T>() {
-    T v = s.to<T>();
-    return kernels::map<bool, T>(a, [&](T x) { return bool{f(x, v)}; });
-  });
+  DType d = result_type(a, b);
+  return autograd::mark_nondifferentiable(op, mask<Op>(op, to(a, d), to(b, d)), {a, b});
+}
+
+// With a number: it becomes a 0-d tensor of the promoted dtype (an int64 one exactly).
+template <typename Op>
+Tensor compare(const char* op, const Tensor& a, const Scalar& s) {
+  profiler::Scope scope(op);
+  DType d = result_type(a, s);
+  Tensor out = mask<Op>(op, to(a, d), scalar_tensor(s, d));
   return autograd::mark_nondifferentiable(op, out, {a});
 }
 
@@ -64,42 +69,18 @@ Tensor bitwise(const char* op, const Tensor& a, const Tensor& b, F f) {
 
 }  // namespace
 
-Tensor eq(const Tensor& a, const Tensor& b) {
-  return compare("eq", a, b, [](auto x, auto y) { return x == y; });
-}
-Tensor eq(const Tensor& a, const Scalar& b) {
-  return compare("eq", a, b, [](auto x, auto y) { return x == y; });
-}
-Tensor ne(const Tensor& a, const Tensor& b) {
-  return compare("ne", a, b, [](auto x, auto y) { return x != y; });
-}
-Tensor ne(const Tensor& a, const Scalar& b) {
-  return compare("ne", a, b, [](auto x, auto y) { return x != y; });
-}
-Tensor lt(const Tensor& a, const Tensor& b) {
-  return compare("lt", a, b, [](auto x, auto y) { return x < y; });
-}
-Tensor lt(const Tensor& a, const Scalar& b) {
-  return compare("lt", a, b, [](auto x, auto y) { return x < y; });
-}
-Tensor le(const Tensor& a, const Tensor& b) {
-  return compare("le", a, b, [](auto x, auto y) { return x <= y; });
-}
-Tensor le(const Tensor& a, const Scalar& b) {
-  return compare("le", a, b, [](auto x, auto y) { return x <= y; });
-}
-Tensor gt(const Tensor& a, const Tensor& b) {
-  return compare("gt", a, b, [](auto x, auto y) { return x > y; });
-}
-Tensor gt(const Tensor& a, const Scalar& b) {
-  return compare("gt", a, b, [](auto x, auto y) { return x > y; });
-}
-Tensor ge(const Tensor& a, const Tensor& b) {
-  return compare("ge", a, b, [](auto x, auto y) { return x >= y; });
-}
-Tensor ge(const Tensor& a, const Scalar& b) {
-  return compare("ge", a, b, [](auto x, auto y) { return x >= y; });
-}
+Tensor eq(const Tensor& a, const Tensor& b) { return compare<std::equal_to<>>("eq", a, b); }
+Tensor eq(const Tensor& a, const Scalar& b) { return compare<std::equal_to<>>("eq", a, b); }
+Tensor ne(const Tensor& a, const Tensor& b) { return compare<std::not_equal_to<>>("ne", a, b); }
+Tensor ne(const Tensor& a, const Scalar& b) { return compare<std::not_equal_to<>>("ne", a, b); }
+Tensor lt(const Tensor& a, const Tensor& b) { return compare<std::less<>>("lt", a, b); }
+Tensor lt(const Tensor& a, const Scalar& b) { return compare<std::less<>>("lt", a, b); }
+Tensor le(const Tensor& a, const Tensor& b) { return compare<std::less_equal<>>("le", a, b); }
+Tensor le(const Tensor& a, const Scalar& b) { return compare<std::less_equal<>>("le", a, b); }
+Tensor gt(const Tensor& a, const Tensor& b) { return compare<std::greater<>>("gt", a, b); }
+Tensor gt(const Tensor& a, const Scalar& b) { return compare<std::greater<>>("gt", a, b); }
+Tensor ge(const Tensor& a, const Tensor& b) { return compare<std::greater_equal<>>("ge", a, b); }
+Tensor ge(const Tensor& a, const Scalar& b) { return compare<std::greater_equal<>>("ge", a, b); }
 
 Tensor logical_not(const Tensor& x) {
   profiler::Scope scope("logical_not");

@@ -139,6 +139,50 @@ TEST_CASE("binary ops broadcast like NumPy and match the reference loop") {
   CHECK(values(ge(t, 2.0)) == std::vector<double>{0, 1, 1});
 }
 
+TEST_CASE("comparisons with a number, either way round, with NaN and exact int64") {
+  // Against plain C++ comparisons, element by element: each op with a number and with a
+  // one-element tensor, on float64 with NaN and infinities on either side, and on int64 values
+  // one apart beyond float64's 2^53 (a number that passed through a double would tie them).
+  auto apply = [](std::string_view op, const Tensor& x, const auto& s) -> Tensor {
+    if (op == "eq") return x == s;
+    if (op == "ne") return x != s;
+    if (op == "lt") return x < s;
+    if (op == "le") return x <= s;
+    if (op == "gt") return x > s;
+    return x >= s;
+  };
+  auto holds = [](std::string_view op, auto a, auto b) {
+    if (op == "eq") return a == b;
+    if (op == "ne") return a != b;
+    if (op == "lt") return a < b;
+    if (op == "le") return a <= b;
+    if (op == "gt") return a > b;
+    return a >= b;
+  };
+  const double nan = std::nan("");
+  std::vector<double> xs{-INFINITY, -1.5, 0.0, 1.0, 2.0, INFINITY, nan};
+  Tensor x = empty({7}, kFloat64);
+  std::copy(xs.begin(), xs.end(), x.data_ptr<double>());
+  const int64_t big = (int64_t{1} << 53) + 1;  // float64 rounds it to 2^53
+  std::vector<int64_t> is{big - 1, big, big + 1, -big};
+  Tensor xi = empty({4}, kInt64);
+  std::copy(is.begin(), is.end(), xi.data_ptr<int64_t>());
+  for (std::string_view op : {"eq", "ne", "lt", "le", "gt", "ge"}) {
+    CAPTURE(op);
+    for (double s : std::vector<double>{1.0, nan, INFINITY}) {
+      CAPTURE(s);
+      Tensor number = apply(op, x, Scalar(s)), broadcast = apply(op, x, tensor({s}, kFloat64));
+      REQUIRE(number.dtype() == kBool);
+      for (size_t i = 0; i < xs.size(); ++i) {
+        CHECK(number.data_ptr<bool>()[i] == holds(op, xs[i], s));
+        CHECK(broadcast.data_ptr<bool>()[i] == holds(op, xs[i], s));
+      }
+    }
+    Tensor got = apply(op, xi, Scalar(big));
+    for (size_t i = 0; i < is.size(); ++i) CHECK(got.data_ptr<bool>()[i] == holds(op, is[i], big));
+  }
+}
+
 TEST_CASE("where selects elementwise with broadcasting") {
   Tensor cond = tensor({{1, 0, 1}}) != 0;
   Tensor a = tensor({{1, 2, 3}, {4, 5, 6}}, kFloat32);

@@ -103,7 +103,8 @@ Tensor zip(const Tensor& a, const Tensor& b, std::string_view op, F f) {
     if (sx == 1 && sy == 1) {
       for (int64_t i = 0; i < r.length; ++i) o[i] = f(x[i], y[i]);
     } else if (sx == 1 && sy == 0) {  // tensor op scalar-like operand
-      for (int64_t i = 0; i < r.length; ++i) o[i] = f(x[i], *y);
+      In v = *y;                      // read once: o may alias y as far as the compiler knows
+      for (int64_t i = 0; i < r.length; ++i) o[i] = f(x[i], v);
     } else {
       for (int64_t i = 0; i < r.length; ++i) o[i] = f(x[i * sx], y[i * sy]);
     }
