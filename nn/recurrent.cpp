@@ -73,35 +73,41 @@ const RNNBase::Weights& RNNBase::weights(int64_t layer, bool reverse) const {
   return weights_[static_cast<size_t>(layer * directions + (reverse ? 1 : 0))];
 }
 
+// The layers run over the sequence as a list of steps: each step's input is a tensor of its own,
+// never select(sequence, 0, t) of one that needs a gradient, whose backward is a zero tensor of
+// the whole sequence with one step written in: T of them are T whole-sequence passes, a
+// backward quadratic in the sequence length.
 std::pair<Tensor, std::vector<Tensor>> RNNBase::run(const Tensor& input,
                                                     std::vector<Tensor> initial,
                                                     size_t state_kinds) {
   int64_t directions = options.bidirectional ? 2 : 1, steps = input.size(0);
   std::vector<std::vector<Tensor>> finals(state_kinds);
-  Tensor layer_input = input;
+  std::vector<Tensor> layer_input = unbind(input, 0);
   for (int64_t l = 0; l < options.num_layers; ++l) {
-    std::vector<Tensor> outputs;
+    std::vector<std::vector<Tensor>> outputs;  // per direction, per step
     for (int64_t d = 0; d < directions; ++d) {
       const Weights& w = weights(l, d == 1);
       std::vector<Tensor> states;
       for (const Tensor& s : initial) states.push_back(select(s, 0, l * directions + d));
-      Tensor xp = F::linear(layer_input, w.w_ih, w.b_ih);  // every step's projection at once
       std::vector<Tensor> hs(static_cast<size_t>(steps));
       for (int64_t i = 0; i < steps; ++i) {
-        int64_t t = d == 0 ? i : steps - 1 - i;
-        states = step(select(xp, 0, t), states, w);
-        hs[static_cast<size_t>(t)] = states[0];
+        auto t = static_cast<size_t>(d == 0 ? i : steps - 1 - i);
+        states = step(F::linear(layer_input[t], w.w_ih, w.b_ih), states, w);
+        hs[t] = states[0];
       }
-      outputs.push_back(stack(hs, 0));
+      outputs.push_back(std::move(hs));
       for (size_t k = 0; k < state_kinds; ++k) finals[k].push_back(states[k]);
     }
-    layer_input = directions == 1 ? outputs[0] : cat(outputs, 2);
+    layer_input = outputs[0];
+    if (directions == 2)
+      for (size_t t = 0; t < layer_input.size(); ++t)
+        layer_input[t] = cat({outputs[0][t], outputs[1][t]}, 1);
     if (options.dropout > 0 && l + 1 < options.num_layers)
-      layer_input = F::dropout(layer_input, options.dropout, is_training());
+      for (Tensor& x : layer_input) x = F::dropout(x, options.dropout, is_training());
   }
   std::vector<Tensor> last;
   for (const auto& f : finals) last.push_back(stack(f, 0));
-  return {layer_input, last};
+  return {stack(layer_input, 0), last};
 }
 
 std::string RNNBase::extra_repr() const {
