@@ -73,10 +73,11 @@ const RNNBase::Weights& RNNBase::weights(int64_t layer, bool reverse) const {
   return weights_[static_cast<size_t>(layer * directions + (reverse ? 1 : 0))];
 }
 
-// The layers run over the sequence as a list of steps: each step's input is a tensor of its own,
-// never select(sequence, 0, t) of one that needs a gradient, whose backward is a zero tensor of
-// the whole sequence with one step written in: T of them are T whole-sequence passes, a
-// backward quadratic in the sequence length.
+// The layers run over the sequence as a list of steps, each step's input a tensor of its own:
+// select(sequence, 0, t) of a tensor that needs a gradient has for backward a zero tensor of the
+// whole sequence with one step written in, and T of them made the backward quadratic in T. The
+// input's own steps are still selects: quadratic only when the input itself needs a gradient
+// (an embedding below the first layer), as unbind is here.
 std::pair<Tensor, std::vector<Tensor>> RNNBase::run(const Tensor& input,
                                                     std::vector<Tensor> initial,
                                                     size_t state_kinds) {
