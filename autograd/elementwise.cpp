@@ -1,7 +1,8 @@
-// Elementwise arithmetic and selection: each forward is a core kernel with a
-// one-line lambda, each backward sits right below it under its math, written with
-// differentiable ops so it can be differentiated again. Gradients may have the broadcast shape:
-// the engine sums them back to each input. Read next: unary_math.cpp.
+// Elementwise arithmetic and selection: each forward is a core kernel with a one-line lambda (or
+// std::plus<> and kin, shared by an op's forms with a tensor and with a number), each backward sits
+// right below it under its math, written with differentiable ops so it can be differentiated again.
+// Gradients may have the broadcast shape: the engine sums them back to each input. Read next:
+// unary_math.cpp.
 #include "elementwise.h"
 
 #include <cmath>

@@ -1,9 +1,9 @@
-// Elementwise kernels as templates over the scalar type and the per-element function: unary
-// map (map, map_array, and their floating-dtype forms) and binary zip, with NumPy broadcasting.
-// Outputs are new contiguous tensors, so their row stride is always 1; inputs are read with any
-// strides (0 along broadcast dims). The differentiable ops in autograd/elementwise.cpp and
-// autograd/unary_math.cpp instantiate these with a lambda each. Read next: loop.h (the iteration),
-// autograd/elementwise.cpp (the ops).
+// Elementwise kernels as templates over the scalar type and the per-element function: unary map
+// (map, map_array, and their floating-dtype forms) and binary zip, with NumPy broadcasting. Outputs
+// are new contiguous tensors, so their row stride is always 1; inputs are read with any strides (0
+// along broadcast dims). The differentiable ops in autograd/elementwise.cpp and
+// autograd/unary_math.cpp instantiate these with a lambda or a function object each. Read next:
+// loop.h (the iteration), autograd/elementwise.cpp (the ops).
 #pragma once
 
 #include <initializer_list>
