@@ -25,9 +25,10 @@ namespace {
 template <int Dims>
 BatchNormImpl<Dims>* fusable(const std::shared_ptr<Module>& m,
                              const std::shared_ptr<Module>& next) {
-  if (typeid(*next) != typeid(ReLUImpl)) return nullptr;
-  return typeid(*m) == typeid(BatchNormImpl<Dims>) ? static_cast<BatchNormImpl<Dims>*>(m.get())
-                                                   : nullptr;
+  const Module &module = *m, &after = *next;
+  if (typeid(after) != typeid(ReLUImpl)) return nullptr;
+  return typeid(module) == typeid(BatchNormImpl<Dims>) ? static_cast<BatchNormImpl<Dims>*>(m.get())
+                                                       : nullptr;
 }
 
 }  // namespace

@@ -184,7 +184,7 @@ TEST_CASE("a handle shares its module, calls forward and refuses to be used empt
   nn::Linear empty{nullptr};
   CHECK(empty.is_empty());
   CHECK(!empty);
-  CHECK_THROWS_WITH_AS(empty->weight,
+  CHECK_THROWS_WITH_AS((void)empty->weight,
                        "ModuleHolder<ember::nn::LinearImpl>: the handle is empty (made from "
                        "nullptr and not yet given a module)",
                        Error);

@@ -72,7 +72,7 @@ std::vector<Line> ember::testing::scan_lines() {
        {in({3, 4})}},
       {"roll(Tensor, Shape, Shape)",
        [](const Inputs& x) {
-         return roll(x[0], {1, -5}, {0, 1}) + roll(x[0], {2});
+         return roll(x[0], {1, -5}, {0, 1}) + roll(x[0], 2);
        },
        {in({3, 4})}},
       {"roll(Tensor, int64_t, std::optional<int64_t>)",

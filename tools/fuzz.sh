@@ -1,27 +1,21 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harnesses (clang-14, ASan + UBSan) and runs each for SECONDS on a copy of
-# its committed seed corpus, as many side by side as there are cores. Fails on any crash, leak,
-# timeout or out-of-memory; the input that caused it is left in build-fuzz/artifacts/ (turn it
-# into a regression test). A single allocation over 256 MB is a finding too (libFuzzer's default
-# limit, 2 GB, let a 2 GiB PNG chunk buffer pass); the harnesses' stdout is closed (a resume's
-# notes), stderr kept.
+# Builds the libFuzzer harnesses (ASan + UBSan, in the build the sanitized suite shares:
+# tools/build-sanitized.sh) and runs each for SECONDS on a copy of its committed seed corpus, as
+# many side by side as there are cores. Fails on any crash, leak, timeout or out-of-memory; the
+# input that caused it is left in build-asan/artifacts/ (turn it into a regression test). A single
+# allocation over 256 MB is a finding too (libFuzzer's default limit, 2 GB, let a 2 GiB PNG chunk
+# buffer pass); the harnesses' stdout is closed (a resume's notes), stderr kept.
 # Usage: tools/fuzz.sh [SECONDS]     (default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-tools/install-deps.sh clang-14 libclang-rt-14-dev
-build="${EMBER_FUZZ_BUILD_DIR:-build-fuzz}"
-# OSS-Fuzz's flags: -O1 and line tables only, quicker to build than -O2 -g, same reports.
-CXX=clang++-14 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBER_FUZZ=ON \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" \
-  -DEMBER_BUILD_TESTS=OFF -DEMBER_BUILD_EXAMPLES=OFF -DEMBER_BUILD_BENCH=OFF \
-  -DEMBER_DISTRIBUTED=OFF >/dev/null
-cmake --build "$build" -j "$(nproc)"
+build="${EMBER_ASAN_BUILD_DIR:-build-asan}"
+harnesses=(checkpoint idx image safetensors state_dict)
+tools/build-sanitized.sh "${harnesses[@]/#/fuzz_}" make_checkpoint_seeds
 mkdir -p "$build/artifacts"
 # The harnesses run side by side, one per core (each is single-threaded and gets its SECONDS of
 # its own core); their logs are read once all have ended.
-harnesses=(checkpoint idx image safetensors state_dict)
 jobs="$(nproc)"
 for harness in "${harnesses[@]}"; do
   corpus="$build/corpus/$harness"

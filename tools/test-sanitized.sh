@@ -1,20 +1,17 @@
 #!/usr/bin/env bash
-# Builds the library and the programs the tests run with AddressSanitizer +
-# UndefinedBehaviorSanitizer (and LeakSanitizer) in build-asan and runs the whole suite there,
-# but install_and_use (it checks the installed package, which the plain run of tools/test.sh
-# covers). The suites' own code is not instrumented (tests/CMakeLists.txt). CI runs it after
-# tools/test.sh.
+# Runs the whole suite against the library and the programs the tests start built with
+# AddressSanitizer + UndefinedBehaviorSanitizer (and LeakSanitizer), in the build the fuzzers
+# share (tools/build-sanitized.sh), but install_and_use (it checks the installed package, which
+# the plain run of tools/test.sh covers). The suites' own code is not instrumented
+# (tests/CMakeLists.txt). CI runs it after tools/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/install-deps.sh
 build="${EMBER_ASAN_BUILD_DIR:-build-asan}"
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DEMBER_SANITIZE=ON -DEMBER_BUILD_BENCH=OFF
 # Only what the suites run: the test binaries, which depend on the programs they start.
-targets=(ember_tests)
+tools/build-sanitized.sh ember_tests
 if cmake --build "$build" --target help | grep ember_distributed_tests >/dev/null; then
-  targets+=(ember_distributed_tests)
+  tools/build-sanitized.sh ember_distributed_tests
 fi
-cmake --build "$build" -j "$(nproc)" --target "${targets[@]}"
 # Allocation stacks of 8 frames instead of ASan's 30: recording the deep ones cost up to a
 # quarter of an allocation-heavy suite's time (test_gradcheck_nn, 3 alternated pairs: 61 / 47,
 # 71 / 54, 60 / 57 s), and 8 frames still reach the op that allocated. ASAN_OPTIONS set by the
