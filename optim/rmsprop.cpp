@@ -62,13 +62,11 @@ struct RmspropScalars {
 };
 
 // RMSprop's update over elements [lo, hi) of one parameter; the variants are template arguments.
+// The arrays never overlap, as the __restrict parameters say (see adam_update: centered with
+// momentum, five arrays, ran scalar behind __restrict locals, 9 times slower than the others).
 template <typename T, bool decay, bool centered, bool momentum>
-void rmsprop_update(const RmspropSlices<T>& a, const RmspropScalars<T>& k, int64_t lo, int64_t hi) {
-  T* __restrict p = a.p;
-  const T* __restrict g = a.g;
-  T* __restrict s = a.s;
-  T* __restrict ga = a.ga;
-  T* __restrict buf = a.buf;
+void rmsprop_update(T* __restrict p, const T* __restrict g, T* __restrict s, T* __restrict ga,
+                    T* __restrict buf, const RmspropScalars<T>& k, int64_t lo, int64_t hi) {
   for (int64_t i = lo; i < hi; ++i) {
     T gi = g[i];
     if constexpr (decay) gi += k.wd * p[i];
@@ -120,7 +118,7 @@ void RMSprop::step() {
       detail::update_elements(
           p.numel(),
           [&]<bool decay, bool center, bool momentum>(int64_t lo, int64_t hi) {
-            rmsprop_update<T, decay, center, momentum>(a, k, lo, hi);
+            rmsprop_update<T, decay, center, momentum>(a.p, a.g, a.s, a.ga, a.buf, k, lo, hi);
           },
           wd != 0, centered, mom > 0);
     });
