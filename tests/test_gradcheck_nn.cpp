@@ -85,6 +85,15 @@ std::vector<Line> table() {
          return F::batch_norm_relu(x[0], rm, rv, x[1], x[2], /*training=*/false);
        },
        {in({2, 2, 3}), in({2}), in({2})}},
+      // planes of 25: the kernels' vector loops (two vectors of 4 doubles) and their tails
+      {"batch_norm",
+       [](const Inputs& x) { return F::batch_norm(x[0], {}, {}, x[1], x[2], /*training=*/true); },
+       {in({2, 2, 5, 5}), in({2}), in({2})}},
+      {"batch_norm_relu",
+       [](const Inputs& x) {
+         return F::batch_norm_relu(x[0], {}, {}, x[1], x[2], /*training=*/true);
+       },
+       {in({2, 2, 5, 5}), in({2}), in({2})}},
       {"layer_norm",
        [](const Inputs& x) { return F::layer_norm(x[0], {3}, x[1], x[2]); },
        {in({2, 3}), in({3}), in({3})}},

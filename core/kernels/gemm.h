@@ -1,6 +1,8 @@
-// One row-major GEMM call, C = A·B + beta·C with optional transposes, for kernels that drive BLAS
-// with raw pointers (matmul, conv2d). Inside parallel_for_blas each call runs on its own thread.
-// The BLAS itself is OpenBLAS, loaded by core/blas.cpp with the kernels that fit the CPU.
+// One row-major GEMM call, C = A·B + beta·C with optional transposes, for kernels that drive it
+// with raw pointers (matmul, conv2d). A small product runs on ember's own register tile, a larger
+// one on OpenBLAS (loaded by core/blas.cpp with the kernels that fit the CPU); inside
+// parallel_for_blas each call runs on its own thread. Read next: gemm.cpp, for where the line
+// between the two lies and why.
 #pragma once
 
 #include <cblas.h>

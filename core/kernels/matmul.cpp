@@ -39,8 +39,9 @@ void gemm(const BlasMatrix& la, const BlasMatrix& lb, int64_t m, int64_t n, int6
   kernels::gemm(la.transposed, lb.transposed, m, n, k, a, la.ld, b, lb.ld, T(0), c, ldc);
 }
 
-// OpenBLAS runs a GEMM of at most 64^3 multiply-adds on the calling thread (its
-// GEMM_MULTITHREAD_THRESHOLD), so a batch of such GEMMs is spread over ember's threads. Larger
+// A GEMM of at most 64^3 multiply-adds runs on the calling thread (on ember's register tile,
+// gemm.cpp; OpenBLAS would too: its GEMM_MULTITHREAD_THRESHOLD), so a batch of such GEMMs is
+// spread over ember's threads. Larger
 // GEMMs run one after another, each threaded by OpenBLAS, which shares its packed panels across
 // threads; OpenBLAS's results then differ in the last bits between thread counts (even with a
 // single block of k). Under set_thread_count_invariant(true) they are split instead into panels

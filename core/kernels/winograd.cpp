@@ -42,24 +42,8 @@
 #include "../parallel.h"
 #include "../profiler.h"
 #include "capability.h"
+#include "capability_copies.h"
 #include "copy.h"
-
-// The register tile (winograd_vectors.inc) is not instrumented by the sanitizers: their checks
-// of every load and every index inside its loop kept its accumulators out of registers (10x
-// slower, half of a sanitized training run). Under AddressSanitizer (GCC's -fsanitize=address
-// defines the first macro, clang says the second), the matrices it reads and writes are checked
-// whole before it runs.
-#define EMBER_UNCHECKED_LOOP __attribute__((no_sanitize("address", "undefined")))
-#if defined(__SANITIZE_ADDRESS__)
-#define EMBER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define EMBER_ASAN 1
-#endif
-#endif
-#ifdef EMBER_ASAN
-#include <sanitizer/asan_interface.h>
-#endif
 
 namespace ember::kernels {
 namespace {
@@ -141,39 +125,10 @@ void weight_transform_adjoint(const T* du, int64_t k, int64_t c, T* dweight) {
   }
 }
 
-// The chunk kernels, one copy per capability (GCC's target pragma; clang's attribute pragma).
-#define EMBER_PRAGMA(text) _Pragma(#text)
-#if defined(__clang__)
-#define EMBER_TARGET_BEGIN(isa) \
-  EMBER_PRAGMA(clang attribute push(__attribute__((target(isa))), apply_to = function))
-#define EMBER_TARGET_END EMBER_PRAGMA(clang attribute pop)
-#define EMBER_WIDE_VECTORS
-#else
-#define EMBER_TARGET_BEGIN(isa) EMBER_PRAGMA(GCC push_options) EMBER_PRAGMA(GCC target(isa))
-#define EMBER_TARGET_END EMBER_PRAGMA(GCC pop_options)
-// GCC's loops use 256-bit vectors on AVX-512 unless told otherwise.
-#define EMBER_WIDE_VECTORS EMBER_PRAGMA(GCC target("prefer-vector-width=512"))
-#endif
-
-namespace baseline {
-constexpr int kVectorBytes = 16;
-#include "winograd_kernels.inc"
-}  // namespace baseline
-
-EMBER_TARGET_BEGIN("avx2,fma")
-namespace avx2 {
-constexpr int kVectorBytes = 32;
-#include "winograd_kernels.inc"
-}  // namespace avx2
-EMBER_TARGET_END
-
-EMBER_TARGET_BEGIN("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")
-EMBER_WIDE_VECTORS
-namespace avx512 {
-constexpr int kVectorBytes = 64;
-#include "winograd_kernels.inc"
-}  // namespace avx512
-EMBER_TARGET_END
+// The chunk kernels, one copy per capability.
+#define EMBER_CAPABILITY_KERNELS "winograd_kernels.inc"
+#include "each_capability.inc"
+#undef EMBER_CAPABILITY_KERNELS
 
 // The chunk kernels of the capability in use.
 template <typename T>
