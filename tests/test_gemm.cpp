@@ -79,11 +79,14 @@ void check_case(const GemmCase& g) {
 template <typename T>
 void check_all_cases() {
   // Rows around the tile's 6 (8 with AVX-512), columns around 1, 2 and 3 vectors of every width,
-  // depths with and without a vector tail; then products on the BLAS side of the threshold.
+  // depths with and without a vector tail; few columns over a long depth (with b transposed,
+  // the dot-product tiles: 4 x 3 and their edges); then products on the BLAS side of the
+  // threshold.
   std::vector<std::tuple<int64_t, int64_t, int64_t>> sizes = {
-      {1, 1, 1},   {5, 3, 2},     {6, 8, 7},    {7, 17, 9},   {8, 16, 16},  {9, 33, 31},
-      {13, 47, 5}, {32, 196, 32}, {8, 196, 8},  {196, 8, 8},  {32, 9, 784}, {3, 70, 1},
-      {2, 5, 0},   {64, 64, 64},  {65, 64, 64}, {100, 90, 80}};
+      {1, 1, 1},     {5, 3, 2},   {6, 8, 7},     {7, 17, 9},   {8, 16, 16},
+      {9, 33, 31},   {13, 47, 5}, {32, 196, 32}, {8, 196, 8},  {196, 8, 8},
+      {32, 9, 784},  {3, 70, 1},  {2, 5, 0},     {64, 64, 64}, {65, 64, 64},
+      {100, 90, 80}, {8, 8, 196}, {10, 5, 37},   {1, 15, 16}};
   for (auto [m, n, k] : sizes)
     for (bool ta : {false, true})
       for (bool tb : {false, true})

@@ -70,7 +70,7 @@ void any_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const
   static const TileGemm<T> tile = tile_gemm_of_cpu<T>();
   profiler::Work work{.flops = 2 * m * n * k,
                       .bytes = int64_t{sizeof(T)} * (m * k + k * n + m * n)};
-  int64_t pack = tile.pack_size(trans_b, n, k);
+  int64_t pack = tile.pack_size(trans_a, trans_b, n, k);
   if (m * n * k <= kTileGemmWork && pack <= kTilePackLimit) {
     profiler::Scope scope("kernels::gemm (register tile)");
     scope.count(work);
