@@ -321,17 +321,15 @@ Conv2dGrads conv2d_backward(const Tensor& grad_in, const Tensor& x_in, const Ten
         }
       });
     }
-    if (need_bias) {  // per channel, samples then positions in order, accumulated in double
+    if (need_bias) {  // per channel: each sample's plane in T lanes, the planes in double
       r.bias = empty({s.out}, x.dtype());
       T* db = r.bias.data_ptr<T>();
       parallel_for(0, s.out, std::max<int64_t>(1, kGrainElements / std::max<int64_t>(s.n * s.l, 1)),
                    [&](int64_t lo, int64_t hi) {
                      for (int64_t o = lo; o < hi; ++o) {
                        double acc = 0;
-                       for (int64_t b = 0; b < s.n; ++b) {
-                         const T* row = gp + (b * s.out + o) * s.l;
-                         acc += lane_sum(s.l, [&](int64_t p) { return double(row[p]); });
-                       }
+                       for (int64_t b = 0; b < s.n; ++b)
+                         acc += vector_sum(gp + (b * s.out + o) * s.l, s.l, [](auto v) { return v; });
                        db[o] = static_cast<T>(acc);
                      }
                    });

@@ -3,7 +3,6 @@
 #include "norm.h"
 
 #include <cmath>
-#include <cstring>
 #include <numbers>
 #include <vector>
 
@@ -28,50 +27,15 @@ struct Planes {
   }
 };
 
-// Batch norm's loops are written in vectors of 32 bytes (GCC's vector extensions: two SSE
-// registers each in a build for every x86-64 CPU, one AVX2 register, half an AVX-512 one): left
-// to itself, the compiler summed in double lanes (half as many a vector, and a conversion each),
-// made the ReLU's select a masked load, or vectorised a sum across the wrong loop.
-template <typename T>
-struct Vector32;
-template <>
-struct Vector32<float> {
-  typedef float type __attribute__((vector_size(32)));
-};
-template <>
-struct Vector32<double> {
-  typedef double type __attribute__((vector_size(32)));
-};
-
-template <typename T>
-[[gnu::always_inline]] inline typename Vector32<T>::type load32(const T* from) {
-  typename Vector32<T>::type v;
-  std::memcpy(&v, from, sizeof v);
-  return v;
-}
-
-// The sum over the channel's planes of f(value): f takes a vector or one value (a generic
-// lambda). Each plane in T, in the lanes of two vectors added in a fixed order, then in double
-// across the planes; the same bits every run.
+// The sum over the channel's planes of f(value) (vector_sum: f takes a vector or one value), each
+// plane in T, then in double across the planes; the same bits every run. Batch norm's loops are
+// written in Vector32s (accumulate.h): left to itself, the compiler summed in double lanes (half
+// as many a vector, and a conversion each), made the ReLU's select a masked load, or vectorised
+// a sum across the wrong loop.
 template <typename T, typename F>
 double channel_sum(const T* x, const Planes& p, int64_t ch, F f) {
-  using V = typename Vector32<T>::type;
-  constexpr int64_t lanes = 32 / sizeof(T);
   double acc = 0;
-  for (int64_t b = 0; b < p.n; ++b) {
-    const T* plane = x + (b * p.c + ch) * p.s;
-    V part[2] = {};
-    int64_t i = 0;
-    for (; i + 2 * lanes <= p.s; i += 2 * lanes) {
-      part[0] += f(load32(plane + i));
-      part[1] += f(load32(plane + i + lanes));
-    }
-    V both = part[0] + part[1];
-    T sum = 0;
-    for (; i < p.s; ++i) sum += f(plane[i]);
-    for (int64_t j = 0; j < lanes; ++j) sum += both[j];
-    acc += sum;
-  }
+  for (int64_t b = 0; b < p.n; ++b) acc += vector_sum(x + (b * p.c + ch) * p.s, p.s, f);
   return acc;
 }
 
