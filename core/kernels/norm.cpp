@@ -112,13 +112,14 @@ Tensor batch_norm_apply(const Tensor& x_in, const Tensor& mean, const Tensor& in
 
 namespace {
 
-// g, or 0 where the ReLU's output y is not positive (relu_backward, fused: the masked gradient
-// is never stored), for a vector and for one value.
+// g from i on, or 0 where the ReLU's output y is not positive (relu_backward, fused: the masked
+// gradient is never stored), for a vector and for one value. Without Relu, y is null and unread.
 template <typename T, bool Relu>
-[[gnu::always_inline]] inline typename Vector32<T>::type masked_grad(const T* g, const T* y) {
+[[gnu::always_inline]] inline typename Vector32<T>::type masked_grad(const T* g, const T* y,
+                                                                     int64_t i) {
   using V = typename Vector32<T>::type;
-  V gv = load32(g);
-  if constexpr (Relu) return load32(y) > V{} ? gv : V{};
+  V gv = load32(g + i);
+  if constexpr (Relu) return load32(y + i) > V{} ? gv : V{};
   return gv;
 }
 
@@ -141,7 +142,7 @@ void add_plane_sums(const T* g, const T* y, const T* x, T mean, int64_t s, doubl
   for (; i + 2 * lanes <= s; i += 2 * lanes)
     for (int h = 0; h < 2; ++h) {
       int64_t at = i + h * lanes;
-      V gv = masked_grad<T, Relu>(g + at, y + at);
+      V gv = masked_grad<T, Relu>(g, y, at);
       acc_g[h] += gv;
       acc_c[h] += gv * (load32(x + at) - mean);
     }
@@ -167,7 +168,7 @@ void plane_input_grad(const T* g, const T* y, const T* x, T k, T a, T c, T mean,
   constexpr int64_t lanes = 32 / sizeof(T);
   int64_t i = 0;
   for (; i + lanes <= s; i += lanes) {
-    V d = k * masked_grad<T, Relu>(g + i, y + i) + a * (load32(x + i) - mean) + c;
+    V d = k * masked_grad<T, Relu>(g, y, i) + a * (load32(x + i) - mean) + c;
     std::memcpy(dx + i, &d, sizeof d);
   }
   for (; i < s; ++i) dx[i] = k * masked_grad_at<T, Relu>(g, y, i) + a * (x[i] - mean) + c;
@@ -193,7 +194,7 @@ void backward_planes(const Tensor& g, const Tensor& x, const Tensor& y, const Te
       double sum_g = 0, sum_g_centered = 0;  // sum g, sum g (x - mean)
       for (int64_t b = 0; b < p.n; ++b) {
         int64_t at = (b * p.c + ch) * p.s;
-        add_plane_sums<T, Relu>(gp + at, yp + (Relu ? at : 0), xp + at, mt, p.s, sum_g,
+        add_plane_sums<T, Relu>(gp + at, Relu ? yp + at : nullptr, xp + at, mt, p.s, sum_g,
                                 sum_g_centered);
       }
       double sum_g_xhat = sum_g_centered * inv;
@@ -207,7 +208,7 @@ void backward_planes(const Tensor& g, const Tensor& x, const Tensor& y, const Te
       double c = batch_stats ? -k * sum_g / count : 0.0;
       for (int64_t b = 0; b < p.n; ++b) {
         int64_t at = (b * p.c + ch) * p.s;
-        plane_input_grad<T, Relu>(gp + at, yp + (Relu ? at : 0), xp + at, static_cast<T>(k),
+        plane_input_grad<T, Relu>(gp + at, Relu ? yp + at : nullptr, xp + at, static_cast<T>(k),
                                   static_cast<T>(a), static_cast<T>(c), mt, p.s,
                                   r.input.data_ptr<T>() + at);
       }
