@@ -1,7 +1,7 @@
 // Convolution and pooling kernels against naive loops: the Winograd F(2x2, 3x3) path (forward,
 // input, weight and bias gradients; batches that span several chunks; odd sizes; every padding
-// it serves) and the im2col path beside it, the 2x2 max-pool fast path (ties, NaN) and max
-// pooling's backward.
+// it serves), dilated convolutions through it, and the im2col path beside them, the 2x2 max-pool
+// fast path (ties, NaN) and max pooling's backward.
 #include <ember/core/kernels/conv.h>
 #include <ember/core/kernels/pool.h>
 
@@ -14,20 +14,21 @@ namespace F = ember::nn::functional;
 
 namespace {
 
-// The naive 3x3 (any kernel) correlation and its gradients, in double, from the definitions:
-//   y[n,k,oy,ox] = b[k] + Σ_{c,i,j} x[n,c,oy+i-p,ox+j-p] w[k,c,i,j]
-//   dx[n,c,y,x] = Σ_{k,i,j} g[n,k,y-i+p,x-j+p] w[k,c,i,j]    dw[k,c,i,j] = Σ_{n,oy,ox} g x
+// The naive 3x3 (any kernel) correlation and its gradients, in double, from the definitions
+// (dilation d):
+//   y[n,k,oy,ox] = b[k] + Σ_{c,i,j} x[n,c,oy+id-p,ox+jd-p] w[k,c,i,j]
+//   dx[n,c,y,x] = Σ_{k,i,j} g[n,k,y-id+p,x-jd+p] w[k,c,i,j]    dw[k,c,i,j] = Σ_{n,oy,ox} g x
 struct NaiveConv {
   std::vector<double> y, dx, dw, db;
 };
 
 NaiveConv naive_conv(const Tensor& x_t, const Tensor& w_t, const Tensor& b_t, const Tensor& g_t,
-                     int64_t pad) {
+                     int64_t pad, int64_t dil = 1) {
   auto x = testing::values(x_t), w = testing::values(w_t), b = testing::values(b_t),
        g = testing::values(g_t);
   int64_t n = x_t.size(0), c = x_t.size(1), h = x_t.size(2), wd = x_t.size(3);
   int64_t k = w_t.size(0), kh = w_t.size(2), kw = w_t.size(3);
-  int64_t oh = h + 2 * pad - kh + 1, ow = wd + 2 * pad - kw + 1;
+  int64_t oh = h + 2 * pad - dil * (kh - 1), ow = wd + 2 * pad - dil * (kw - 1);
   NaiveConv r{std::vector<double>(n * k * oh * ow), std::vector<double>(x.size()),
               std::vector<double>(w.size()), std::vector<double>(k)};
   for (int64_t in = 0; in < n; ++in)
@@ -40,7 +41,7 @@ NaiveConv naive_conv(const Tensor& x_t, const Tensor& w_t, const Tensor& b_t, co
           for (int64_t ic = 0; ic < c; ++ic)
             for (int64_t i = 0; i < kh; ++i)
               for (int64_t j = 0; j < kw; ++j) {
-                int64_t yy = oy + i - pad, xx = ox + j - pad;
+                int64_t yy = oy + i * dil - pad, xx = ox + j * dil - pad;
                 if (yy < 0 || yy >= h || xx < 0 || xx >= wd) continue;
                 int64_t xi = ((in * c + ic) * h + yy) * wd + xx;
                 int64_t wi = ((ik * c + ic) * kh + i) * kw + j;
@@ -63,6 +64,24 @@ void check_near(const std::vector<double>& got, const std::vector<double>& want,
                 " against values up to ", scale);
 }
 
+// conv2d forward and backward on random (n, c, h, w) input and k filters of 3x3, every result
+// against naive_conv.
+void check_conv(int64_t n, int64_t c, int64_t k, int64_t h, int64_t w, int64_t pad,
+                int64_t dilation, DType dt) {
+  Tensor x = to(randn({n, c, h, w}), dt).requires_grad_();
+  Tensor wt = to(randn({k, c, 3, 3}), dt).requires_grad_();
+  Tensor b = to(randn({k}), dt).requires_grad_();
+  Tensor y = F::conv2d(x, wt, b, {.padding = pad, .dilation = dilation});
+  Tensor g = to(randn(testing::shape(y)), dt);
+  y.backward(g);
+  NaiveConv want = naive_conv(x, wt, b, g, pad, dilation);
+  double tol = dt == kFloat64 ? 1e-13 : 2e-5;
+  check_near(testing::values(y), want.y, tol, "output");
+  check_near(testing::values(x.grad()), want.dx, tol, "input gradient");
+  check_near(testing::values(wt.grad()), want.dw, tol, "weight gradient");
+  check_near(testing::values(b.grad()), want.db, tol, "bias gradient");
+}
+
 }  // namespace
 
 TEST_CASE("conv2d 3x3 (Winograd path and im2col path) against a naive loop") {
@@ -72,11 +91,13 @@ TEST_CASE("conv2d 3x3 (Winograd path and im2col path) against a naive loop") {
   // c, k >= 8 take the Winograd path; the last two take im2col (too few channels). 70 samples
   // of 5x5 span several chunks with a partial last one; odd sizes leave partial tiles. Then
   // FashionNet's second convolution, a 28x28 plane whose rows are wider than a vector, channel
-  // counts that leave partial vectors and partial register tiles, and 1x1 outputs.
+  // counts that leave partial vectors and partial register tiles, and 1x1 outputs; then an odd
+  // number of output rows 12 wide (whose gradient rows, copied in whole vectors, once spilled
+  // into the missing last row of tiles).
   Config configs[] = {{3, 8, 9, 7, 6, 1},     {2, 8, 8, 6, 6, 0},  {2, 9, 8, 5, 7, 2},
                       {70, 16, 8, 5, 5, 1},   {1, 8, 12, 3, 3, 1}, {4, 32, 64, 14, 14, 1},
-                      {2, 20, 17, 28, 27, 1}, {5, 8, 8, 3, 3, 0},  {2, 4, 8, 6, 6, 1},
-                      {2, 8, 3, 6, 6, 1}};
+                      {2, 20, 17, 28, 27, 1}, {5, 8, 8, 3, 3, 0},  {4, 8, 8, 3, 12, 1},
+                      {2, 9, 8, 5, 12, 2},    {2, 4, 8, 6, 6, 1},  {2, 8, 3, 6, 6, 1}};
   manual_seed(7);
   for (DType dt : {kFloat64, kFloat32}) {
     for (const Config& cf : configs) {
@@ -85,18 +106,41 @@ TEST_CASE("conv2d 3x3 (Winograd path and im2col path) against a naive loop") {
       CAPTURE(cf.k);
       CAPTURE(cf.pad);
       CAPTURE(dtype_name(dt));
-      Tensor x = to(randn({cf.n, cf.c, cf.h, cf.w}), dt).requires_grad_();
-      Tensor w = to(randn({cf.k, cf.c, 3, 3}), dt).requires_grad_();
-      Tensor b = to(randn({cf.k}), dt).requires_grad_();
-      Tensor y = F::conv2d(x, w, b, {.padding = cf.pad});
-      Tensor g = to(randn(testing::shape(y)), dt);
-      y.backward(g);
-      NaiveConv want = naive_conv(x, w, b, g, cf.pad);
-      double tol = dt == kFloat64 ? 1e-13 : 2e-5;
-      check_near(testing::values(y), want.y, tol, "output");
-      check_near(testing::values(x.grad()), want.dx, tol, "input gradient");
-      check_near(testing::values(w.grad()), want.dw, tol, "weight gradient");
-      check_near(testing::values(b.grad()), want.db, tol, "bias gradient");
+      check_conv(cf.n, cf.c, cf.k, cf.h, cf.w, cf.pad, 1, dt);
+    }
+  }
+}
+
+TEST_CASE(
+    "dilated conv2d 3x3 (as Winograd over the dilation's classes, and im2col) against a naive "
+    "loop") {
+  struct Config {
+    int64_t n, c, k, h, w, dilation, pad;
+    bool classes;  // expected to run as Winograd over the d x d classes of the map
+  };
+  // Dilation 2 and 4 with padding d and 2d over maps whose sides d divides and whose class maps
+  // are at least 12 wide (SceneNet's down 2: 32 x 32, d = 2); then the cases the classes do not
+  // serve: a side d does not divide, a padding that is not a multiple of d, too few channels,
+  // class maps narrower than 12 (SceneNet's down 3: d = 4 at 32 x 32).
+  Config configs[] = {{2, 8, 8, 6, 24, 2, 2, true},  {3, 16, 9, 12, 48, 4, 4, true},
+                      {2, 8, 8, 8, 26, 2, 4, true},  {1, 32, 32, 32, 32, 2, 2, true},
+                      {2, 8, 8, 9, 24, 2, 2, false}, {2, 8, 8, 8, 24, 2, 3, false},
+                      {2, 4, 8, 8, 24, 2, 2, false}, {1, 8, 8, 32, 32, 4, 4, false}};
+  manual_seed(11);
+  for (DType dt : {kFloat64, kFloat32}) {
+    for (const Config& cf : configs) {
+      CAPTURE(cf.h);
+      CAPTURE(cf.w);
+      CAPTURE(cf.dilation);
+      CAPTURE(cf.pad);
+      CAPTURE(dtype_name(dt));
+      profiler::Profile profile;
+      check_conv(cf.n, cf.c, cf.k, cf.h, cf.w, cf.pad, cf.dilation, dt);
+      profile.stop();
+      bool winograd = false;
+      for (const profiler::Event& e : profile.events())
+        winograd = winograd || e.name == "kernels::winograd_conv2d";
+      CHECK(winograd == cf.classes);
     }
   }
 }

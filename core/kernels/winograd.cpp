@@ -194,20 +194,28 @@ void forward(const Tiling& s, const T* x, const T* u, const T* bias, T* y) {
   });
 }
 
+Tiling tiling_of(const Shape& x, int64_t out_channels, const Window& w) {
+  return Tiling{.n = x[0], .c = x[1], .k = out_channels, .h = x[2], .w = x[3], .ph = w.ph,
+                .pw = w.pw};
+}
+
 Tiling tiling_of(const Tensor& x, int64_t out_channels, const Window& w) {
-  return Tiling{.n = x.size(0), .c = x.size(1), .k = out_channels, .h = x.size(2), .w = x.size(3),
-                .ph = w.ph, .pw = w.pw};
+  return tiling_of(shape_of(x), out_channels, w);
 }
 
 }  // namespace
 
-bool winograd_fits(const Tensor& x, const Tensor& weight, const Window& w, int64_t groups) {
-  if (groups != 1 || w.kh != 3 || w.kw != 3 || w.sh != 1 || w.sw != 1 || w.dh != 1 ||
-      w.dw != 1 || w.ph > 2 || w.pw > 2 || x.size(1) < 8 || weight.size(0) < 8)
+bool winograd_fits(const Shape& x, int64_t out_channels, const Window& w, int64_t groups) {
+  if (x.size() != 4 || groups != 1 || w.kh != 3 || w.kw != 3 || w.sh != 1 || w.sw != 1 ||
+      w.dh != 1 || w.dw != 1 || w.ph > 2 || w.pw > 2 || x[1] < 8 || out_channels < 8)
     return false;
   // The weight gradient keeps one (16, K, C) partial sum per chunk: at most 4M elements.
-  Tiling s = tiling_of(x, weight.size(0), w);
+  Tiling s = tiling_of(x, out_channels, w);
   return s.oh >= 1 && s.ow >= 1 && s.chunks * 16 * s.k * s.c <= (int64_t{1} << 22);
+}
+
+bool winograd_fits(const Tensor& x, const Tensor& weight, const Window& w, int64_t groups) {
+  return winograd_fits(shape_of(x), weight.size(0), w, groups);
 }
 
 Tensor winograd_conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in,

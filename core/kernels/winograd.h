@@ -14,6 +14,8 @@ namespace ember::kernels {
 /// Whether winograd_conv2d serves this convolution: 3x3 kernel, stride 1, no dilation, one
 /// group, padding at most 2, enough channels (>= 8 in, >= 8 out) for the channel GEMMs to pay.
 bool winograd_fits(const Tensor& x, const Tensor& weight, const Window& w, int64_t groups);
+/// The same for an input of shape x (N, C, H, W) and `out_channels` filters.
+bool winograd_fits(const Shape& x, int64_t out_channels, const Window& w, int64_t groups);
 
 /// conv2d for a convolution winograd_fits: y (N, K, OH, OW) = x (N, C, H, W) cross-correlated
 /// with weight (K, C, 3, 3), plus bias (K) when defined.
