@@ -21,22 +21,28 @@ struct Planes {
   explicit Planes(const Tensor& x)
       : n(x.size(0)), c(x.size(1)), s(x.numel() / std::max<int64_t>(x.size(0) * x.size(1), 1)) {}
   int64_t per_channel() const { return n * s; }
-  // Channels per task: enough values that a thread is worth waking.
-  int64_t grain() const {
-    return std::max<int64_t>(1, kGrainElements / std::max<int64_t>(n * s, 1));
-  }
+  // Planes per task: enough values that a thread is worth waking.
+  int64_t grain() const { return std::max<int64_t>(1, kGrainElements / std::max<int64_t>(s, 1)); }
 };
 
-// The sum over the channel's planes of f(value) (vector_sum: f takes a vector or one value), each
-// plane in T, then in double across the planes; the same bits every run. Batch norm's loops are
-// written in Vector32s (accumulate.h): left to itself, the compiler summed in double lanes (half
-// as many a vector, and a conversion each), made the ReLU's select a masked load, or vectorised
-// a sum across the wrong loop.
-template <typename T, typename F>
-double channel_sum(const T* x, const Planes& p, int64_t ch, F f) {
-  double acc = 0;
-  for (int64_t b = 0; b < p.n; ++b) acc += vector_sum(x + (b * p.c + ch) * p.s, p.s, f);
-  return acc;
+// Batch norm's passes go over x plane by plane in memory order, planes spread over threads: a
+// channel at a time (its planes one sample apart) left the second pass over a channel's 200 KB
+// of x, g and y (FashionNet's first, at batch 64) to the L3 cache. Their loops are written in
+// Vector32s (accumulate.h): left to itself, the compiler summed in double lanes (half as many a
+// vector, and a conversion each), made the ReLU's select a masked load, or vectorised a sum
+// across the wrong loop.
+
+// sums[ch] = the sum over channel ch's planes of plane_sum(plane index), each plane's sum in
+// double added in sample order: the same bits every run, at any thread count.
+template <typename F>
+std::vector<double> channel_sums(const Planes& p, F plane_sum) {
+  std::vector<double> planes(p.n * p.c), sums(p.c, 0.0);
+  parallel_for(0, p.n * p.c, p.grain(), [&](int64_t lo, int64_t hi) {
+    for (int64_t plane = lo; plane < hi; ++plane) planes[plane] = plane_sum(plane);
+  });
+  for (int64_t b = 0; b < p.n; ++b)
+    for (int64_t ch = 0; ch < p.c; ++ch) sums[ch] += planes[b * p.c + ch];
+  return sums;
 }
 
 template <typename T>
@@ -59,15 +65,16 @@ std::pair<Tensor, Tensor> batch_norm_stats(const Tensor& x_in) {
     T* mp = mean.data_ptr<T>();
     T* vp = var.data_ptr<T>();
     double count = static_cast<double>(std::max<int64_t>(p.per_channel(), 1));
-    parallel_for(0, p.c, p.grain(), [&](int64_t lo, int64_t hi) {
-      for (int64_t ch = lo; ch < hi; ++ch) {
-        double mu = channel_sum(xp, p, ch, [](auto v) { return v; }) / count;
-        T mt = static_cast<T>(mu);
-        double sq = channel_sum(xp, p, ch, [mt](auto v) { return (v - mt) * (v - mt); });
-        mp[ch] = static_cast<T>(mu);
-        vp[ch] = static_cast<T>(sq / count);
-      }
+    std::vector<double> sums = channel_sums(p, [&](int64_t plane) {
+      return double(vector_sum(xp + plane * p.s, p.s, [](auto v) { return v; }));
     });
+    for (int64_t ch = 0; ch < p.c; ++ch) mp[ch] = static_cast<T>(sums[ch] / count);
+    std::vector<double> squares = channel_sums(p, [&](int64_t plane) {
+      T mt = mp[plane % p.c];
+      return double(
+          vector_sum(xp + plane * p.s, p.s, [mt](auto v) { return (v - mt) * (v - mt); }));
+    });
+    for (int64_t ch = 0; ch < p.c; ++ch) vp[ch] = static_cast<T>(squares[ch] / count);
   });
   return {mean, var};
 }
@@ -89,23 +96,22 @@ Tensor batch_norm_apply(const Tensor& x_in, const Tensor& mean, const Tensor& in
     const T* wp = optional_ptr<T>(weight);
     const T* bp = optional_ptr<T>(bias);
     T* yp = y.data_ptr<T>();
-    parallel_for(0, p.n * p.c, std::max<int64_t>(1, kGrainElements / std::max<int64_t>(p.s, 1)),
-                 [&](int64_t lo, int64_t hi) {
-                   for (int64_t plane = lo; plane < hi; ++plane) {
-                     int64_t ch = plane % p.c;
-                     T scale = ip[ch] * (wp ? wp[ch] : T(1));
-                     T shift = (bp ? bp[ch] : T(0)) - mp[ch] * scale;
-                     const T* in = xp + plane * p.s;
-                     T* out = yp + plane * p.s;
-                     if (relu)
-                       for (int64_t i = 0; i < p.s; ++i) {
-                         T v = in[i] * scale + shift;
-                         out[i] = v > 0 ? v : T(0);
-                       }
-                     else
-                       for (int64_t i = 0; i < p.s; ++i) out[i] = in[i] * scale + shift;
-                   }
-                 });
+    parallel_for(0, p.n * p.c, p.grain(), [&](int64_t lo, int64_t hi) {
+      for (int64_t plane = lo; plane < hi; ++plane) {
+        int64_t ch = plane % p.c;
+        T scale = ip[ch] * (wp ? wp[ch] : T(1));
+        T shift = (bp ? bp[ch] : T(0)) - mp[ch] * scale;
+        const T* in = xp + plane * p.s;
+        T* out = yp + plane * p.s;
+        if (relu)
+          for (int64_t i = 0; i < p.s; ++i) {
+            T v = in[i] * scale + shift;
+            out[i] = v > 0 ? v : T(0);
+          }
+        else
+          for (int64_t i = 0; i < p.s; ++i) out[i] = in[i] * scale + shift;
+      }
+    });
   });
   return y;
 }
@@ -187,31 +193,39 @@ void backward_planes(const Tensor& g, const Tensor& x, const Tensor& y, const Te
   const T* ip = invstd.data_ptr<T>();
   const T* wp = optional_ptr<T>(weight);
   double count = static_cast<double>(std::max<int64_t>(p.per_channel(), 1));
-  parallel_for(0, p.c, p.grain(), [&](int64_t lo, int64_t hi) {
-    for (int64_t ch = lo; ch < hi; ++ch) {
-      double mu = mp[ch], inv = ip[ch];
-      T mt = static_cast<T>(mu);
-      double sum_g = 0, sum_g_centered = 0;  // sum g, sum g (x - mean)
-      for (int64_t b = 0; b < p.n; ++b) {
-        int64_t at = (b * p.c + ch) * p.s;
-        add_plane_sums<T, Relu>(gp + at, Relu ? yp + at : nullptr, xp + at, mt, p.s, sum_g,
-                                sum_g_centered);
-      }
-      double sum_g_xhat = sum_g_centered * inv;
-      if (need_weight) r.weight.data_ptr<T>()[ch] = static_cast<T>(sum_g_xhat);
-      if (need_bias) r.bias.data_ptr<T>()[ch] = static_cast<T>(sum_g);
-      if (!need_input) continue;
-      // dx = k g + a (x - mean) + c with k = invstd w, and for batch statistics
-      //   a = -k invstd sum g xhat / M,  c = -k sum g / M.
-      double k = inv * (wp ? wp[ch] : 1.0);
-      double a = batch_stats ? -k * inv * sum_g_xhat / count : 0.0;
-      double c = batch_stats ? -k * sum_g / count : 0.0;
-      for (int64_t b = 0; b < p.n; ++b) {
-        int64_t at = (b * p.c + ch) * p.s;
-        plane_input_grad<T, Relu>(gp + at, Relu ? yp + at : nullptr, xp + at, static_cast<T>(k),
-                                  static_cast<T>(a), static_cast<T>(c), mt, p.s,
-                                  r.input.data_ptr<T>() + at);
-      }
+  // Each plane's sums of g and of g (x - mean), then per channel in sample order.
+  std::vector<double> plane_g(p.n * p.c), plane_c(p.n * p.c);
+  parallel_for(0, p.n * p.c, p.grain(), [&](int64_t lo, int64_t hi) {
+    for (int64_t plane = lo; plane < hi; ++plane) {
+      int64_t at = plane * p.s;
+      plane_g[plane] = plane_c[plane] = 0;
+      add_plane_sums<T, Relu>(gp + at, Relu ? yp + at : nullptr, xp + at, mp[plane % p.c], p.s,
+                              plane_g[plane], plane_c[plane]);
+    }
+  });
+  // dx = k g + a (x - mean) + c per channel, with k = invstd w, and for batch statistics
+  //   a = -k invstd sum g xhat / M,  c = -k sum g / M.
+  std::vector<T> k_of(p.c), a_of(p.c), c_of(p.c);
+  for (int64_t ch = 0; ch < p.c; ++ch) {
+    double sum_g = 0, sum_g_centered = 0;  // sum g, sum g (x - mean)
+    for (int64_t b = 0; b < p.n; ++b) {
+      sum_g += plane_g[b * p.c + ch];
+      sum_g_centered += plane_c[b * p.c + ch];
+    }
+    double inv = ip[ch], sum_g_xhat = sum_g_centered * inv;
+    if (need_weight) r.weight.data_ptr<T>()[ch] = static_cast<T>(sum_g_xhat);
+    if (need_bias) r.bias.data_ptr<T>()[ch] = static_cast<T>(sum_g);
+    double k = inv * (wp ? wp[ch] : 1.0);
+    k_of[ch] = static_cast<T>(k);
+    a_of[ch] = static_cast<T>(batch_stats ? -k * inv * sum_g_xhat / count : 0.0);
+    c_of[ch] = static_cast<T>(batch_stats ? -k * sum_g / count : 0.0);
+  }
+  if (!need_input) return;
+  parallel_for(0, p.n * p.c, p.grain(), [&](int64_t lo, int64_t hi) {
+    for (int64_t plane = lo; plane < hi; ++plane) {
+      int64_t ch = plane % p.c, at = plane * p.s;
+      plane_input_grad<T, Relu>(gp + at, Relu ? yp + at : nullptr, xp + at, k_of[ch], a_of[ch],
+                                c_of[ch], mp[ch], p.s, r.input.data_ptr<T>() + at);
     }
   });
 }
