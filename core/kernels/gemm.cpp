@@ -9,8 +9,9 @@
 // for every call, and at these sizes the packing and the call cost as much as the product:
 // measured in that step on an AMD EPYC (Zen 3), 28-42 GFLOP/s a thread for the 1x1 convolutions'
 // products and 2-3 GFLOP/s for the attention's, against 78 a thread the FMA units can do. The
-// register tile reads the operands where they lie (only a transposed b, or b's last columns when
-// they are not a whole vector, are copied first).
+// register tile reads the operands where they lie; only a transposed b with many columns (which
+// goes through the lane transpose) and b's last columns when they are not a whole vector are
+// copied first.
 #include "gemm.h"
 
 #include <algorithm>
