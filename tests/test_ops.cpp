@@ -296,40 +296,62 @@ TEST_CASE("index_select, index_add, gather and scatter_add match the reference")
                        "gather: index must be int64, got float32", Error);
 }
 
+namespace {
+
+struct MatmulCase {
+  const char* name;
+  Tensor a, b;
+};
+
+// Each case's matmul against the naive loop, at 1 and 2 threads.
+void check_matmul_at_1_and_2_threads(const std::vector<MatmulCase>& cases, double tol) {
+  for (const MatmulCase& c : cases) {
+    Shape want_shape;
+    std::vector<double> want = reference::matmul(c.a, c.b, want_shape);
+    for (int threads : {1, 2}) {
+      CAPTURE(c.name);
+      CAPTURE(threads);
+      set_num_threads(threads);
+      check_values(matmul(c.a, c.b), want, want_shape, tol, tol);
+    }
+  }
+  set_num_threads(2);
+}
+
+}  // namespace
+
 // The thread-count-invariant GEMM path (core/kernels/matmul.cpp): GEMMs above OpenBLAS's
 // single-thread size split into panels fixed by their sizes. Against the naive loop, on shapes
 // that reach each branch (panels of rows, panels of columns, transposed operands, a batch), at
 // 1 and 2 threads.
 TEST_CASE("thread-count-invariant matmul panels against a naive loop") {
-  struct Case {
-    const char* name;
-    Tensor a, b;
-  };
   manual_seed(21);
-  auto make_cases = [](DType dt) {
-    return std::vector<Case>{
-        {"rows >= 512", to(randn({601, 40}), dt), to(randn({40, 30}), dt)},
-        {"columns", to(randn({30, 40}), dt), to(randn({40, 703}), dt)},
-        {"a transposed", transpose(to(randn({40, 601}), dt), 0, 1), to(randn({40, 30}), dt)},
-        {"b transposed", to(randn({30, 40}), dt), transpose(to(randn({703, 40}), dt), 0, 1)},
-        {"batched", to(randn({3, 520, 20}), dt), to(randn({3, 20, 30}), dt)},
-        {"broadcast b", to(randn({2, 300, 50}), dt), to(randn({50, 40}), dt)},
-    };
-  };
   set_thread_count_invariant(true);
   for (DType dt : {kFloat32, kFloat64}) {
-    for (const Case& c : make_cases(dt)) {
-      Shape want_shape;
-      std::vector<double> want = reference::matmul(c.a, c.b, want_shape);
-      for (int threads : {1, 2}) {
-        CAPTURE(c.name);
-        CAPTURE(threads);
-        set_num_threads(threads);
-        double tol = dt == kFloat32 ? 1e-4 : 1e-12;
-        check_values(matmul(c.a, c.b), want, want_shape, tol, tol);
-      }
-    }
+    check_matmul_at_1_and_2_threads(
+        {
+            {"rows >= 512", to(randn({601, 40}), dt), to(randn({40, 30}), dt)},
+            {"columns", to(randn({30, 40}), dt), to(randn({40, 703}), dt)},
+            {"a transposed", transpose(to(randn({40, 601}), dt), 0, 1), to(randn({40, 30}), dt)},
+            {"b transposed", to(randn({30, 40}), dt), transpose(to(randn({703, 40}), dt), 0, 1)},
+            {"batched", to(randn({3, 520, 20}), dt), to(randn({3, 20, 30}), dt)},
+            {"broadcast b", to(randn({2, 300, 50}), dt), to(randn({50, 40}), dt)},
+        },
+        dt == kFloat32 ? 1e-4 : 1e-12);
   }
   set_thread_count_invariant(false);
-  set_num_threads(2);
+}
+
+// A single product with a long depth and a small output runs as one panel per thread
+// (core/kernels/matmul.cpp): against the naive loop, panels of rows and of columns (an odd
+// width), b transposed as a Linear layer's weight, at 1 and 2 threads.
+TEST_CASE("long-depth matmul panels against a naive loop") {
+  manual_seed(22);
+  check_matmul_at_1_and_2_threads(
+      {
+          {"rows", randn({130, 600}), randn({600, 40})},
+          {"odd columns", randn({40, 700}), randn({700, 97})},
+          {"linear", randn({64, 3136}), transpose(randn({128, 3136}), 0, 1)},
+      },
+      1e-4);
 }
