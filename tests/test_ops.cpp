@@ -342,16 +342,23 @@ TEST_CASE("thread-count-invariant matmul panels against a naive loop") {
   set_thread_count_invariant(false);
 }
 
-// A single product with a long depth and a small output runs as one panel per thread
-// (core/kernels/matmul.cpp): against the naive loop, panels of rows and of columns (an odd
-// width), b transposed as a Linear layer's weight, at 1 and 2 threads.
-TEST_CASE("long-depth matmul panels against a naive loop") {
+// A single product with a long depth and a small output runs as panels of 64 rows or columns
+// (core/kernels/matmul.cpp): against the naive loop, panels of rows and of columns (a partial
+// last one), b transposed as a Linear layer's weight, at 1 and 2 threads, and the same bits at
+// both.
+TEST_CASE("long-depth matmul panels against a naive loop, the same bits at 1 and 2 threads") {
   manual_seed(22);
-  check_matmul_at_1_and_2_threads(
-      {
-          {"rows", randn({130, 600}), randn({600, 40})},
-          {"odd columns", randn({40, 700}), randn({700, 97})},
-          {"linear", randn({64, 3136}), transpose(randn({128, 3136}), 0, 1)},
-      },
-      1e-4);
+  std::vector<MatmulCase> cases = {
+      {"rows", randn({130, 600}), randn({600, 40})},
+      {"partial columns", randn({40, 1200}), randn({1200, 201})},
+      {"linear", randn({64, 3136}), transpose(randn({128, 3136}), 0, 1)},
+  };
+  check_matmul_at_1_and_2_threads(cases, 1e-4);
+  for (const MatmulCase& c : cases) {
+    CAPTURE(c.name);
+    set_num_threads(1);
+    std::vector<double> one = testing::values(matmul(c.a, c.b));
+    set_num_threads(2);
+    CHECK(testing::values(matmul(c.a, c.b)) == one);
+  }
 }

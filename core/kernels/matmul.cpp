@@ -50,6 +50,7 @@ void gemm(const BlasMatrix& la, const BlasMatrix& lb, int64_t m, int64_t n, int6
 // bench/bench_matmul).
 constexpr int64_t kSmallGemm = kSerialBlasWork;
 constexpr int64_t kPanel = 256;
+constexpr int64_t kLongDepthPanel = 64;
 
 // out (B, m, n) = a (B, m, k) @ b (B, k, n), with a and b given by arbitrary strides.
 // Batch strides of 0 broadcast one matrix over the batch.
@@ -78,26 +79,30 @@ Tensor batched(const Tensor& a, const Tensor& b) {
     auto one = [&](int64_t i) {
       gemm(*la, *lb, rows, n, k, ap + i * a_step, bp + i * b.stride(0), cp + i * rows * n, n);
     };
+    // One panel of product i: p rows (by_rows) or columns from p0, a single-thread GEMM.
+    auto panel = [&](int64_t i, bool by_rows, int64_t p0, int64_t p) {
+      const T* ai = ap + i * a_step;
+      const T* bi = bp + i * b.stride(0);
+      T* ci = cp + i * rows * n;
+      if (by_rows)
+        gemm(*la, *lb, p, n, k, ai + p0 * (la->transposed ? 1 : la->ld), bi, ci + p0 * n, n);
+      else
+        gemm(*la, *lb, rows, p, k, ai, bi + p0 * (lb->transposed ? lb->ld : 1), ci + p0, n);
+    };
     int64_t work = rows * n * k;
     // A single product with a long depth and a small output (a Linear layer's forward, 64 x 128
     // over 3136 in FashionNet's head) gains nothing from OpenBLAS's second thread (880 against
-    // 867 us, AMD EPYC Zen 3, hot caches): its output is cut into one panel per thread instead,
-    // each a single-thread GEMM over the whole depth.
-    int64_t threads = get_num_threads(), wide = std::max(rows, n);
-    bool long_depth = batch == 1 && work > kSmallGemm && !thread_count_invariant() && threads > 1 &&
-                      k >= 4 * wide && wide >= 32 * threads;
-    if (long_depth) {
+    // 867 us, AMD EPYC Zen 3, hot caches), and the thread-count-invariant panels below leave it
+    // whole: its output is cut into panels of kLongDepthPanel rows or columns, fixed by the
+    // sizes, each a single-thread GEMM over the whole depth (the same bits at any thread count).
+    int64_t wide = std::max(rows, n);
+    if (batch == 1 && work > kSmallGemm && k >= 4 * wide && wide >= 2 * kLongDepthPanel) {
       bool by_rows = rows >= n;
-      int64_t width = (wide + threads - 1) / threads;
-      parallel_for_blas(0, threads, 1, [&](int64_t lo, int64_t hi) {
-        for (int64_t t = lo; t < hi; ++t) {
-          int64_t p0 = t * width, p = std::min(width, wide - p0);
-          if (p <= 0) continue;
-          if (by_rows)
-            gemm(*la, *lb, p, n, k, ap + p0 * (la->transposed ? 1 : la->ld), bp, cp + p0 * n, n);
-          else
-            gemm(*la, *lb, rows, p, k, ap, bp + p0 * (lb->transposed ? lb->ld : 1), cp + p0, n);
-        }
+      int64_t panels = (wide + kLongDepthPanel - 1) / kLongDepthPanel;
+      parallel_for_blas(0, panels, 1, [&](int64_t lo, int64_t hi) {
+        for (int64_t t = lo; t < hi; ++t)
+          panel(0, by_rows, t * kLongDepthPanel,
+                std::min(kLongDepthPanel, wide - t * kLongDepthPanel));
       });
     } else if (batch > 1 && work <= kSmallGemm) {
       parallel_for(0, batch, std::max<int64_t>(1, kSmallGemm / std::max<int64_t>(work, 1)),
@@ -114,14 +119,8 @@ Tensor batched(const Tensor& a, const Tensor& b) {
       int64_t width = (dim + panels - 1) / panels;
       parallel_for_blas(0, batch * panels, 1, [&](int64_t lo, int64_t hi) {
         for (int64_t t = lo; t < hi; ++t) {
-          int64_t i = t / panels, p0 = (t % panels) * width, p = std::min(width, dim - p0);
-          const T* ai = ap + i * a_step;
-          const T* bi = bp + i * b.stride(0);
-          T* ci = cp + i * rows * n;
-          if (by_rows)
-            gemm(*la, *lb, p, n, k, ai + p0 * (la->transposed ? 1 : la->ld), bi, ci + p0 * n, n);
-          else
-            gemm(*la, *lb, rows, p, k, ai, bi + p0 * (lb->transposed ? lb->ld : 1), ci + p0, n);
+          int64_t p0 = (t % panels) * width;
+          panel(t / panels, by_rows, p0, std::min(width, dim - p0));
         }
       });
     }
