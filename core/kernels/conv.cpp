@@ -339,8 +339,9 @@ Conv2dGrads conv2d_backward(const Tensor& grad_in, const Tensor& x_in, const Ten
   if (need_input) r.input = empty(shape_of(x), x.dtype());
   if (need_weight) partial = zeros({chunks, s.out, s.rows}, x.dtype());
   // Each group's weight (og x rows) transposed once, so that every sample's input-gradient GEMM
-  // reads its left operand along rows (the register tile broadcasts from a transposed one more
-  // slowly: 57 against 76 GFLOP/s a thread at 32 x 196 x 32, AMD EPYC Zen 3).
+  // reads its left operand along rows (the register tile broadcast from a transposed one at 57
+  // against 76 GFLOP/s a thread at 32 x 196 x 32 in a quiet hour, AMD EPYC Zen 3; level in
+  // slower ones).
   Tensor weight_t = empty({need_input ? weight.numel() : 0}, x.dtype());
   visit_floating(x.dtype(), "conv2d backward", [&]<typename T>() {
     const T* gp = grad.data_ptr<T>();
