@@ -342,17 +342,14 @@ Conv2dGrads conv2d_backward(const Tensor& grad_in, const Tensor& x_in, const Ten
   // reads its left operand along rows (the register tile broadcast from a transposed one at 57
   // against 76 GFLOP/s a thread at 32 x 196 x 32 in a quiet hour, AMD EPYC Zen 3; level in
   // slower ones).
-  Tensor weight_t = empty({need_input ? weight.numel() : 0}, x.dtype());
+  Tensor weight_t = need_input
+                        ? contiguous(make_view(weight, {s.groups, s.rows, s.og},
+                                               {s.og * s.rows, 1, s.rows}, weight.storage_offset()))
+                        : Tensor();
   visit_floating(x.dtype(), "conv2d backward", [&]<typename T>() {
     const T* gp = grad.data_ptr<T>();
     const T* xp = x.data_ptr<T>();
-    T* wtp = weight_t.data_ptr<T>();
-    const T* wp = weight.data_ptr<T>();
-    if (need_input)
-      for (int64_t g = 0; g < s.groups; ++g)
-        for (int64_t o = 0; o < s.og; ++o)
-          for (int64_t row = 0; row < s.rows; ++row)
-            wtp[(g * s.rows + row) * s.og + o] = wp[(g * s.og + o) * s.rows + row];
+    const T* wtp = need_input ? weight_t.data_ptr<T>() : nullptr;
     if (need_input || need_weight) {
       parallel_for_blas(0, chunks, 1, [&](int64_t lo, int64_t hi) {
         Tensor buffer = empty({s.direct ? 0 : s.c * s.kk * s.l}, x.dtype());
