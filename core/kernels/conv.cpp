@@ -3,7 +3,6 @@
 #include "conv.h"
 
 #include <cmath>
-#include <optional>
 
 #include "../factory.h"
 #include "../parallel.h"
@@ -205,66 +204,6 @@ int64_t samples_per_chunk(int64_t n, int64_t weight_numel) {
   return (n + chunks - 1) / std::max<int64_t>(chunks, 1);
 }
 
-// A dilated 3x3 convolution as Winograd's. With dilation d, stride 1 and padding p = q d, output
-// pixel (y, x) reads input rows y - p + i d and columns x - p + j d: only pixels whose row and
-// column are y and x mod d. When d divides the map's sides, the map is d² maps of (H/d, W/d), one
-// per class (r, t) of (row mod d, column mod d), each convolved with the same 3x3 filters
-// without dilation and with padding q: a convolution winograd_fits (the space-to-batch of
-// TensorFlow's dilated convolution). Only when the class maps are at least 12 columns wide: in
-// narrower ones Winograd's unused tile per row of tiles and its short rows cost more than it
-// saves (SceneNet's dilation 4 at 32 x 32, maps of 8 x 8: 29.5 against 24.4 ms through im2col,
-// forward and backward at batch 32, 2 threads, AMD EPYC Zen 3; dilation 2, maps of 16 x 16:
-// 18.4 against 25.2). The window of those maps, when it is one.
-std::optional<Window> dilation_classes_window(const Tensor& x, const Tensor& weight,
-                                              const Window& w, int64_t groups) {
-  int64_t d = w.dh;
-  if (d <= 1 || w.dw != d || w.kh != 3 || w.kw != 3 || w.sh != 1 || w.sw != 1 || w.ph % d != 0 ||
-      w.pw % d != 0 || x.size(2) % d != 0 || x.size(3) % d != 0 || x.size(3) / d < 12)
-    return std::nullopt;
-  Window sub{.kh = 3, .kw = 3, .sh = 1, .sw = 1, .ph = w.ph / d, .pw = w.pw / d};
-  Shape classes{x.size(0) * d * d, x.size(1), x.size(2) / d, x.size(3) / d};
-  if (!winograd_fits(classes, weight.size(0), sub, groups)) return std::nullopt;
-  return sub;
-}
-
-// Between a batch of maps (N, C, H, W) and their d x d classes as a batch (N d², C, H/d, W/d),
-// class (r, t) of sample b at b d² + r d + t: to the classes (gather) or back.
-Tensor dilation_classes(const Tensor& from_in, int64_t d, bool gather, const Shape& to_shape) {
-  Tensor from = contiguous(from_in);
-  Tensor to = empty(to_shape, from.dtype());
-  const Shape& full = gather ? shape_of(from) : to_shape;
-  int64_t n = full[0], c = full[1], h = full[2], wd = full[3], sh = h / d, sw = wd / d;
-  visit_floating(from.dtype(), "conv2d", [&]<typename T>() {
-    const T* src = from.data_ptr<T>();
-    T* dst = to.data_ptr<T>();
-    parallel_for(0, n * c, std::max<int64_t>(1, kGrainElements / std::max<int64_t>(h * wd, 1)),
-                 [&](int64_t lo, int64_t hi) {
-                   for (int64_t nc = lo; nc < hi; ++nc) {
-                     int64_t b = nc / c, ch = nc % c;
-                     for (int64_t r = 0; r < d; ++r)
-                       for (int64_t t = 0; t < d; ++t) {
-                         int64_t plane = ((b * d * d + r * d + t) * c + ch) * sh * sw;
-                         for (int64_t y = 0; y < sh; ++y) {
-                           int64_t at_full = nc * h * wd + (y * d + r) * wd + t;
-                           int64_t at_class = plane + y * sw;
-                           for (int64_t xx = 0; xx < sw; ++xx) {
-                             if (gather)
-                               dst[at_class + xx] = src[at_full + xx * d];
-                             else
-                               dst[at_full + xx * d] = src[at_class + xx];
-                           }
-                         }
-                       }
-                   }
-                 });
-  });
-  return to;
-}
-
-Shape classes_shape(const Shape& full, int64_t d) {
-  return {full[0] * d * d, full[1], full[2] / d, full[3] / d};
-}
-
 }  // namespace
 
 Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, const Window& w,
@@ -277,11 +216,8 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
                .bytes = int64_t(element_size(x.dtype())) *
                         (s.input_numel() + s.weight_numel() + s.output_numel())});
   if (winograd_fits(x, weight, w, groups)) return winograd_conv2d(x, weight, bias, w);
-  if (auto sub = dilation_classes_window(x, weight, w, groups)) {
-    Tensor y = winograd_conv2d(dilation_classes(x, w.dh, true, classes_shape(shape_of(x), w.dh)),
-                               weight, bias, *sub);
-    return dilation_classes(y, w.dh, false, {s.n, s.out, s.oh, s.ow});
-  }
+  if (winograd_dilated_fits(x, weight, w, groups))
+    return winograd_dilated_conv2d(x, weight, bias, w);
   Tensor y = empty({s.n, s.out, s.oh, s.ow}, x.dtype());
   if (y.numel() == 0) return y;
   visit_floating(x.dtype(), "conv2d", [&]<typename T>() {
@@ -323,13 +259,9 @@ Conv2dGrads conv2d_backward(const Tensor& grad_in, const Tensor& x_in, const Ten
     r.input = g.input;
     r.weight = g.weight;
     need_input = need_weight = false;  // the bias gradient below is common to both
-  } else if (auto sub = dilation_classes_window(x, weight, w, groups)) {
-    int64_t d = w.dh;
-    WinogradGrads g =
-        winograd_conv2d_backward(dilation_classes(grad, d, true, classes_shape(shape_of(grad), d)),
-                                 dilation_classes(x, d, true, classes_shape(shape_of(x), d)),
-                                 weight, *sub, need_input, need_weight);
-    if (need_input) r.input = dilation_classes(g.input, d, false, shape_of(x));
+  } else if (winograd_dilated_fits(x, weight, w, groups)) {
+    WinogradGrads g = winograd_dilated_conv2d_backward(grad, x, weight, w, need_input, need_weight);
+    r.input = g.input;
     r.weight = g.weight;
     need_input = need_weight = false;
   }

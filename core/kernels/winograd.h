@@ -33,4 +33,17 @@ struct WinogradGrads {
 WinogradGrads winograd_conv2d_backward(const Tensor& grad, const Tensor& x, const Tensor& weight,
                                        const Window& w, bool need_input, bool need_weight);
 
+/// A dilated 3x3 convolution through Winograd: with dilation d, stride 1 and padding a multiple
+/// of d over a map whose sides d divides, an output pixel reads only pixels of its own class (row
+/// and column mod d), so the map is d² maps of (H/d, W/d) convolved without dilation. Whether
+/// that serves this convolution (the class maps winograd_fits and are at least 12 wide).
+bool winograd_dilated_fits(const Tensor& x, const Tensor& weight, const Window& w, int64_t groups);
+
+/// conv2d and its gradients for a convolution winograd_dilated_fits, as winograd_conv2d's.
+Tensor winograd_dilated_conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                               const Window& w);
+WinogradGrads winograd_dilated_conv2d_backward(const Tensor& grad, const Tensor& x,
+                                               const Tensor& weight, const Window& w,
+                                               bool need_input, bool need_weight);
+
 }  // namespace ember::kernels
