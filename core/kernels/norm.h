@@ -1,9 +1,10 @@
-// Normalisation kernels. Batch normalisation: per-channel statistics over (N, *), the per-channel
-// affine normalisation, and its backward, one or two passes over the input each. Layer
-// normalisation: per-row statistics, the affine normalisation and its backward in one pass per
-// row. Channels, planes or rows are split across threads; sums run in a fixed order in double,
-// so every thread count gives the same bits. Read next: nn/normalization.cpp
-// (batch_norm, layer_norm).
+// Normalisation kernels. Batch normalisation (batch_norm.cpp): per-channel statistics over
+// (N, *), the per-channel affine normalisation, and its backward, one or two passes over the
+// input each, plane by plane. Layer normalisation (norm.cpp): per-row statistics, the affine
+// normalisation and its backward in one pass per row. Planes or rows are split across threads;
+// sums run in a fixed order (a plane's in vector lanes of its dtype, the planes' in double), so
+// every thread count gives the same bits. Read next: nn/normalization.cpp (batch_norm,
+// layer_norm).
 #pragma once
 
 #include <utility>
@@ -13,7 +14,8 @@
 namespace ember::kernels {
 
 /// Per-channel mean and biased variance of x (N, C, ...) over every dim but 1: two passes (the
-/// mean, then the squared deviations), accumulated in double. Both (C), in x's dtype.
+/// mean, then the squared deviations), each plane summed in x's dtype and the planes in double.
+/// Both (C), in x's dtype.
 std::pair<Tensor, Tensor> batch_norm_stats(const Tensor& x);
 
 /// y = (x - mean) * invstd * weight + bias per channel; mean, invstd, weight, bias are (C), and
